@@ -1,0 +1,1 @@
+"""Dataset readers, recognizers, column classification and grading, and the reviewed catalog."""

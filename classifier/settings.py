@@ -1,0 +1,110 @@
+"""Suite-wide configuration: one YAML file plus ``SHUWEI_*`` environment variables.
+
+Lives in ``classifier`` because it is the foundation every other package may import
+(classifier → crypto → soc). Each area keeps its own options under a section of the YAML
+file and validates it with its own pydantic model via :meth:`Settings.section`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = "SHUWEI_CONFIG"
+DEFAULT_CONFIG_FILE = Path("shuwei.yaml")
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable is wrong; the message names which."""
+
+
+class Settings(BaseModel):
+    """Core settings shared by every area."""
+
+    model_config = ConfigDict(extra="allow")
+
+    data_dir: Path = Field(default=Path("var"), description="embedded SQLite, keyring, audit outbox")
+    policy_dir: Path = Field(default=REPO_ROOT / "policies")
+    playbook_dir: Path = Field(default=REPO_ROOT / "playbooks")
+    timezone: str = "Asia/Shanghai"
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """Raw options of one area's section (``classify``, ``crypto``, ``soc``, ``service``, ``es``)."""
+        value = (self.model_extra or {}).get(name) or {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.source_file or 'config'}: section '{name}' must be a mapping")
+        return value
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """``SHUWEI_DATA_DIR=x`` sets ``data_dir``; ``SHUWEI_SOC__RETENTION_DAYS=90`` sets ``soc.retention_days``."""
+    out: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith("SHUWEI_") or key == CONFIG_ENV:
+            continue
+        path = key[len("SHUWEI_"):].lower().split("__")
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read the YAML file (``SHUWEI_CONFIG`` or ``./shuwei.yaml`` when present), then the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
+    if path is None and DEFAULT_CONFIG_FILE.is_file():
+        path = DEFAULT_CONFIG_FILE
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the configuration must be a mapping")
+        raw = loaded
+    raw = _merge(raw, _env_overrides(environ))
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path or 'environment'}: field '{field}': {err['msg']}") from None
+    settings.source_file = path
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests call ``get_settings.cache_clear()`` after changing the environment."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Keyring, envelope encryption, format-preserving tokens, masking strategies and the policy engine."""

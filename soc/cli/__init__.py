@@ -1,0 +1,1 @@
+"""The ``shuwei`` command line: one Typer sub-application per area."""

@@ -1,0 +1,49 @@
+"""Entry point of the ``shuwei`` console script."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from classifier.settings import CONFIG_ENV, ConfigError, get_settings
+from soc.cli import apikey, classify, crypto_cmd, demo, mask, serve, soc_cmd
+from soc.cli.common import fail
+
+app = typer.Typer(
+    name="shuwei",
+    help="数卫 Shuwei — classify and grade shared data, desensitize and encrypt it, and watch the "
+    "exchange audit trail.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML configuration file "
+                                          f"(default: ${CONFIG_ENV} or ./shuwei.yaml)"),
+) -> None:
+    if config is not None:
+        os.environ[CONFIG_ENV] = str(config)
+    get_settings.cache_clear()
+    try:
+        get_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+app.add_typer(classify.app, name="classify", help="Classify and grade datasets; review the catalog.")
+app.add_typer(mask.app, name="mask", help="Dynamic and static desensitization (脱敏).")
+app.add_typer(crypto_cmd.app, name="crypto", help="Keys, field encryption and tokens (商用密码).")
+app.add_typer(soc_cmd.app, name="soc", help="Audit ingest, detection, alerts and playbooks.")
+app.add_typer(apikey.app, name="apikey", help="API keys of the HTTP service.")
+app.command("serve", help="Run the HTTP service (uvicorn).")(serve.serve)
+app.command("demo", help="Run the whole suite on generated sample data.")(demo.demo)
+
+if __name__ == "__main__":
+    app()
