@@ -1,0 +1,31 @@
+"""``create_app(settings)``: the FastAPI application (larger-application layout, a router per area)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from classifier.settings import Settings, get_settings
+from soc.service.errors import install_error_handlers
+from soc.service.middleware import ServiceMiddleware
+from soc.service.routers import health, whoami
+from soc.service.state import ServiceState
+
+DESCRIPTION = """数卫 Shuwei HTTP API. Authenticate with `Authorization: Bearer <API key or OIDC token>`.
+Every error is `{"error": {"code", "message", "field", "request_id"}}`; every response carries `X-Request-ID`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    state = ServiceState(settings)
+    app = FastAPI(title="Shuwei 数卫", version="1.0", description=DESCRIPTION)
+    app.state.shuwei = state
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(whoami.router)
+    app.add_middleware(ServiceMiddleware, max_body_bytes=state.options.max_body_bytes)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (each worker builds its own app from the environment)."""
+    return create_app()

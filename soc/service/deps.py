@@ -1,0 +1,77 @@
+"""FastAPI dependencies: authenticate the bearer credential, authorize one permission, rate-limit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from soc.service.auth.principal import Principal
+from soc.service.errors import ApiError
+from soc.service.ratelimit import retry_after_header
+from soc.service.state import ServiceState
+
+_bearer = HTTPBearer(auto_error=False, description="An API key (`shuwei apikey create`) or an OIDC JWT")
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.shuwei
+
+
+async def authenticate(request: Request,
+                 creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+    state = get_state(request)
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise ApiError(401, "missing credentials: send 'Authorization: Bearer <api key or token>'",
+                       field="Authorization", headers=_CHALLENGE)
+    token = creds.credentials
+    principal: Principal | None = None
+    if token.count(".") == 2 and state.jwt is not None:
+        try:
+            principal = state.jwt.verify(token)
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise ApiError(401, f"invalid token: {exc}", field="Authorization", headers=_CHALLENGE) from None
+    else:
+        key = state.keys.verify(token)
+        if key is not None:
+            principal = Principal(subject=key.name, role=key.role,
+                                  datasets=frozenset(key.datasets) if key.datasets is not None else None,
+                                  grants=frozenset(key.grants), key_id=key.key_id, rate=key.rate, burst=key.burst)
+    if principal is None:
+        raise ApiError(401, "invalid or revoked API key", field="Authorization", headers=_CHALLENGE)
+    if principal.role in state.roles.dataset_scoped and principal.datasets is None:
+        principal = Principal(principal.subject, principal.role, frozenset(), principal.grants,
+                              principal.key_id, principal.rate, principal.burst)
+    limit = state.options.rate_limit
+    wait = state.limiter.take(principal.limiter_id,
+                              principal.rate if principal.rate is not None else limit.rate,
+                              principal.burst if principal.burst is not None else limit.burst)
+    if wait > 0:
+        raise ApiError(429, "rate limit exceeded for this key", headers={"Retry-After": retry_after_header(wait)})
+    request.state.principal = principal
+    return principal
+
+
+def require(permission: str) -> Callable[..., Awaitable[Principal] | Principal]:
+    """Dependency factory: the caller must hold ``permission`` per policies/roles.yaml."""
+
+    async def dependency(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
+        roles = get_state(request).roles
+        if not roles.allows(principal.role, permission, principal.grants):
+            if permission in roles.roles.get(principal.role, frozenset()):
+                reason = f"role '{principal.role}' needs an explicit '{permission}' grant on its key"
+            else:
+                reason = f"role '{principal.role}' may not use '{permission}'"
+            raise ApiError(403, reason, field="Authorization")
+        return principal
+
+    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    return dependency
+
+
+def check_dataset(principal: Principal, dataset: str, field: str = "dataset") -> None:
+    if not principal.may_see(dataset):
+        raise ApiError(403, f"this key is not granted dataset '{dataset}'", field=field)

@@ -1,0 +1,97 @@
+"""One error shape for every failure: ``{"error": {"code", "message", "field", "request_id"}}``.
+
+Every handler below renders through :func:`error_response`, so a client never meets FastAPI's
+default ``{"detail": ...}`` body or a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("shuwei.service")
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+                 415: "unsupported_media_type", 422: "unprocessable", 429: "rate_limited",
+                 500: "internal_error", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """Raised by routes and dependencies; rendered by :func:`install_error_handlers`."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _STATUS_CODES.get(status, "error")
+        self.message = message
+        self.field = field
+        self.headers = headers or {}
+
+
+def error_body(status: int, message: str, *, code: str | None = None, field: str | None = None,
+               request_id: str | None = None) -> bytes:
+    body: dict[str, Any] = {"error": {"code": code or _STATUS_CODES.get(status, "error"),
+                                      "message": message, "field": field, "request_id": request_id}}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def error_response(request: Request | None, status: int, message: str, *, code: str | None = None,
+                   field: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    rid = getattr(request.state, "request_id", None) if request is not None else None
+    return Response(error_body(status, message, code=code, field=field, request_id=rid), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
+    """``("body", "records", 3, "姓名")`` → ``records[3].姓名``; the transport prefix is dropped."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc.status, exc.message, code=exc.code, field=exc.field,
+                              headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # The masking contract answers malformed bodies with 400 (422 is reserved for policy errors).
+        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = _loc_to_field(err.get("loc", ()))
+        msg = str(err.get("msg", "invalid request"))
+        if err.get("type") == "json_invalid":
+            msg = f"body is not valid JSON: {err.get('ctx', {}).get('error', msg)}"
+            field = None
+        return error_response(request, 400, f"{field}: {msg}" if field else msg, code="invalid_request",
+                              field=field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else _STATUS_CODES.get(exc.status_code, "error")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such endpoint: {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {request.method} not allowed on {request.url.path}"
+        return error_response(request, exc.status_code, message, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal error; see the server log with this request id")

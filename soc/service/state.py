@@ -1,0 +1,73 @@
+"""Everything a request needs, built once per worker process and kept on ``app.state.shuwei``.
+
+Backends (catalog, masking engine, ingest pipeline) are opened lazily on first use so the service
+starts — and ``/healthz`` answers — even while one of them cannot be opened; ``/readyz`` tells.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from classifier.settings import Settings
+from soc.service.auth.jwt_auth import JwtVerifier
+from soc.service.auth.keys import KeyStore
+from soc.service.auth.roles import RoleMatrix
+from soc.service.config import ServiceSettings
+from soc.service.ratelimit import RateLimiter
+
+
+class Backends:
+    """Lazily opened, thread-safe singletons of the other areas' engines."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._made: dict[str, Any] = {}
+
+    def _get(self, name: str, factory: Callable[[], Any]) -> Any:
+        value = self._made.get(name)
+        if value is None:
+            with self._lock:
+                value = self._made.get(name)
+                if value is None:
+                    value = factory()
+                    self._made[name] = value
+        return value
+
+    def masking(self) -> Any:
+        from crypto.engine import MaskingEngine
+
+        return self._get("masking", lambda: MaskingEngine.from_settings(self.settings))
+
+    def catalog(self) -> Any:
+        from classifier.catalog import Catalog
+
+        return self._get("catalog", lambda: Catalog.open(self.settings))
+
+    def pipeline(self) -> Any:
+        from soc.ingest import IngestPipeline
+
+        return self._get("pipeline", lambda: IngestPipeline.from_settings(self.settings))
+
+    def alerts(self) -> Any:
+        return self.pipeline().alerts
+
+
+class ServiceState:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.options = ServiceSettings.from_settings(settings)
+        settings.ensure_data_dir()
+        self.keys = KeyStore(settings.data_dir)
+        self.roles = RoleMatrix.load(self.options.roles_file or settings.policy_dir / "roles.yaml")
+        self.jwt = JwtVerifier(self.options.jwt) if self.options.jwt.jwks_file else None
+        self.limiter = RateLimiter()
+        self.backends = Backends(settings)
+
+    def alert_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for alert in self.backends.alerts().list():
+            counts[alert["status"]] = counts.get(alert["status"], 0) + 1
+        return counts
