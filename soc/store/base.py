@@ -118,8 +118,11 @@ class EventStore(Protocol):
     def count(self) -> int:
         ...
 
-    def purge(self, before: datetime) -> int:
-        """Delete events with ``ts`` before ``before``; returns how many (retention)."""
+    def purge(self, before: datetime, *, audit_event_id: str = "") -> int:
+        """Delete events with ``ts`` before ``before``; returns how many (retention).
+
+        ``audit_event_id`` is the already-stored audit event recording this purge; a store that
+        keeps a hash chain files the purged runs under it so the chain stays verifiable."""
 
 
 @runtime_checkable

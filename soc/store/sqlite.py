@@ -1,0 +1,253 @@
+"""Embedded store: events and alerts in <data_dir>/soc.db (SQLite, WAL).
+
+One transaction per batch with ``synchronous=FULL``: when :meth:`SqliteEventStore.append`
+returns, the batch is in the fsynced WAL and survives a crash or SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+
+from soc import chain
+from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, EVENT_COLUMNS, JSON_COLUMNS, SQLITE_SCHEMA
+
+DB_NAME = "soc.db"
+_ROW_FIELDS = CONTRACT_COLUMNS + ENRICHMENT_COLUMNS + ("extra",)
+_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+_CHUNK = 500  # SQLite host-parameter headroom for IN (...) look-ups
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
+    """The per-field columns of one enriched event, as stored (JSON text for arrays/objects)."""
+    out = []
+    for name in _ROW_FIELDS:
+        value = event.get(name)
+        if value is not None and name in JSON_COLUMNS:
+            value = _dumps(value)
+        elif isinstance(value, bool):
+            value = int(value)
+        out.append(value)
+    return tuple(out)
+
+
+def ts_epoch(ts: str) -> float:
+    return datetime.fromisoformat(ts).timestamp()
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.executescript(SQLITE_SCHEMA)
+    return conn
+
+
+class SqliteEventStore:
+    """EventStore over SQLite; also keeps the SM3 chain (soc/chain.py) in the same transaction."""
+
+    def __init__(self, path: Path, tz: tzinfo = timezone.utc) -> None:
+        self.path = path
+        self._tz = tz
+        self._conn = connect(path)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_dir(cls, data_dir: Path, tz: tzinfo = timezone.utc) -> SqliteEventStore:
+        return cls(data_dir / DB_NAME, tz)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _existing(self, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(ids), _CHUNK):
+            part = ids[i:i + _CHUNK]
+            q = f"SELECT event_id FROM events WHERE event_id IN ({','.join('?' * len(part))})"
+            found.update(r[0] for r in self._conn.execute(q, part))
+        return found
+
+    def append(self, events: list[dict[str, Any]]) -> list[bool]:
+        if not events:
+            return []
+        day = datetime.now(self._tz).date().isoformat()
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                head = conn.execute("SELECT last_seq, head_hash FROM chain_head").fetchone()
+                seq, prev = head if head else (0, chain.GENESIS)
+                first_seq = seq + 1
+                seen = self._existing([e["event_id"] for e in events])
+                stored: list[bool] = []
+                rows = []
+                for event in events:
+                    eid = event["event_id"]
+                    if eid in seen:
+                        stored.append(False)
+                        continue
+                    seen.add(eid)
+                    seq += 1
+                    doc = _dumps(event)
+                    prev = chain.link(prev, doc)
+                    rows.append((seq, eid, event["ts"], ts_epoch(event["ts"]))
+                                + _column_values(event) + (doc, prev))
+                    stored.append(True)
+                if rows:
+                    conn.executemany(_INSERT, rows)
+                    conn.execute("INSERT INTO chain_head (id, last_seq, head_hash) VALUES (1, ?, ?) "
+                                 "ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, "
+                                 "head_hash = excluded.head_hash", (seq, prev))
+                    conn.execute("INSERT INTO chain_checkpoints (day, first_seq, last_seq, head_hash) "
+                                 "VALUES (?, ?, ?, ?) ON CONFLICT(day) DO UPDATE SET "
+                                 "last_seq = excluded.last_seq, head_hash = excluded.head_hash",
+                                 (day, first_seq, seq, prev))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return stored
+
+    def iter_events(self, *, since: datetime | None = None,
+                    until: datetime | None = None) -> Iterator[dict[str, Any]]:
+        where, args = [], []
+        if since is not None:
+            where.append("ts_epoch >= ?")
+            args.append(since.timestamp())
+        if until is not None:
+            where.append("ts_epoch < ?")
+            args.append(until.timestamp())
+        q = "SELECT doc FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
+        cur = self._conn.cursor()
+        cur.execute(q, args)
+        while batch := cur.fetchmany(2000):
+            for (doc,) in batch:
+                yield json.loads(doc)
+
+    def count(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM events").fetchone()[0]
+
+    def count_before(self, before: datetime) -> int:
+        return self._conn.execute("SELECT count(*) FROM events WHERE ts_epoch < ?",
+                                  (before.timestamp(),)).fetchone()[0]
+
+    def purge(self, before: datetime, *, audit_event_id: str = "") -> int:
+        """Delete events older than ``before``; each purged run of the chain leaves its last hash
+        in ``chain_purges`` (tagged with the purge's own audit event) so verify still links."""
+        cutoff = before.timestamp()
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                runs: list[tuple[int, int, int, str]] = []
+                run: list[Any] | None = None
+                for seq, old, chain_hash in conn.execute(
+                        "SELECT seq, ts_epoch < ?, chain_hash FROM events ORDER BY seq", (cutoff,)):
+                    if old:
+                        if run is None:
+                            run = [seq, seq, 0, chain_hash]
+                        run[1], run[2], run[3] = seq, run[2] + 1, chain_hash
+                    elif run is not None:
+                        runs.append(tuple(run))  # type: ignore[arg-type]
+                        run = None
+                if run is not None:
+                    runs.append(tuple(run))  # type: ignore[arg-type]
+                conn.executemany("INSERT INTO chain_purges (first_seq, last_seq, count, last_hash, "
+                                 "purge_event_id) VALUES (?, ?, ?, ?, ?)",
+                                 [r + (audit_event_id,) for r in runs])
+                deleted = conn.execute("DELETE FROM events WHERE ts_epoch < ?", (cutoff,)).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return deleted
+
+    def verify(self) -> chain.VerifyReport:
+        """Check every link of the chain, the daily checkpoints and the head."""
+        conn = self._conn
+        purges = [chain.Purge(*r) for r in conn.execute(
+            "SELECT first_seq, last_seq, count, last_hash FROM chain_purges")]
+        head = conn.execute("SELECT last_seq, head_hash FROM chain_head").fetchone()
+        checkpoints = list(conn.execute("SELECT day, last_seq, head_hash FROM chain_checkpoints ORDER BY day"))
+        cols = ("seq", "event_id", "ts", "ts_epoch") + _ROW_FIELDS + ("doc", "chain_hash")
+        cur = conn.cursor()
+        cur.execute(f"SELECT {', '.join(cols)} FROM events ORDER BY seq")
+
+        def rows() -> Iterator[chain.ChainRow]:
+            while batch := cur.fetchmany(2000):
+                for r in batch:
+                    yield _chain_row(r)
+        return chain.verify(rows(), purges, tuple(head) if head else None, checkpoints)
+
+
+def _chain_row(r: tuple[Any, ...]) -> chain.ChainRow:
+    seq, event_id, ts, epoch, *columns, doc, chain_hash = r
+    bad = None
+    try:
+        event = json.loads(doc)
+        expected = (event.get("event_id"), event.get("ts"), ts_epoch(event["ts"])) + _column_values(event)
+        got = (event_id, ts, epoch) + tuple(columns)
+        if expected != got:
+            names = ("event_id", "ts", "ts_epoch") + _ROW_FIELDS
+            bad = next(n for n, a, b in zip(names, expected, got) if a != b)
+    except (ValueError, KeyError, TypeError):
+        bad = "doc"
+    return chain.ChainRow(seq, event_id, doc, chain_hash, bad is None, bad)
+
+
+class SqliteAlertStore:
+    """AlertStore over the ``alerts`` table of the same database file."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = connect(path)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> SqliteAlertStore:
+        return cls(data_dir / DB_NAME)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def find_open(self, rule_id: str, group_key: str, not_before: float) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT doc FROM alerts WHERE rule_id = ? AND group_key = ? AND last_epoch >= ? "
+            "AND status NOT IN ('resolved', 'false_positive') ORDER BY last_epoch DESC LIMIT 1",
+            (rule_id, group_key, not_before)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, alert: dict[str, Any], *, rule_id: str, group_key: str, last_epoch: float) -> None:
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO alerts (id, rule_id, group_key, status, severity, first_seen, last_seen, "
+                "last_epoch, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "status = excluded.status, severity = excluded.severity, last_seen = excluded.last_seen, "
+                "last_epoch = excluded.last_epoch, doc = excluded.doc",
+                (alert["id"], rule_id, group_key, alert["status"], alert["severity"],
+                 alert["first_seen"], alert["last_seen"], last_epoch, _dumps(alert)))
+
+    def get(self, alert_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT doc FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list(self, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        q, args = "SELECT doc FROM alerts", []
+        if status is not None:
+            q += " WHERE status = ?"
+            args.append(status)
+        q += " ORDER BY last_epoch DESC, id"
+        if limit is not None:
+            q += " LIMIT ?"
+            args.append(limit)
+        return [json.loads(r[0]) for r in self._conn.execute(q, args)]
+
