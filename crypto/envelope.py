@@ -1,0 +1,158 @@
+"""Envelope field encryption: self-describing ciphertext strings bound to dataset and field.
+
+Randomized: ``sw1:<alg>:<key id>:<version>:<nonce>:<ciphertext+tag>`` (base64url, no padding),
+``alg`` = ``SM4-GCM`` or ``AES-256-GCM`` under the dataset's data key. Deterministic (equal in →
+equal out, for joins and equality search): ``sw1:AES-SIV:<key id>:<version>::<ciphertext>``.
+The associated data is the header plus dataset and field, so a value pasted into another field or
+dataset, or relabelled with another algorithm/version, fails to decrypt. A blind index
+(HMAC-SM3) can sit beside a randomized ciphertext for equality search.
+
+The value keeps its JSON type: strings are encrypted as UTF-8, other values as JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+
+from crypto.errors import DecryptError
+from crypto.keyring import Keyring
+from crypto.primitives import ALGORITHMS, NONCE_LEN, Aead, Siv, aead, derive, hmac_sm3
+
+PREFIX = "sw1"
+SIV = "AES-SIV"
+
+
+def _b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def encode_value(value: Any) -> bytes:
+    if isinstance(value, str):
+        return b"s" + value.encode("utf-8")
+    return b"j" + json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode_value(data: bytes) -> Any:
+    kind, body = data[:1], data[1:]
+    return body.decode("utf-8") if kind == b"s" else json.loads(body)
+
+
+def is_ciphertext(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX + ":")
+
+
+class FieldCipher:
+    """Encrypts and decrypts field values; unwrapped data keys and cipher objects are cached."""
+
+    def __init__(self, keyring: Keyring, key_id: str = "default", algorithm: str = "SM4-GCM") -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
+        self.keyring, self.key_id, self.algorithm = keyring, key_id, algorithm
+        self._aeads: dict[tuple[str, str, int, str], Aead] = {}
+        self._sivs: dict[tuple[str, int, str], Siv] = {}
+        self._bidx: dict[tuple[str, int], bytes] = {}
+        self._generation = -1
+
+    def _sync(self) -> None:
+        """Drop cached ciphers when the keyring changed (rotate/destroy here or in another process)."""
+        generation = self.keyring.refresh()
+        if generation != self._generation:
+            self._aeads.clear()
+            self._sivs.clear()
+            self._bidx.clear()
+            self._generation = generation
+
+    def _aead(self, alg: str, key_id: str, version: int, dataset: str, create: bool) -> Aead:
+        slot = (alg, key_id, version, dataset)
+        cipher = self._aeads.get(slot)
+        if cipher is None:
+            dek = self.keyring.data_key(key_id, version, dataset, create=create)
+            cipher = self._aeads[slot] = aead(alg, dek)
+        return cipher
+
+    def _siv(self, key_id: str, version: int, dataset: str, create: bool) -> Siv:
+        slot = (key_id, version, dataset)
+        siv = self._sivs.get(slot)
+        if siv is None:
+            dek = self.keyring.data_key(key_id, version, dataset, create=create)
+            siv = self._sivs[slot] = Siv(derive(dek, "shuwei/aes-siv", 64))
+        return siv
+
+    def encrypt(self, dataset: str, field: str, value: Any, *, deterministic: bool = False) -> str:
+        self._sync()
+        version = self.keyring.active_version(self.key_id)
+        plain = encode_value(value)
+        if deterministic:
+            header = f"{PREFIX}:{SIV}:{self.key_id}:{version}"
+            aad = f"{header}|{dataset}|{field}".encode()
+            ct = self._siv(self.key_id, version, dataset, True).encrypt(plain, aad)
+            return f"{header}::{_b64e(ct)}"
+        header = f"{PREFIX}:{self.algorithm}:{self.key_id}:{version}"
+        cipher = self._aead(self.algorithm, self.key_id, version, dataset, True)
+        nonce = os.urandom(NONCE_LEN)
+        ct = cipher.encrypt(nonce, plain, f"{header}|{dataset}|{field}".encode())
+        return f"{header}:{_b64e(nonce)}:{_b64e(ct)}"
+
+    def parse(self, token: Any, where: str) -> tuple[str, str, int, bytes, bytes]:
+        """(algorithm, key id, version, nonce, ciphertext) or a DecryptError naming ``where``."""
+        if not isinstance(token, str):
+            raise DecryptError(f"{where}: not a ciphertext string")
+        parts = token.split(":")
+        if len(parts) != 6 or parts[0] != PREFIX:
+            raise DecryptError(f"{where}: not a Shuwei ciphertext ({PREFIX}:alg:key:version:nonce:data)")
+        _, alg, key_id, ver, nonce, body = parts
+        if alg not in ALGORITHMS and alg != SIV:
+            raise DecryptError(f"{where}: unknown algorithm {alg!r}")
+        try:
+            return alg, key_id, int(ver), _b64d(nonce), _b64d(body)
+        except (ValueError, binascii.Error):
+            raise DecryptError(f"{where}: malformed ciphertext (bad version or base64)") from None
+
+    def decrypt(self, dataset: str, field: str, token: Any) -> Any:
+        where = f"dataset '{dataset}', field '{field}'"
+        self._sync()
+        alg, key_id, version, nonce, body = self.parse(token, where)
+        header = token.rsplit(":", 2)[0]
+        aad = f"{header}|{dataset}|{field}".encode()
+        try:
+            if alg == SIV:
+                plain = self._siv(key_id, version, dataset, False).decrypt(body, aad)
+            else:
+                plain = self._aead(alg, key_id, version, dataset, False).decrypt(nonce, body, aad)
+        except (InvalidTag, ValueError):  # never return garbage
+            raise DecryptError(f"{where}: authentication failed (tampered, wrong key, or bound to "
+                               "another dataset/field)") from None
+        return decode_value(plain)
+
+    def needs_rewrap(self, token: Any) -> bool:
+        _, key_id, version, _, _ = self.parse(token, "value")
+        return key_id != self.key_id or version != self.keyring.active_version(self.key_id)
+
+    def rewrap(self, dataset: str, field: str, token: str) -> str:
+        """Re-encrypt under the active version (same mode); current values come back unchanged."""
+        if not self.needs_rewrap(token):
+            return token
+        value = self.decrypt(dataset, field, token)
+        return self.encrypt(dataset, field, value, deterministic=token.split(":")[1] == SIV)
+
+    def blind_index(self, value: Any, domain: str) -> str:
+        """HMAC-SM3 of the value under the active version, per ``domain`` (e.g. the field or the
+        entity, when two datasets must join on it); hex, 32 chars."""
+        self._sync()
+        version = self.keyring.active_version(self.key_id)
+        slot = (domain, version)
+        key = self._bidx.get(slot)
+        if key is None:
+            key = self._bidx[slot] = derive(self.keyring.material(self.key_id, version),
+                                            f"shuwei/blind-index|{domain}")
+        return hmac_sm3(key, encode_value(value)).hex()[:32]
