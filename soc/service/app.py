@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from classifier.settings import Settings, get_settings
 from soc.service.errors import install_error_handlers
 from soc.service.middleware import ServiceMiddleware
-from soc.service.routers import health, whoami
+from soc.service.routers import audit, health, mask, whoami
 from soc.service.state import ServiceState
 
 DESCRIPTION = """数卫 Shuwei HTTP API. Authenticate with `Authorization: Bearer <API key or OIDC token>`.
@@ -19,9 +19,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state = ServiceState(settings)
     app = FastAPI(title="Shuwei 数卫", version="1.0", description=DESCRIPTION)
     app.state.shuwei = state
+    state.install_audit_sink()
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(whoami.router)
+    app.include_router(mask.router)
+    app.include_router(audit.router)
     app.add_middleware(ServiceMiddleware, max_body_bytes=state.options.max_body_bytes)
     return app
 

@@ -15,6 +15,9 @@ from soc.service.state import ServiceState
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (`shuwei apikey create`) or an OIDC JWT")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Audit-event action per permission (shared/spec/audit-event.md); everything else is ``api_call``.
+AUDIT_ACTIONS = {"mask": "mask", "decrypt": "decrypt", "detokenize": "decrypt",
+                 "datasets:review": "classify_review"}
 
 
 def get_state(request: Request) -> ServiceState:
@@ -65,6 +68,11 @@ def require(permission: str) -> Callable[..., Awaitable[Principal] | Principal]:
                 reason = f"role '{principal.role}' needs an explicit '{permission}' grant on its key"
             else:
                 reason = f"role '{principal.role}' may not use '{permission}'"
+            # A refused release is exactly what the SOC wants to see (e.g. repeated denied decrypts).
+            get_state(request).record(AUDIT_ACTIONS.get(permission, "api_call"), principal, wait=False,
+                                      request_id=getattr(request.state, "request_id", None), result="denied",
+                                      extra={"endpoint": f"{request.method} {request.url.path}",
+                                             "reason": reason})
             raise ApiError(403, reason, field="Authorization")
         return principal
 

@@ -10,12 +10,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from classifier import audit
 from classifier.settings import Settings
 from soc.service.auth.jwt_auth import JwtVerifier
 from soc.service.auth.keys import KeyStore
 from soc.service.auth.roles import RoleMatrix
 from soc.service.config import ServiceSettings
 from soc.service.ratelimit import RateLimiter
+from soc.service.selfaudit import SelfAudit
 
 
 class Backends:
@@ -25,6 +27,7 @@ class Backends:
         self.settings = settings
         self._lock = threading.Lock()
         self._made: dict[str, Any] = {}
+        self._ingest_lock = threading.Lock()
 
     def _get(self, name: str, factory: Callable[[], Any]) -> Any:
         value = self._made.get(name)
@@ -51,6 +54,12 @@ class Backends:
 
         return self._get("pipeline", lambda: IngestPipeline.from_settings(self.settings))
 
+    def ingest(self, events: list[Any], *, origin: str) -> Any:
+        """One ingest at a time per process: the streaming detector keeps state between batches."""
+        pipeline = self.pipeline()
+        with self._ingest_lock:
+            return pipeline.ingest(events, origin=origin)
+
     def alerts(self) -> Any:
         return self.pipeline().alerts
 
@@ -65,6 +74,23 @@ class ServiceState:
         self.jwt = JwtVerifier(self.options.jwt) if self.options.jwt.jwks_file else None
         self.limiter = RateLimiter()
         self.backends = Backends(settings)
+        self.audit = SelfAudit(lambda events: self.backends.ingest(events, origin="shuwei-service"),
+                               settings.data_dir)
+
+    def install_audit_sink(self) -> None:
+        """Route every ``classifier.audit.emit`` of this process into the SOC (see selfaudit)."""
+        audit.set_audit_sink(self.audit.emit)
+
+    def record(self, action: str, principal: Any, *, request_id: str | None, wait: bool = True,
+               result: str = "success", extra: dict[str, Any] | None = None, **fields: Any) -> None:
+        """Emit one audit event about a call; ``wait=False`` from the event loop (never block it)."""
+        event = audit.make_event(action, user=principal.subject, role=principal.role, result=result,
+                                 extra={"api_key_id": principal.key_id, "request_id": request_id,
+                                        **(extra or {})}, **fields)
+        if wait:
+            self.audit.emit(event)
+        else:
+            self.audit.submit(event)
 
     def alert_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -1,0 +1,125 @@
+"""``POST /v1/audit/events``: exchange audit events (JSON array or NDJSON) into the SOC pipeline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from soc.service.auth.principal import Principal
+from soc.service.deps import get_state, require
+from soc.service.errors import ApiError
+from soc.service.metrics import EVENTS_INGESTED
+from soc.service.schemas import ERRORS
+
+router = APIRouter(tags=["audit"])
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/json-lines", "application/jsonlines")
+
+
+class Rejection(BaseModel):
+    index: int
+    field: str | None
+    reason: str
+
+
+class IngestResponse(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[Rejection]
+    alerts: list[str]
+    request_id: str
+
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "array", "items": {"type": "object"}},
+                                 "example": [{"ts": "2026-03-01T09:15:02+08:00", "event_id": "gw-1",
+                                              "source": "exchange-gateway", "user": "u1024",
+                                              "action": "download", "result": "success",
+                                              "dataset": "pop_basic", "rows": 5000}]},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.post("/v1/audit/events", response_model=IngestResponse, openapi_extra=_BODY_DOC,
+             summary="Ingest exchange audit events (≤ 10,000 events or 10 MB per request)",
+             responses={**ERRORS, 415: {"description": "neither JSON nor NDJSON", "model": ERRORS[400]["model"]}})
+async def ingest_events(request: Request, principal: Principal = Depends(require("audit:write"))) -> Response:
+    state = get_state(request)
+    opts = state.options
+    rid = request.state.request_id
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > opts.audit_max_bytes:
+            raise ApiError(413, f"audit batch exceeds {opts.audit_max_bytes} bytes; split it", field="body")
+    ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    items, rejected = _parse(bytes(body), ctype)
+    if len(items) + len(rejected) > opts.audit_max_events:
+        raise ApiError(413, f"audit batch of {len(items) + len(rejected)} events exceeds the limit of "
+                       f"{opts.audit_max_events}; split it", field="body")
+    from starlette.concurrency import run_in_threadpool
+
+    result = await run_in_threadpool(_ingest, state, principal, rid, items, rejected)
+    return Response(json.dumps(result, ensure_ascii=False, default=str), media_type="application/json")
+
+
+def _parse(body: bytes, ctype: str) -> tuple[list[tuple[int, Any]], list[dict[str, Any]]]:
+    """``(index, object)`` pairs and the rejections of items that are not even JSON."""
+    if ctype in NDJSON_TYPES:
+        items: list[tuple[int, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        index = 0
+        for raw in body.split(b"\n"):
+            if not raw.strip():
+                continue
+            try:
+                items.append((index, json.loads(raw)))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                rejected.append({"index": index, "field": None, "reason": f"not JSON: {exc}"})
+            index += 1
+        return items, rejected
+    if ctype not in ("application/json", "text/json"):
+        raise ApiError(415, f"content type '{ctype}' not supported: send application/json (an array) or "
+                       "application/x-ndjson", field="Content-Type")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}", code="invalid_request", field="body") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise ApiError(400, "body must be a JSON array of audit events (or NDJSON)", code="invalid_request",
+                       field="body")
+    return list(enumerate(data)), []
+
+
+def _ingest(state: Any, principal: Principal, rid: str, items: list[tuple[int, Any]],
+            rejected: list[dict[str, Any]]) -> dict[str, Any]:
+    indices = [i for i, _ in items]
+    result = state.backends.ingest([obj for _, obj in items], origin=f"api:{principal.subject}")
+    for rej in result.rejected:
+        pos = rej.get("index", rej.get("line"))
+        # The pipeline numbers what it was given (0-based index or 1-based line): map back to the body.
+        if "index" in rej and isinstance(pos, int) and 0 <= pos < len(indices):
+            pos = indices[pos]
+        elif isinstance(pos, int) and 1 <= pos <= len(indices):
+            pos = indices[pos - 1]
+        rejected.append({"index": pos, "field": rej.get("field"), "reason": rej.get("reason", "")})
+    rejected.sort(key=lambda r: r["index"] if isinstance(r["index"], int) else -1)
+    alert_ids = [a["id"] if isinstance(a, dict) else str(getattr(a, "id", a)) for a in (result.alerts or [])]
+    EVENTS_INGESTED.labels("accepted").inc(result.accepted)
+    EVENTS_INGESTED.labels("duplicate").inc(result.duplicates)
+    EVENTS_INGESTED.labels("rejected").inc(len(rejected))
+    state.record("api_call", principal, request_id=rid, rows=result.accepted,
+                 extra={"endpoint": "POST /v1/audit/events", "duplicates": result.duplicates,
+                        "rejected": len(rejected)})
+    return {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected,
+            "alerts": alert_ids, "request_id": rid}
