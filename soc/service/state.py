@@ -61,6 +61,7 @@ class Backends:
             return pipeline.ingest(events, origin=origin)
 
     def alerts(self) -> Any:
+        """The pipeline's AlertManager: the same store (and lock) detections write through."""
         return self.pipeline().alerts
 
 

@@ -1,0 +1,106 @@
+"""``/v1/datasets``: the classification catalog — scans, listing, detail, owner review, drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from soc.service.auth.principal import Principal
+from soc.service.deps import check_dataset, get_state, require
+from soc.service.errors import ApiError
+from soc.service.paths import check_sql, is_sql_url, resolve_file
+from soc.service.schemas import ERRORS
+
+router = APIRouter(tags=["datasets"])
+NOT_FOUND = {404: {"description": "unknown dataset", "model": ERRORS[400]["model"]}}
+
+
+class ScanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(min_length=1, description="a file below service.readable_roots (absolute, or "
+                        "relative to the first root), or an allow-listed SQLAlchemy URL",
+                        examples=["pop_basic.csv"])
+    full: bool = Field(default=False, description="read every row instead of a sample")
+    force: bool = Field(default=False, description="scan again even if the source is unchanged")
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    column: str = Field(min_length=1, examples=["联系电话"])
+    comment: str = Field(min_length=1, examples=["confirmed with the registry office"])
+    accept: bool = Field(default=False, description="accept the scan's finding as it is")
+    entity: str | None = Field(default=None, description="override: entity id, or null for none")
+    grade: str | None = Field(default=None, pattern=r"^L[1-4]$", description="override: L1..L4")
+
+
+def _input_error(exc: Exception, field: str | None = None) -> ApiError:
+    return ApiError(400, str(exc), code="invalid_input", field=field)
+
+
+@router.post("/v1/datasets/scans", summary="Classify a file or an allow-listed SQL source",
+             responses={**ERRORS})
+def scan(body: ScanRequest, request: Request,
+         principal: Principal = Depends(require("datasets:scan"))) -> list[dict[str, Any]]:
+    from classifier.errors import InputError
+    from classifier.scan import scan_sources
+
+    state = get_state(request)
+    opts = state.options
+    if is_sql_url(body.source):
+        source = check_sql(body.source, opts.sql_allowlist)
+    else:
+        path = resolve_file(body.source, opts.readable_roots)
+        check_dataset(principal, path.stem, field="source")
+        source = str(path)
+    try:
+        reports = scan_sources([source], state.settings, full=body.full, force=body.force)
+    except InputError as exc:
+        raise _input_error(exc, "source") from None
+    names = [r["dataset"] for r in reports]
+    for name in names:  # SQL sources name their datasets by table: check after the fact
+        check_dataset(principal, name, field="source")
+    state.record("api_call", principal, request_id=request.state.request_id,
+                 extra={"endpoint": "POST /v1/datasets/scans", "datasets": names, "full": body.full})
+    return reports
+
+
+@router.get("/v1/datasets", summary="Datasets in the catalog the caller may see", responses={**ERRORS})
+def list_datasets(request: Request, limit: int | None = None, offset: int = 0,
+                  principal: Principal = Depends(require("datasets:read"))) -> list[dict[str, Any]]:
+    rows = [d for d in get_state(request).backends.catalog().list_datasets() if principal.may_see(d["dataset"])]
+    return rows[max(offset, 0):][:limit] if limit is not None and limit >= 0 else rows[max(offset, 0):]
+
+
+@router.get("/v1/datasets/drift", summary="Reviewed columns a later scan disagrees with", responses={**ERRORS})
+def drift(request: Request, principal: Principal = Depends(require("datasets:drift"))) -> list[dict[str, Any]]:
+    return [d for d in get_state(request).backends.catalog().drift() if principal.may_see(d["dataset"])]
+
+
+@router.get("/v1/datasets/{dataset}", summary="One dataset with its columns, reviews and scan history",
+            responses={**ERRORS, **NOT_FOUND})
+def show(dataset: str, request: Request, principal: Principal = Depends(require("datasets:read"))) -> dict[str, Any]:
+    check_dataset(principal, dataset)
+    found = get_state(request).backends.catalog().show(dataset)
+    if found is None:
+        raise ApiError(404, f"unknown dataset '{dataset}'", field="dataset")
+    return found
+
+
+@router.post("/v1/datasets/{dataset}/review", summary="Owner review of one column (数据属主复核)",
+             responses={**ERRORS, **NOT_FOUND})
+def review(dataset: str, body: ReviewRequest, request: Request,
+           principal: Principal = Depends(require("datasets:review"))) -> dict[str, Any]:
+    from classifier.errors import InputError
+
+    check_dataset(principal, dataset)
+    catalog = get_state(request).backends.catalog()
+    if catalog.dataset_grade(dataset) is None:
+        raise ApiError(404, f"unknown dataset '{dataset}'", field="dataset")
+    try:
+        # The catalog emits the classify_review audit event itself (reviewer = the key's holder).
+        return catalog.review(dataset, body.column, reviewer=principal.subject, comment=body.comment,
+                              accept=body.accept, entity=body.entity, grade=body.grade)
+    except InputError as exc:
+        raise _input_error(exc, "column") from None
