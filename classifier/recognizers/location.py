@@ -1,0 +1,71 @@
+"""Whereabouts: coordinates, licence plates, detailed addresses."""
+
+from __future__ import annotations
+
+from classifier.recognizers.base import HAN, ShuweiRecognizer
+
+# China's bounding box (mainland and islands), degrees.
+LON_RANGE = (73.4, 135.1)
+LAT_RANGE = (3.8, 53.6)
+
+
+def in_lon(value: float) -> bool:
+    return LON_RANGE[0] <= value <= LON_RANGE[1]
+
+
+def in_lat(value: float) -> bool:
+    return LAT_RANGE[0] <= value <= LAT_RANGE[1]
+
+
+class GeoCoordinateRecognizer(ShuweiRecognizer):
+    """精确位置: "lon,lat" with ≥ 4 decimals inside China (split lon/lat columns: see the engine)."""
+
+    ENTITY = "GEO_COORDINATE"
+    CORE = "[0-9]{1,3}\\.[0-9]{4,}\\s*[,，]\\s*[0-9]{1,3}\\.[0-9]{4,}"
+    CONTEXT = ("经纬度", "坐标", "位置", "定位", "经度", "纬度", "gps", "location", "coordinate", "coord",
+               "lnglat", "latlng", "lng", "lon", "lat", "longitude", "latitude", "jwd", "zb", "jd", "wd")
+    MIN_LEN, MAX_LEN = 11, 40
+    EVIDENCE = "value pattern+bounds"
+    # One column of decimal degrees; pairs with a neighbour holding the other axis.
+    SINGLE = "^-?[0-9]{1,3}\\.[0-9]{4,}$"
+
+    def validate(self, text: str) -> bool:
+        first, second = (float(p) for p in text.replace("，", ",").split(","))
+        return (in_lon(first) and in_lat(second)) or (in_lat(first) and in_lon(second))
+
+
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
+_PLATE_CHARS = "A-HJ-NP-Z0-9"
+
+
+class LicensePlateRecognizer(ShuweiRecognizer):
+    """机动车号牌: province char + letter + 5 chars (· optional); new-energy: 6 chars with D/F."""
+
+    ENTITY = "CN_LICENSE_PLATE"
+    CORE = (f"[{_PROVINCES}][A-HJ-NP-Z][·•\\- ]?"
+            f"(?:[DF][{_PLATE_CHARS}][0-9]{{4}}|[0-9]{{5}}[DF]|[{_PLATE_CHARS}]{{4}}[{_PLATE_CHARS}挂学警港澳])")
+    CONTEXT = ("车牌", "车牌号", "车牌号码", "号牌", "号牌号码", "机动车号牌", "plate", "plate_no",
+               "license_plate", "car_no", "cph", "cphm", "hphm")
+    MIN_LEN, MAX_LEN = 7, 10
+    ASCII_ONLY = False
+
+
+_ADMIN = "省|市|自治区|自治州|区|县|旗|盟"
+_STREET = "路|街|大道|道|巷|弄|胡同|号|村|镇|乡|座|栋|幢|室|单元|小区|大厦|组|屯"
+# Names of organisations mention places too; a value ending like this is an organisation.
+_ORG_END = "公司|集团|局|委员会|委|厅|政府|医院|学校|大学|学院|银行|中心|办事处|法院|检察院|研究院|研究所"
+
+
+class AddressRecognizer(ShuweiRecognizer):
+    """详细地址: an administrative division (省/市/区/县…) followed by a street-level part."""
+
+    ENTITY = "ADDRESS"
+    CORE = (f"[{HAN}0-9A-Za-z·（）()#\\- ]{{0,20}}(?:{_ADMIN})[{HAN}0-9A-Za-z·（）()#\\- ]{{0,40}}"
+            f"(?:{_STREET})[{HAN}0-9A-Za-z·（）()#\\-, ]{{0,40}}")
+    CONTEXT = ("地址", "住址", "详细地址", "家庭住址", "户籍地址", "居住地址", "现住址", "通讯地址",
+               "联系地址", "address", "addr", "home_address", "dz", "zz", "jtzz", "hjdz", "xzz", "txdz")
+    MIN_LEN, MAX_LEN = 6, 120
+    ASCII_ONLY = False
+
+    def validate(self, text: str) -> bool:
+        return not text.endswith(tuple(_ORG_END.split("|")))
