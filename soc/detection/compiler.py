@@ -1,0 +1,308 @@
+"""Compile a pySigma rule into one Python predicate over an event dict.
+
+Walks pySigma's postprocessed condition tree (ConditionAND/OR/NOT with
+ConditionFieldEqualsValueExpression / ConditionValueExpression leaves) and the typed values the
+modifiers left on it (SigmaString with wildcards/placeholders, SigmaRegularExpression,
+SigmaCIDRExpression, SigmaCompareExpression, SigmaExpansion, ...). Modifiers such as base64,
+base64offset, utf16*, wide, windash, contains/startswith/endswith and all are already applied by
+pySigma when the rule is parsed; only value *matching* is implemented here, because pySigma
+ships backends that produce query text, not an in-process matcher.
+
+Semantics (the SQL hunt in sqlbackend.py implements the same ones):
+- strings match string values only, case-insensitively unless ``|cased``; ``*``/``?`` wildcards,
+  ``\\`` escapes as pySigma parsed them;
+- numbers, ``gt``/``gte``/``lt``/``lte`` match numeric (non-boolean) values only;
+- ``re`` searches (unanchored) string values with its i/m/s flags;
+- a list-valued field matches when any element matches;
+- ``null`` matches an absent field or JSON null; ``exists`` is "present and not null";
+- a keyword (field-less) value matches when any string or number anywhere in the event contains
+  it (wildcards allowed), as full-text search does.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.rule import SigmaRule
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaTimestampPart,
+    SpecialChars,
+)
+
+from soc.detection.fields import MISSING, getter, scalar_values
+
+Predicate = Callable[[dict[str, Any]], bool]
+ValueTest = Callable[[Any], bool]
+Placeholders = Mapping[str, Sequence[str]]
+
+
+class UnsupportedConstruct(ValueError):
+    """The rule uses something this evaluator cannot evaluate exactly; reported at load time."""
+
+
+_COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
+    CompareOperators.LT: operator.lt,
+    CompareOperators.LTE: operator.le,
+    CompareOperators.GT: operator.gt,
+    CompareOperators.GTE: operator.ge,
+    CompareOperators.NEQ: operator.ne,
+}
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def expand_placeholders(value: SigmaString, placeholders: Placeholders | None) -> list[SigmaString]:
+    """Resolve ``%name%`` stubs left by the ``expand`` modifier (values are literal text).
+
+    With ``placeholders=None`` (load-time check) each stub becomes an empty literal so the rest
+    of the rule is still validated.
+    """
+    if not value.contains_placeholder():
+        return [value]
+
+    def callback(p: Placeholder) -> Any:
+        if placeholders is None:
+            yield ""
+            return
+        if p.name not in placeholders:
+            raise UnsupportedConstruct(f"placeholder %{p.name}% is not configured "
+                                       "(soc.placeholders in the configuration)")
+        # Values are Sigma strings (wildcards allowed), as pySigma's
+        # ValueListPlaceholderTransformation makes them for the SQL hunt.
+        yield from (SigmaString(str(v)) for v in placeholders[p.name])
+    return value.replace_placeholders(callback)
+
+
+def string_test(value: SigmaString, *, keyword: bool = False) -> ValueTest:
+    """Match test for one SigmaString (no placeholders left)."""
+    cased = isinstance(value, SigmaCasedString)
+    if keyword:  # full-text search: the keyword may appear anywhere in a value
+        if not value.startswith(SpecialChars.WILDCARD_MULTI):
+            value = SpecialChars.WILDCARD_MULTI + value
+        if not value.endswith(SpecialChars.WILDCARD_MULTI):
+            value = value + SpecialChars.WILDCARD_MULTI
+    parts = list(value.iter_parts())
+    if any(isinstance(p, Placeholder) for p in parts):  # pragma: no cover - expanded before
+        raise UnsupportedConstruct("unresolved placeholder")
+    fold: Callable[[str], str] = (lambda s: s) if cased else str.lower
+    multi = SpecialChars.WILDCARD_MULTI
+    literal_parts = [p for p in parts if isinstance(p, str)]
+    lit = fold("".join(literal_parts))
+    # Fast paths for the common shapes; everything else becomes an anchored regex.
+    if all(isinstance(p, str) for p in parts):
+        return lambda v: isinstance(v, str) and fold(v) == lit
+    if len(parts) == 2 and parts[0] is multi and isinstance(parts[1], str):
+        return lambda v: isinstance(v, str) and fold(v).endswith(lit)
+    if len(parts) == 2 and parts[1] is multi and isinstance(parts[0], str):
+        return lambda v: isinstance(v, str) and fold(v).startswith(lit)
+    if len(parts) == 3 and parts[0] is multi and parts[2] is multi and isinstance(parts[1], str):
+        return lambda v: isinstance(v, str) and lit in fold(v)
+    if parts == [multi]:
+        return lambda v: isinstance(v, str)
+    pattern = "".join(
+        re.escape(p) if isinstance(p, str) else (".*" if p is multi else ".") for p in parts
+    )
+    rx = re.compile(pattern, re.DOTALL | (0 if cased else re.IGNORECASE))
+    return lambda v: isinstance(v, str) and rx.fullmatch(v) is not None
+
+
+def regex_test(value: SigmaRegularExpression) -> ValueTest:
+    flags = 0
+    for flag in value.flags:
+        flags |= SigmaRegularExpression.sigma_to_python_flags[flag]
+    rx = re.compile(str(value.regexp), flags)
+    return lambda v: isinstance(v, str) and rx.search(v) is not None
+
+
+def cidr_test(value: SigmaCIDRExpression) -> ValueTest:
+    network = value.network
+
+    def test(v: Any) -> bool:
+        if not isinstance(v, str):
+            return False
+        try:
+            addr = ipaddress.ip_address(v.strip())
+        except ValueError:
+            return False
+        return addr.version == network.version and addr in network
+    return test
+
+
+def value_test(value: Any, placeholders: Placeholders | None, *, keyword: bool = False) -> ValueTest:
+    """Test of one scalar event value against one typed Sigma value."""
+    if isinstance(value, SigmaExpansion):
+        tests = [value_test(v, placeholders, keyword=keyword) for v in value.values]
+        return lambda v: any(t(v) for t in tests)
+    if isinstance(value, SigmaString):
+        tests = [string_test(s, keyword=keyword) for s in expand_placeholders(value, placeholders)]
+        if len(tests) == 1:
+            return tests[0]
+        return lambda v: any(t(v) for t in tests)
+    if isinstance(value, SigmaRegularExpression):
+        if value.contains_placeholder():
+            regexes = value.replace_placeholders(
+                lambda p: iter(placeholders.get(p.name, []) if placeholders else [""]))
+            tests = [regex_test(r) for r in regexes]
+            return lambda v: any(t(v) for t in tests)
+        return regex_test(value)
+    if isinstance(value, SigmaTimestampPart):
+        raise UnsupportedConstruct("timestamp-part modifiers (minute/hour/day/week/month/year) "
+                                   "are not supported: use the off_hours enrichment instead")
+    if isinstance(value, SigmaBool):
+        if keyword:
+            raise UnsupportedConstruct("a boolean cannot be a keyword")
+        b = value.boolean
+        return lambda v: isinstance(v, bool) and v is b
+    if isinstance(value, SigmaNumber):
+        n = value.number
+        if keyword:
+            text = str(n)
+            return lambda v: (isinstance(v, str) or is_number(v)) and text in str(v)
+        return lambda v: is_number(v) and v == n
+    if isinstance(value, SigmaCompareExpression):
+        op, n = _COMPARE[value.op], value.number.number
+        return lambda v: is_number(v) and op(v, n)
+    if isinstance(value, SigmaCIDRExpression):
+        if keyword:
+            raise UnsupportedConstruct("a CIDR value needs a field")
+        return cidr_test(value)
+    raise UnsupportedConstruct(f"value type {type(value).__name__} is not supported")
+
+
+def _any_value(get: Callable[[dict[str, Any]], Any], test: ValueTest) -> Predicate:
+    def pred(event: dict[str, Any]) -> bool:
+        v = get(event)
+        if v is MISSING:
+            return False
+        if isinstance(v, list):
+            return any(test(x) for x in v)
+        return test(v)
+    return pred
+
+
+def _fieldref(get: Callable[[dict[str, Any]], Any], ref: SigmaFieldReference) -> Predicate:
+    other = getter(ref.field)
+
+    def as_list(v: Any) -> list[Any]:
+        if v is MISSING or v is None:
+            return []
+        return v if isinstance(v, list) else [v]
+
+    def same(a: Any, b: Any) -> bool:
+        if isinstance(a, str) and isinstance(b, str):
+            a, b = a.lower(), b.lower()
+            if ref.starts_with and ref.ends_with:
+                return b in a
+            if ref.starts_with:
+                return a.startswith(b)
+            if ref.ends_with:
+                return a.endswith(b)
+            return a == b
+        if ref.starts_with or ref.ends_with:
+            return False
+        return type(a) is type(b) and a == b  # noqa: E721 - 1 must not equal True
+
+    def pred(event: dict[str, Any]) -> bool:
+        rights = as_list(other(event))
+        return any(same(a, b) for a in as_list(get(event)) for b in rights)
+    return pred
+
+
+def compile_leaf_field(cond: ConditionFieldEqualsValueExpression,
+                       placeholders: Placeholders | None) -> Predicate:
+    get = getter(cond.field)
+    value = cond.value
+    if isinstance(value, SigmaNull):
+        return lambda e: get(e) in (MISSING, None)
+    if isinstance(value, SigmaExists):
+        want = bool(value.exists)
+        return lambda e: (get(e) not in (MISSING, None)) is want
+    if isinstance(value, SigmaFieldReference):
+        return _fieldref(get, value)
+    return _any_value(get, value_test(value, placeholders))
+
+
+def compile_leaf_keyword(cond: ConditionValueExpression, placeholders: Placeholders | None) -> Predicate:
+    test = value_test(cond.value, placeholders, keyword=True)
+
+    def pred(event: dict[str, Any]) -> bool:
+        return any(test(v) for v in scalar_values(event) if not isinstance(v, bool) and v is not None)
+    return pred
+
+
+def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate:
+    """Recursively turn a pySigma condition tree into nested closures."""
+    if isinstance(node, ConditionAND):
+        preds = [compile_condition(a, placeholders) for a in node.args]
+        if len(preds) == 2:
+            p0, p1 = preds
+            return lambda e: p0(e) and p1(e)
+        return lambda e: all(p(e) for p in preds)
+    if isinstance(node, ConditionOR):
+        preds = [compile_condition(a, placeholders) for a in node.args]
+        if len(preds) == 2:
+            p0, p1 = preds
+            return lambda e: p0(e) or p1(e)
+        return lambda e: any(p(e) for p in preds)
+    if isinstance(node, ConditionNOT):
+        inner = compile_condition(node.args[0], placeholders)
+        return lambda e: not inner(e)
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return compile_leaf_field(node, placeholders)
+    if isinstance(node, ConditionValueExpression):
+        return compile_leaf_keyword(node, placeholders)
+    if node is None:
+        raise UnsupportedConstruct("the condition is empty")
+    raise UnsupportedConstruct(f"condition element {type(node).__name__} is not supported")
+
+
+def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> Predicate:
+    """One predicate for the rule; several ``condition`` entries are OR-ed, as Sigma defines."""
+    preds = [compile_condition(c.parsed, placeholders) for c in rule.detection.parsed_condition]
+    if len(preds) == 1:
+        return preds[0]
+    return lambda e: any(p(e) for p in preds)
+
+
+def has_placeholders(rule: SigmaRule) -> bool:
+    """Whether the rule's compiled form depends on configured placeholders."""
+    found = False
+
+    def walk(node: Any) -> None:
+        nonlocal found
+        value = getattr(node, "value", None)
+        values = value.values if isinstance(value, SigmaExpansion) else [value]
+        for v in values:
+            if isinstance(v, (SigmaString, SigmaRegularExpression)) and v.contains_placeholder():
+                found = True
+        for arg in getattr(node, "args", []) or []:
+            walk(arg)
+    for cond in rule.detection.parsed_condition:
+        walk(cond.parsed)
+    return found

@@ -1,0 +1,203 @@
+"""Hunt / backtest: run a rule pack over a JSON Lines file or the stored events.
+
+Two backends with identical results: ``memory`` streams events through the StreamingDetector;
+``sqlite`` converts every rule to SQL with pySigma-backend-sqlite (sqlbackend.JsonHuntBackend)
+and runs it over a table, then feeds the matching rows, in order, through the same
+MatchAssembler (and so the same correlation windows) as streaming.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from sigma.exceptions import SigmaError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import ValueListPlaceholderTransformation
+from sigma.rule import SigmaRule
+
+from soc.detection.compiler import Placeholders
+from soc.detection.match import Match
+from soc.detection.pack import RuleLoadError, RulePack, rule_key
+from soc.detection.sqlbackend import (
+    JsonHuntBackend,
+    TableLayout,
+    jsonl_layout,
+    register_functions,
+    store_layout,
+)
+from soc.detection.streaming import MatchAssembler, StreamingDetector
+
+BACKENDS = ("memory", "sqlite")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class HuntResult(list[Match]):
+    """Matches in event order, plus what could not be evaluated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[RuleLoadError] = []      # rules that could not be run
+        self.input_errors: list[str] = []          # lines that are not JSON objects
+
+
+class HuntInputError(ValueError):
+    """The source cannot be read at all (missing file, not a store)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def read_jsonl(path: Path, errors: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(1-based line, event) of every JSON object line; other lines are reported, not fatal."""
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise HuntInputError(f"{path}: cannot read: {exc.strerror}") from None
+    with fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw, parse_constant=_reject_constant)
+            except (ValueError, UnicodeDecodeError) as exc:
+                errors.append(f"{path}:{number}: not valid JSON: {exc}")
+                continue
+            if not isinstance(event, dict):
+                errors.append(f"{path}:{number}: not a JSON object")
+                continue
+            yield number, event
+
+
+def is_sqlite_file(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(16) == _SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _stored_events(db: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    conn = _open_store(db)
+    try:
+        for seq, doc in conn.execute("SELECT seq, doc FROM events ORDER BY seq"):
+            yield seq, json.loads(doc)
+    finally:
+        conn.close()
+
+
+def _open_store(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT seq, doc FROM events LIMIT 0")
+    except sqlite3.Error as exc:
+        conn.close()
+        raise HuntInputError(f"{db}: not a Shuwei event store ({exc})") from None
+    return conn
+
+
+def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]], backend: str = "memory",
+         placeholders: Placeholders | None = None) -> HuntResult:
+    """Run ``pack`` over ``source``: a JSON Lines file, a soc.db store file, or event dicts.
+
+    ``line`` is the 1-based line in a file, the position in an iterable, or the store's
+    ``seq`` (arrival order) for stored events.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown hunt backend {backend!r} (memory or sqlite)")
+    result = HuntResult()
+    path = Path(source) if isinstance(source, (str, Path)) else None
+    if path is not None and not path.is_file():
+        raise HuntInputError(f"{path}: no such file")
+    stored = path is not None and is_sqlite_file(path)
+    if backend == "memory":
+        detector = StreamingDetector(pack, placeholders)
+        result.errors.extend(detector.errors)
+        if stored:
+            events: Iterable[tuple[int, dict[str, Any]]] = _stored_events(path)  # type: ignore[arg-type]
+        elif path is not None:
+            events = read_jsonl(path, result.input_errors)
+        else:
+            events = enumerate(source, 1)  # type: ignore[arg-type]
+        for line, event in events:
+            result.extend(detector.process(event, line))
+        return result
+    if stored:
+        conn = _open_store(path)  # type: ignore[arg-type]
+        layout = store_layout()
+    else:
+        conn = sqlite3.connect(":memory:")
+        layout = jsonl_layout("hunt_events")
+        conn.execute("CREATE TABLE hunt_events (line INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
+        rows = (read_jsonl(path, result.input_errors) if path is not None
+                else enumerate(source, 1))  # type: ignore[arg-type]
+        conn.executemany("INSERT INTO hunt_events VALUES (?, ?)",
+                         ((line, json.dumps(ev, ensure_ascii=False)) for line, ev in rows))
+    try:
+        register_functions(conn)
+        _sqlite_hunt(pack, conn, layout, placeholders, result)
+    finally:
+        conn.close()
+    return result
+
+
+def rule_queries(pack: RulePack, layout: TableLayout, placeholders: Placeholders | None,
+                 errors: list[RuleLoadError]) -> dict[str, list[str]]:
+    """SQL per base rule: ``SELECT <key> FROM <table> WHERE <condition>``."""
+    pipeline = ProcessingPipeline(
+        name="shuwei placeholders", vars=dict(placeholders or {}),
+        items=[ProcessingItem(ValueListPlaceholderTransformation())])
+    backend = JsonHuntBackend(layout, processing_pipeline=pipeline)
+    out: dict[str, list[str]] = {}
+    for rule in pack.rules:
+        key = rule_key(rule)
+        try:
+            queries = backend.convert_rule(_detached(rule))
+        except (SigmaError, NotImplementedError, TypeError) as exc:
+            errors.append(RuleLoadError(pack.paths.get(key, ""), key, f"sqlite backend: {exc}"))
+            continue
+        prefix = "SELECT * FROM "
+        out[key] = [f"SELECT {layout.key_column} FROM " + q[len(prefix):] for q in queries
+                    if isinstance(q, str) and q.startswith(prefix)]
+    return out
+
+
+def _detached(rule: SigmaRule) -> SigmaRule:
+    """A deep copy the processing pipeline may rewrite, without its correlation back-links."""
+    saved = rule._backreferences
+    rule._backreferences = []
+    try:
+        detached = copy.deepcopy(rule)
+    finally:
+        rule._backreferences = saved
+    detached._output = True  # correlation-only rules are queried too; the assembler hides them
+    return detached
+
+
+def _sqlite_hunt(pack: RulePack, conn: sqlite3.Connection, layout: TableLayout,
+                 placeholders: Placeholders | None, result: HuntResult) -> None:
+    matched: dict[int, set[str]] = {}
+    for key, queries in rule_queries(pack, layout, placeholders, result.errors).items():
+        for sql in queries:
+            try:
+                rows = conn.execute(sql).fetchall()
+            except sqlite3.Error as exc:
+                result.errors.append(RuleLoadError(pack.paths.get(key, ""), key,
+                                                   f"sqlite backend: {exc}"))
+                break
+            for (row_key,) in rows:
+                matched.setdefault(row_key, set()).add(key)
+    if not matched:
+        return
+    assembler = MatchAssembler(pack)
+    ids = json.dumps(sorted(matched))
+    sql = (f"SELECT {layout.key_column}, {layout.doc_column} FROM {layout.table} "
+           f"WHERE {layout.key_column} IN (SELECT value FROM json_each(?)) "
+           f"ORDER BY {layout.key_column}")
+    for row_key, doc in conn.execute(sql, (ids,)):
+        result.extend(assembler.emit(json.loads(doc), row_key, matched[row_key]))

@@ -1,0 +1,208 @@
+"""Load a Sigma rule pack (rules + correlation rules) with pySigma, collecting per-rule errors.
+
+Every file is parsed on its own so one broken file cannot hide the others; each rule is then
+compiled once by compiler.py and each correlation rule checked by correlation.py, so a construct
+that cannot be evaluated is reported here, at load time, with its file, rule id and reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationConditionOperator, SigmaCorrelationRule
+from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.rule import SigmaRule
+
+from soc.detection.compiler import Placeholders, UnsupportedConstruct, compile_rule
+
+RULE_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass(frozen=True)
+class RuleLoadError:
+    path: str
+    rule_id: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path} [{self.rule_id}]" if self.rule_id else self.path
+        return f"{where}: {self.reason}"
+
+
+def rule_key(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    """The id reported in matches: the rule's UUID, else its name, else its title."""
+    if rule.id is not None:
+        return str(rule.id)
+    return rule.name or rule.title
+
+
+def rule_level(rule: SigmaRule | SigmaCorrelationRule) -> str:
+    return rule.level.name.lower() if rule.level is not None else "medium"
+
+
+def rule_tags(rule: SigmaRule | SigmaCorrelationRule) -> list[str]:
+    return [str(t) for t in rule.tags]
+
+
+def _rule_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file())
+    return [path]
+
+
+def _source_path(rule: Any, fallback: Path) -> str:
+    src = getattr(rule, "source", None)
+    return str(getattr(src, "path", None) or fallback)
+
+
+@dataclass
+class RulePack:
+    """Valid rules and correlation rules of a pack, plus what failed and why."""
+
+    rules: list[SigmaRule] = field(default_factory=list)
+    correlations: list[SigmaCorrelationRule] = field(default_factory=list)
+    errors: list[RuleLoadError] = field(default_factory=list)
+    paths: dict[str, str] = field(default_factory=dict)  # rule key -> file
+    # Range conditions (``gte: 5`` and ``lte: 10`` together): pySigma accepts one operator per
+    # correlation condition, so the others are kept here, parsed by pySigma one at a time.
+    extra_conditions: dict[str, list[SigmaCorrelationCondition]] = field(default_factory=dict)
+
+    @property
+    def collection(self) -> SigmaCollection:
+        """The valid rules as a pySigma collection (for backends such as Elasticsearch)."""
+        return SigmaCollection(self.rules + self.correlations, resolve_references=False)
+
+    def by_key(self) -> dict[str, SigmaRule | SigmaCorrelationRule]:
+        return {rule_key(r): r for r in [*self.rules, *self.correlations]}
+
+    @classmethod
+    def load(cls, path: str | Path, placeholders: Placeholders | None = None) -> "RulePack":
+        """Parse every rule file under ``path`` (a directory, recursively, or one file)."""
+        root = Path(path)
+        pack = cls()
+        if not root.exists():
+            pack.errors.append(RuleLoadError(str(root), None, "no such file or directory"))
+            return pack
+        parsed: list[tuple[Path, SigmaRule | SigmaCorrelationRule]] = []
+        for file in _rule_files(root):
+            parsed.extend(pack._parse_file(file))
+        pack._add(parsed, placeholders)
+        return pack
+
+    def _parse_file(self, file: Path) -> list[tuple[Path, SigmaRule | SigmaCorrelationRule]]:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.errors.append(RuleLoadError(str(file), None, f"cannot read: {exc}"))
+            return []
+        try:
+            docs = list(yaml.safe_load_all(text))
+            extras = {k: v for d in docs if (k := _doc_key(d)) and (v := _split_range(d))}
+            coll = SigmaCollection.from_dicts(docs, collect_errors=True, resolve_references=False,
+                                              source=SigmaRuleLocation(file))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark else ""
+            self.errors.append(RuleLoadError(str(file), None,
+                                             f"invalid YAML: {where}{getattr(exc, 'problem', exc)}"))
+            return []
+        except (SigmaError, TypeError, AttributeError, ValueError) as exc:
+            self.errors.append(RuleLoadError(str(file), None, f"not a Sigma rule file: {exc}"))
+            return []
+        out = []
+        bad: set[str] = set()
+        for key, conds in extras.items():
+            try:
+                self.extra_conditions[key] = [SigmaCorrelationCondition.from_dict(c) for c in conds]
+            except SigmaError as exc:
+                self.errors.append(RuleLoadError(str(file), key, str(exc)))
+                bad.add(key)
+        for rule in coll.rules:
+            if _safe_key(rule) in bad:
+                continue
+            if rule.errors:
+                reasons = "; ".join(str(e) for e in rule.errors)
+                self.errors.append(RuleLoadError(str(file), _safe_key(rule), reasons))
+            else:
+                out.append((file, rule))
+        if coll.filters:
+            self.errors.append(RuleLoadError(str(file), None, "Sigma filters are not supported"))
+        for err in coll.errors:
+            if not any(err in r.errors for r in coll.rules):
+                self.errors.append(RuleLoadError(str(file), None, str(err)))
+        return out
+
+    def _add(self, parsed: list[tuple[Path, SigmaRule | SigmaCorrelationRule]],
+             placeholders: Placeholders | None) -> None:
+        from soc.detection.correlation import check_correlation
+
+        seen: dict[str, Path] = {}
+        ok: list[tuple[Path, SigmaRule | SigmaCorrelationRule]] = []
+        for file, rule in parsed:
+            key = rule_key(rule)
+            if key in seen:
+                self.errors.append(RuleLoadError(str(file), key,
+                                                 f"duplicate rule id (also in {seen[key]})"))
+                continue
+            seen[key] = file
+            ok.append((file, rule))
+        base = [(f, r) for f, r in ok if isinstance(r, SigmaRule)]
+        for file, rule in base:
+            try:
+                compile_rule(rule, placeholders)
+            except (UnsupportedConstruct, SigmaError) as exc:
+                self.errors.append(RuleLoadError(str(file), rule_key(rule), str(exc)))
+                continue
+            self.rules.append(rule)
+            self.paths[rule_key(rule)] = str(file)
+        # Correlations resolve their references against the valid base rules only, so a
+        # correlation over a broken rule is itself reported instead of silently never firing.
+        lookup = SigmaCollection(list(self.rules), resolve_references=False)
+        for file, rule in ok:
+            if not isinstance(rule, SigmaCorrelationRule):
+                continue
+            try:
+                rule.resolve_rule_references(lookup)
+                check_correlation(rule)
+            except (SigmaError, UnsupportedConstruct) as exc:
+                self.errors.append(RuleLoadError(str(file), rule_key(rule), str(exc)))
+                continue
+            self.correlations.append(rule)
+            self.paths[rule_key(rule)] = str(file)
+
+
+def _doc_key(doc: Any) -> str | None:
+    """The rule key (see rule_key) a raw YAML document will get once pySigma parses it."""
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("id") is not None:
+        try:
+            return str(UUID(str(doc["id"])))
+        except ValueError:
+            return None
+    return doc.get("name") or doc.get("title")
+
+
+def _split_range(doc: Any) -> list[dict[str, Any]]:
+    """Move all but the first operator of a correlation condition out of the document."""
+    corr = doc.get("correlation") if isinstance(doc, dict) else None
+    cond = corr.get("condition") if isinstance(corr, dict) else None
+    if not isinstance(cond, dict):
+        return []
+    ops = [k for k in cond if k in SigmaCorrelationConditionOperator.operators()]
+    extra = []
+    for op in ops[1:]:
+        extra.append({op: cond.pop(op), **({"field": cond["field"]} if "field" in cond else {})})
+    return extra
+
+
+def _safe_key(rule: Any) -> str | None:
+    try:
+        return rule_key(rule)
+    except Exception:  # a rule with errors may lack even a title
+        return None
