@@ -1,0 +1,147 @@
+"""The column decision: value evidence, the column name, and neighbouring columns → entity or null."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from classifier.columns import ColumnTally
+from classifier.policy import Policy
+from classifier.recognizers import ShuweiRecognizer
+
+# Digit identifiers whose validation a counter can pass (prefix only, or Luhn 1 in 10).
+_SERIAL_PRONE = {"CN_MOBILE", "CN_BANK_CARD"}
+_LON_NAMES = ("经度", "lng", "lon", "longitude", "jd")
+_LAT_NAMES = ("纬度", "lat", "latitude", "wd")
+
+
+def _tokens(name: str) -> tuple[set[str], str]:
+    low = name.lower()
+    return set(t for t in re.split(r"[^0-9a-z]+", low) if t), re.sub(r"[\s_\-.]+", "", low)
+
+
+def name_matches(name: str | None, words: tuple[str, ...]) -> bool:
+    """Chinese words and English words of ≥ 5 letters match inside the name; short pinyin initials
+    (sfzh, xm, dh …) and short English words must be a whole token, so ``xm`` never fires on ``xmlid``."""
+    if not name:
+        return False
+    tokens, compact = _tokens(name)
+    for word in words:
+        w = word.lower()
+        if not w.isascii():
+            if w in compact:
+                return True
+        elif w in tokens or w == compact or (len(w) >= 5 and w.replace("_", "") in compact):
+            return True
+    return False
+
+
+@dataclass
+class ColumnInput:
+    name: str
+    tally: ColumnTally
+    profile: dict[str, Any]
+    sequential: bool = False
+    named_by_header: bool = True   # False for headerless files: judged on values alone
+
+
+@dataclass
+class Decision:
+    entity: str | None
+    confidence: float
+    hit_ratio: float
+    evidence: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy: Policy,
+                  dataset: str) -> Decision:
+    det = policy.rules.detection
+    suppressed = policy.suppressed(dataset)
+    name = col.name if col.named_by_header else None
+    best: tuple[float, int, ShuweiRecognizer, bool, float] | None = None
+    rejected: list[str] = []
+    for order, rec in enumerate(recognizers):
+        et = col.tally.entities.get(rec.ENTITY)
+        denom = col.tally.nonblank - (et.allowed if et else 0)
+        if et is None or denom <= 0 or et.matches == 0:
+            continue
+        ratio = et.hits / denom
+        shape_ratio = et.matches / denom
+        named = name_matches(name, rec.CONTEXT)
+        if rec.ENTITY in suppressed:
+            if ratio >= det.min_hit_ratio_named:
+                rejected.append(f"{rec.ENTITY} suppressed for this dataset by policy")
+            continue
+        if rec.ENTITY in _SERIAL_PRONE and col.sequential and ratio >= det.min_hit_ratio_named:
+            rejected.append(f"{rec.ENTITY} rejected: sequential numbers (serials, not personal)")
+            continue
+        if getattr(rec, "NEEDS_CONTEXT", False) and not named:
+            if ratio >= det.min_hit_ratio:
+                rejected.append(f"{rec.ENTITY} rejected: dates without birth context in the name")
+            continue
+        threshold = det.min_hit_ratio_named if named else det.min_hit_ratio
+        if ratio < threshold:
+            if shape_ratio >= det.min_hit_ratio and rec.EVIDENCE != "value pattern":
+                rejected.append(f"{rec.ENTITY} rejected: {et.matches} values fit the pattern, "
+                                f"only {et.hits} pass validation")
+            continue
+        score = ratio + (0.05 if named else 0.0)
+        if best is None or score > best[0]:
+            best = (score, order, rec, named, ratio)
+    if best is None:
+        reasons = rejected or ["no entity reached the hit-ratio threshold"]
+        return Decision(None, 0.9 if col.tally.nonblank else 0.5, 0.0, [], reasons)
+    _, _, rec, named, ratio = best
+    et = col.tally.entities[rec.ENTITY]
+    strong = rec.EVIDENCE != "value pattern"
+    confidence = min(0.99, 0.6 * ratio + (0.3 if strong else 0.2) + (0.09 if named else 0.0))
+    reasons = [rec.EVIDENCE]
+    if named:
+        reasons.append("column name")
+    reasons.append(f"{et.hits} of {col.tally.nonblank - et.allowed} non-blank values ({ratio:.0%})")
+    return Decision(rec.ENTITY, round(confidence, 2), round(ratio, 4), list(et.evidence), reasons)
+
+
+def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
+                             policy: Policy, dataset: str) -> None:
+    """Split lon/lat columns: a longitude column with a latitude partner named so or adjacent."""
+    if "GEO_COORDINATE" in policy.suppressed(dataset):
+        return
+    min_ratio = policy.rules.detection.min_hit_ratio
+
+    def axis(i: int) -> str | None:
+        t = cols[i].tally
+        if decisions[i].entity is not None or t.nonblank == 0:
+            return None
+        if t.lon_hits / t.nonblank >= min_ratio:
+            return "lon"
+        if t.lat_hits / t.nonblank >= min_ratio:
+            return "lat"
+        return None
+
+    axes = [axis(i) for i in range(len(cols))]
+    for i, ax in enumerate(axes):
+        if ax != "lon":
+            continue
+        for j, other in enumerate(axes):
+            if other != "lat":
+                continue
+            named = (name_matches(cols[i].name if cols[i].named_by_header else None, _LON_NAMES)
+                     and name_matches(cols[j].name if cols[j].named_by_header else None, _LAT_NAMES))
+            if not (named or abs(i - j) == 1):
+                continue
+            for k, partner in ((i, cols[j].name), (j, cols[i].name)):
+                t = cols[k].tally
+                hits = t.lon_hits if k == i else t.lat_hits
+                ratio = hits / t.nonblank
+                reasons = ["value pattern+bounds", f"split lon/lat columns with '{partner}'"]
+                if named:
+                    reasons.append("column name")
+                reasons.append(f"{hits} of {t.nonblank} non-blank values ({ratio:.0%})")
+                decisions[k] = Decision("GEO_COORDINATE", round(min(0.99, 0.6 * ratio + 0.25
+                                                                     + (0.09 if named else 0)), 2),
+                                        round(ratio, 4), [], reasons)
+            axes[i] = axes[j] = None
+            break

@@ -1,0 +1,51 @@
+"""Column profiles over the sample: type, null share, distinct share, length range."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from classifier.recognizers.person import parse_date
+
+_INT = re.compile(r"^[+-]?\d+$")
+_DEC = re.compile(r"^[+-]?\d*\.\d+$")
+
+
+def _kind(value: str) -> str:
+    if _INT.match(value):
+        return "integer"
+    if _DEC.match(value):
+        return "decimal"
+    if parse_date(value) is not None:
+        return "date"
+    return "string"
+
+
+def profile(values: list[Any]) -> dict[str, Any]:
+    """Profile of sampled raw values (None or blank = null); the type is the majority kind."""
+    texts = [str(v).strip() for v in values if v is not None and str(v).strip() != ""]
+    n = len(values)
+    if not texts:
+        return {"type": "empty", "null_share": 1.0 if n else 0.0, "distinct_share": 0.0,
+                "min_length": None, "max_length": None}
+    kinds: dict[str, int] = {}
+    for t in texts:
+        k = _kind(t)
+        kinds[k] = kinds.get(k, 0) + 1
+    lengths = [len(t) for t in texts]
+    return {"type": max(kinds, key=kinds.__getitem__),
+            "null_share": round(1 - len(texts) / n, 4),
+            "distinct_share": round(len(set(texts)) / len(texts), 4),
+            "min_length": min(lengths), "max_length": max(lengths)}
+
+
+def is_sequential(values: list[Any], rows_total: int) -> bool:
+    """Serial/order numbers: digit strings packed into a span not much wider than the row count.
+
+    Real mobile or card numbers of N persons spread over billions; counters over about N.
+    """
+    nums = sorted({int(d) for d in (re.sub(r"[\s-]", "", str(v)) for v in values if v is not None)
+                   if d.isascii() and d.isdigit()})
+    if len(nums) < 10:
+        return False
+    return nums[-1] - nums[0] <= 100 * max(rows_total, len(nums))
