@@ -2,11 +2,119 @@
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from classifier.settings import ConfigError, get_settings
+from soc.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    FormatOption,
+    OutputFormat,
+    fail,
+    print_json,
+    print_table,
+)
 
 rules_app = typer.Typer(no_args_is_help=True)
 
 
-def hunt() -> None:
-    """Run Sigma rules over a JSON Lines file or the stored events."""
-    raise typer.Exit(2)
+class Backend(str, enum.Enum):
+    memory = "memory"
+    sqlite = "sqlite"
+
+
+def _soc_options() -> tuple[Path, dict[str, list[str]], Path]:
+    """(default rule dir, configured placeholders, store file) from the configuration."""
+    from soc.config import soc_config
+
+    settings = get_settings()
+    try:
+        cfg = soc_config(settings)
+    except ConfigError as exc:
+        fail(str(exc))
+    rules = cfg.rules or settings.policy_dir / "sigma"
+    return Path(rules), dict(cfg.placeholders), settings.data_dir / "soc.db"
+
+
+def hunt(
+    rules: Optional[Path] = typer.Option(None, "--rules", "-r",
+                                         help="Sigma rule file or directory (default: the pack "
+                                              "in <policy_dir>/sigma or soc.rules)"),
+    events: Optional[Path] = typer.Option(None, "--events", "-e",
+                                          help="JSON Lines file of events (any JSON objects); "
+                                               "default: the stored events in <data_dir>/soc.db"),
+    backend: Backend = typer.Option(Backend.memory, "--backend", "-b",
+                                    help="memory (streaming evaluator) or sqlite "
+                                         "(rules as SQL via pySigma-backend-sqlite)"),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Run Sigma rules over a JSON Lines file or the stored events.
+
+    JSON output: one array, one object per (rule, event) match in event order, with the event's
+    1-based ``line`` (for stored events: its arrival ``seq``). Rules that fail to load are listed
+    on stderr and make the exit code 1.
+    """
+    from soc.detection import RulePack
+    from soc.detection.hunt import HuntInputError, hunt as run_hunt
+
+    default_rules, placeholders, store = _soc_options()
+    rules_path = rules or default_rules
+    if not rules_path.exists():
+        fail(f"{rules_path}: no such rule file or directory")
+    source = events
+    if source is None:
+        if not store.is_file():
+            fail(f"{store}: no stored events (run `shuwei soc ingest` first or pass --events)")
+        source = store
+    pack = RulePack.load(rules_path)
+    try:
+        result = run_hunt(pack, source, backend=backend.value, placeholders=placeholders)
+    except HuntInputError as exc:
+        fail(str(exc))
+    for err in [*pack.errors, *result.errors]:
+        typer.echo(f"rule error: {err}", err=True)
+    for msg in result.input_errors:
+        typer.echo(f"input error: {msg}", err=True)
+    if fmt == OutputFormat.json:
+        print_json([m.to_hunt_json() for m in result])
+    else:
+        print_table([{"line": m.line, "rule_id": m.rule_id, "level": m.level,
+                      "rule_title": m.rule_title, "event_id": m.event_id or "",
+                      "group": ", ".join(f"{k}={v}" for k, v in m.group.items()),
+                      "lines": ",".join(map(str, m.lines)) if m.correlation else ""}
+                     for m in result],
+                    ["line", "rule_id", "level", "rule_title", "event_id", "group", "lines"])
+    if pack.errors or result.errors:
+        raise typer.Exit(EXIT_FINDINGS)
+    if result.input_errors:
+        raise typer.Exit(EXIT_USAGE)
+
+
+@rules_app.command("check")
+def check(
+    path: Path = typer.Argument(..., help="Sigma rule file or directory"),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Validate a rule pack: pySigma parsing, our evaluator, and pySigma's SigmaHQ validators.
+
+    Exit 0 when clean, 1 when any problem is found.
+    """
+    from soc.detection.validate import EXCLUDED_VALIDATORS, check_rules
+
+    if not path.exists():
+        fail(f"{path}: no such rule file or directory")
+    _, placeholders, _ = _soc_options()
+    problems = check_rules(path, placeholders)
+    if fmt == OutputFormat.json:
+        print_json(problems)
+    elif problems:
+        print_table(problems, ["path", "rule_id", "severity", "check", "message"])
+    else:
+        typer.echo(f"{path}: no problems found (validators skipped: "
+                   f"{', '.join(sorted(EXCLUDED_VALIDATORS))} - they need network data)")
+    if problems:
+        raise typer.Exit(EXIT_FINDINGS)
