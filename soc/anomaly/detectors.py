@@ -1,0 +1,118 @@
+"""Behavioural detectors beside Sigma: each user is compared with their own history.
+
+Per-user state (first/last seen, L4 datasets touched, hourly volume baseline) lives in the
+``anomaly_users`` table of soc.db so baselines survive restarts; findings come out as the same
+:class:`Match` Sigma rules produce, with rule ids ``anomaly.volume``, ``anomaly.first_l4_access``
+and ``anomaly.dormant_account``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from soc.anomaly.config import AnomalyConfig
+from soc.detection.match import Match
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS anomaly_users (user TEXT PRIMARY KEY, state TEXT NOT NULL)"
+DAY = 86400.0
+
+
+def _new_state() -> dict[str, Any]:
+    return {"first": None, "last": None, "l4": [], "hour": None, "cur": {}, "n": 0, "sum": {},
+            "alerted_hour": None}
+
+
+class AnomalyDetector:
+    """Streaming: ``process(event, ts_epoch)`` per event, ``flush()`` once per stored batch."""
+
+    def __init__(self, cfg: AnomalyConfig, db_path: Path) -> None:
+        self.cfg = cfg
+        self._db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SCHEMA)
+        self._users: dict[str, dict[str, Any]] = {}
+        self._dirty: set[str] = set()
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    def _state(self, user: str) -> dict[str, Any]:
+        st = self._users.get(user)
+        if st is None:
+            row = self._db.execute("SELECT state FROM anomaly_users WHERE user = ?", (user,)).fetchone()
+            st = json.loads(row[0]) if row else _new_state()
+            self._users[user] = st
+        return st
+
+    def flush(self) -> None:
+        """Persist the users touched since the last flush (one transaction)."""
+        if not self._dirty:
+            return
+        rows = [(u, json.dumps(self._users[u], separators=(",", ":"))) for u in self._dirty]
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO anomaly_users (user, state) VALUES (?, ?) "
+                                 "ON CONFLICT(user) DO UPDATE SET state = excluded.state", rows)
+        self._dirty.clear()
+
+    def _match(self, key: str, det: Any, event: dict[str, Any], group: dict[str, Any]) -> Match:
+        return Match(rule_id=f"anomaly.{key}", rule_title=det.title, level=det.level,
+                     tags=["anomaly", *det.tags], event_id=event["event_id"], line=None,
+                     ts=event["ts"], group=group, event_ids=[event["event_id"]],
+                     first_seen=event["ts"], last_seen=event["ts"])
+
+    def process(self, event: dict[str, Any], ts: float) -> list[Match]:
+        user = event["user"]
+        st = self._state(user)
+        self._dirty.add(user)
+        out: list[Match] = []
+        cfg = self.cfg
+        last = st["last"]
+        if cfg.dormant_account.enabled and last is not None and ts - last >= cfg.dormant_account.dormant_days * DAY:
+            out.append(self._match("dormant_account", cfg.dormant_account, event, {"user": user}))
+        if st["first"] is None or ts < st["first"]:
+            st["first"] = ts
+        if last is None or ts > last:
+            st["last"] = ts
+        if event.get("result") != "success":
+            return out
+        dataset = event.get("dataset")
+        if dataset and event.get("data_level") == "L4" and dataset not in st["l4"]:
+            st["l4"].append(dataset)
+            f = cfg.first_l4_access
+            if f.enabled and ts - st["first"] >= f.min_history_days * DAY:
+                out.append(self._match("first_l4_access", f, event, {"user": user, "dataset": dataset}))
+        if cfg.volume.enabled:
+            self._volume(st, event, ts, out)
+        return out
+
+    def _volume(self, st: dict[str, Any], event: dict[str, Any], ts: float, out: list[Match]) -> None:
+        vol = self.cfg.volume
+        hour = int(ts // 3600)
+        if st["hour"] != hour:
+            if st["hour"] is not None and hour < st["hour"]:
+                return  # a late event of an hour already folded into the baseline
+            if st["hour"] is not None and st["cur"]:
+                st["n"] += 1
+                for m, v in st["cur"].items():
+                    st["sum"][m] = st["sum"].get(m, 0) + v
+            st["hour"], st["cur"] = hour, {}
+        fired = False
+        for m in vol.metrics:
+            value = event.get(m)
+            if not isinstance(value, int):
+                continue
+            total = st["cur"].get(m, 0) + value
+            st["cur"][m] = total
+            if st["n"] < vol.min_baseline_hours or st["alerted_hour"] == hour or fired:
+                continue
+            mean = st["sum"].get(m, 0) / st["n"]
+            if total >= vol.floor.get(m, 0) and total > vol.factor * mean:
+                fired = True
+        if fired:
+            st["alerted_hour"] = hour
+            out.append(self._match("volume", vol, event, {"user": event["user"]}))

@@ -1,0 +1,255 @@
+"""The one ingest path for files, stdin, HTTP batches and the suite's own audit events.
+
+parse → validate → enrich → store (durable) → streaming Sigma + anomaly detection → alerts →
+playbooks. Detection runs only on events that were stored, after they are durable, so a resent
+event is neither stored nor alerted twice and a crash never leaves an alert without its events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from classifier import audit
+from classifier.settings import Settings
+from soc.alerts.manager import AlertManager
+from soc.anomaly import AnomalyDetector, load_anomaly_config
+from soc.config import SocConfig, anomaly_file, rules_dir, soc_config
+from soc.detection.match import Match
+from soc.enrich import Enricher
+from soc.playbooks import PlaybookRunner, load_playbooks
+from soc.store.base import AlertStore, EventStore
+from soc.validate import EventError, Rejection, validate_event
+
+log = logging.getLogger("shuwei.ingest")
+BATCH = 2000
+_CONTEXT_LIMIT = 200_000  # recent events kept to fill an alert's users/datasets
+_OUTBOX_OFFSET = "audit/outbox.offset"
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # created or updated, latest state
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "duplicates": self.duplicates,
+                "rejected": self.rejected, "alerts": self.alerts}
+
+
+def _decode(item: object) -> object:
+    """A JSON line (str/bytes) is parsed; anything else is an already-decoded event."""
+    if isinstance(item, bytes):
+        item = item.decode("utf-8")
+    if isinstance(item, str):
+        try:
+            return json.loads(item)
+        except json.JSONDecodeError as exc:
+            raise EventError(None, f"not JSON: {exc.msg} at column {exc.colno}") from None
+    return item
+
+
+class IngestPipeline:
+    """Owns the store, detectors, alert manager and playbook runner of one process."""
+
+    def __init__(self, store: EventStore, alert_store: AlertStore, enricher: Enricher, *,
+                 detector: Any | None = None, anomaly: AnomalyDetector | None = None,
+                 playbooks: PlaybookRunner | None = None, window_seconds: float = 3600.0,
+                 batch_size: int = BATCH) -> None:
+        self.store = store
+        self.alerts = AlertManager(alert_store, window_seconds)
+        self.enricher = enricher
+        self.detector = detector
+        self.anomaly = anomaly
+        self.playbooks = playbooks
+        self.batch_size = batch_size
+        self._context: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, store: EventStore | None = None,
+                      alert_store: AlertStore | None = None, detection: bool = True,
+                      playbooks: bool = True) -> IngestPipeline:
+        """Everything from configuration: the store (``soc.store``), the Sigma pack under
+        ``soc.rules`` (default policies/sigma), policies/anomaly.yaml and playbooks/."""
+        cfg = soc_config(settings)
+        data_dir = settings.ensure_data_dir()
+        tz = cfg.timezone or settings.timezone
+        if store is None or alert_store is None:
+            store, alert_store = make_stores(settings, cfg)
+        from classifier.catalog import Catalog
+
+        enricher = Enricher(Catalog.open(settings), cfg.working_hours, tz, cfg.catalog_cache_seconds)
+        detector = anomaly = runner = None
+        if detection:
+            detector = load_detector(rules_dir(settings, cfg), cfg.placeholders)
+            anomaly = AnomalyDetector(load_anomaly_config(anomaly_file(settings, cfg)),
+                                      data_dir / "soc.db")
+        pipe = cls(store, alert_store, enricher, detector=detector, anomaly=anomaly,
+                   window_seconds=cfg.alert_window_minutes * 60)
+        if playbooks:
+            pbs = load_playbooks(settings.playbook_dir)
+            if pbs:
+                pipe.playbooks = PlaybookRunner(pbs, pipe.alerts, cfg)
+        return pipe
+
+    def close(self) -> None:
+        if self.playbooks is not None:
+            self.playbooks.close()
+        if self.anomaly is not None:
+            self.anomaly.close()
+        for obj in (self.store, self.alerts.store):
+            if hasattr(obj, "close"):
+                obj.close()
+
+    # -- ingest ---------------------------------------------------------------------------------
+    def ingest(self, events: Iterable[object], *, origin: str, first_line: int = 1) -> IngestResult:
+        """Ingest JSON lines (str/bytes; rejections name the 1-based ``line``) or decoded events
+        (rejections name the 0-based ``index`` in the batch). Blank lines are skipped."""
+        result = IngestResult()
+        alerts: dict[str, dict[str, Any]] = {}
+        batch: list[tuple[dict[str, Any], float, int]] = []
+        with self._lock:
+            for pos, item in enumerate(events):
+                is_line = isinstance(item, (str, bytes))
+                where, number = ("line", pos + first_line) if is_line else ("index", pos)
+                if is_line and not item.strip():
+                    continue
+                try:
+                    obj = _decode(item)
+                    ts = validate_event(obj)
+                except EventError as exc:
+                    result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
+                    continue
+                event = dict(obj)  # type: ignore[call-overload]
+                self.enricher.enrich(event, ts)
+                batch.append((event, ts, number if is_line else None))
+                if len(batch) >= self.batch_size:
+                    self._commit(batch, result, alerts)
+                    batch = []
+            if batch:
+                self._commit(batch, result, alerts)
+            if self.anomaly is not None:
+                self.anomaly.flush()
+        result.alerts = list(alerts.values())
+        if result.rejected:
+            log.info("%s: %d event(s) rejected", origin, len(result.rejected))
+        return result
+
+    def _commit(self, batch: list[tuple[dict[str, Any], float, int | None]], result: IngestResult,
+                alerts: dict[str, dict[str, Any]]) -> None:
+        stored = self.store.append([e for e, _, _ in batch])  # durable from here on
+        fresh = [item for item, ok in zip(batch, stored) if ok]
+        result.accepted += len(fresh)
+        result.duplicates += len(batch) - len(fresh)
+        if self.detector is None and self.anomaly is None:
+            return
+        ctx = self._context
+        for event, _, _ in fresh:
+            ctx[event["event_id"]] = event
+        while len(ctx) > _CONTEXT_LIMIT:
+            ctx.popitem(last=False)
+        for event, ts, line in fresh:
+            matches: list[Match] = []
+            if self.detector is not None:
+                matches.extend(self.detector.process(event, line))
+            if self.anomaly is not None:
+                matches.extend(self.anomaly.process(event, ts))
+            for match in matches:
+                alert, is_new = self.alerts.record(match, ctx)
+                alerts[alert["id"]] = alert
+                if is_new and self.playbooks is not None:
+                    self.playbooks.submit(alert)
+
+    def ingest_file(self, path: Path) -> IngestResult:
+        with open(path, encoding="utf-8", errors="strict") as fh:
+            try:
+                return self.ingest(fh, origin=str(path))
+            except UnicodeDecodeError as exc:
+                raise EventError(None, f"{path}: not UTF-8 text ({exc.reason})") from None
+
+    # -- the suite's own audit events -----------------------------------------------------------
+    def sink(self, event: dict[str, Any]) -> None:
+        """A ``classifier.audit.set_audit_sink`` target: the event is durable when this returns."""
+        res = self.ingest([event], origin="shuwei")
+        if res.rejected:
+            log.error("own audit event rejected: %s", res.rejected[0])
+
+    def ingest_outbox(self, data_dir: Path) -> IngestResult:
+        """New lines of <data_dir>/audit/outbox.jsonl since the last run (a byte offset is kept
+        beside it; the file is only ever appended to, so nothing is truncated under a writer)."""
+        path = audit.outbox_path(data_dir)
+        offset_file = data_dir / _OUTBOX_OFFSET
+        start = int(offset_file.read_text() or 0) if offset_file.is_file() else 0
+        if not path.is_file():
+            return IngestResult()
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1  # a half-written last line waits for the next run
+        first_line = _count_lines(path, start) + 1
+        result = self.ingest(data[:end].splitlines(), origin=str(path), first_line=first_line)
+        tmp = offset_file.with_suffix(".tmp")
+        tmp.write_text(str(start + end))
+        tmp.replace(offset_file)
+        return result
+
+    # -- retention ------------------------------------------------------------------------------
+    def purge(self, before: datetime, *, user: str) -> tuple[int, dict[str, Any]]:
+        """Delete events older than ``before``; the purge is itself an audit event, stored (and
+        chained) first, so the deletion is on record even if the process dies half-way."""
+        count_before = getattr(self.store, "count_before", None)
+        planned = count_before(before) if count_before else None
+        event = audit.make_event("config_change", user=user, extra={
+            "operation": "soc.purge", "before": before.isoformat(), "events": planned})
+        self.ingest([event], origin="shuwei")
+        deleted = self.store.purge(before, audit_event_id=event["event_id"])
+        return deleted, event
+
+
+def _count_lines(path: Path, upto: int) -> int:
+    n = 0
+    with open(path, "rb") as fh:
+        remaining = upto
+        while remaining > 0 and (chunk := fh.read(min(1 << 20, remaining))):
+            n += chunk.count(b"\n")
+            remaining -= len(chunk)
+    return n
+
+
+def load_detector(path: Path, placeholders: dict[str, list[str]]) -> Any | None:
+    """The streaming Sigma detector over the pack at ``path``; rules that fail to load are logged
+    (``shuwei soc rules check`` reports them) and the others still run."""
+    if not path.exists():
+        return None
+    from soc.detection import RulePack, StreamingDetector
+
+    pack = RulePack.load(path, placeholders)
+    detector = StreamingDetector(pack, placeholders=placeholders)
+    for err in [*pack.errors, *detector.errors]:
+        log.warning("rule not loaded: %s", err)
+    return detector
+
+
+def make_stores(settings: Settings, cfg: SocConfig) -> tuple[EventStore, AlertStore]:
+    """The stores ``soc.store`` selects: embedded SQLite, or Elasticsearch (soc/store/es)."""
+    if cfg.store == "elasticsearch":
+        from soc.store.es import EsAlertStore, EsEventStore
+
+        return EsEventStore.from_settings(settings), EsAlertStore.from_settings(settings)
+    from soc.store.sqlite import SqliteAlertStore, SqliteEventStore
+
+    data_dir = settings.ensure_data_dir()
+    tz = ZoneInfo(cfg.timezone or settings.timezone)
+    return SqliteEventStore.in_dir(data_dir, tz), SqliteAlertStore.in_dir(data_dir)
+
