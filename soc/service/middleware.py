@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from soc.service.errors import error_body
@@ -21,8 +22,11 @@ log = logging.getLogger("shuwei.service")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """An HTTPException so FastAPI's body parser re-raises it instead of turning it into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body exceeds the limit of {limit} bytes")
 
 
 class ServiceMiddleware:
@@ -103,7 +107,7 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen[0] += len(message.get("body", b""))
             if seen[0] > limit:
-                raise BodyTooLarge()
+                raise BodyTooLarge(limit)
         return message
 
     return wrapped

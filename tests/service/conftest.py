@@ -60,3 +60,21 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     live.server.start()
     yield live
     live.server.stop()
+
+
+POP_CSV = """姓名,公民身份号码,联系电话,地址
+张三,11010519491231002X,13812345678,北京市东城区景山前街4号
+李四,110105194912310021,13912345678,上海市黄浦区南京东路100号
+王五,440305199001011234,13512345678,广东省深圳市南山区科技园路1号
+"""
+
+
+@pytest.fixture(scope="session")
+def demo_sources(live: Live) -> None:
+    """A small CSV below the readable root, scanned once so pop_basic is in the catalog."""
+    path = live.root / "sources" / "pop_basic.csv"
+    if not path.exists():
+        path.write_text(POP_CSV, encoding="utf-8")
+        with live.client("admin") as c:
+            resp = c.post("/v1/datasets/scans", json={"source": "pop_basic.csv"})
+            assert resp.status_code == 200, resp.text

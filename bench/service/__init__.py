@@ -1,0 +1,1 @@
+"""HTTP load benchmark of the Shuwei service (``python -m bench.service``)."""

@@ -1,0 +1,101 @@
+"""The load generator: its own process, asyncio + httpx, N concurrent clients for a fixed time.
+
+Run by ``bench.service`` as a subprocess so client CPU never shares the server's interpreter.
+Prints one JSON object: requests, units (records or events) done, status counts, latencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from bench.service.data import audit_events, person_records
+
+
+def _payloads(scenario: str, batch: int) -> Any:
+    if scenario.startswith("mask"):
+        pool = person_records(max(batch, 200))
+        caller = {"user": "u1024", "role": "analyst", "org": "市卫健委", "purpose": "疫苗接种统计",
+                  "approval_id": "AP-2026-0012"}
+
+        def make(i: int) -> tuple[str, bytes, int]:
+            start = (i * batch) % (len(pool) - batch + 1)
+            body = {"dataset": "pop_bench", "caller": caller, "records": pool[start:start + batch]}
+            return "/v1/mask", json.dumps(body, ensure_ascii=False).encode(), batch
+        return make
+    rng = random.Random(11)
+
+    def make_events(i: int) -> tuple[str, bytes, int]:
+        return "/v1/audit/events", json.dumps(audit_events(batch, rng), ensure_ascii=False).encode(), batch
+    return make_events
+
+
+async def run(url: str, key: str, scenario: str, batch: int, concurrency: int, duration: float) -> dict[str, Any]:
+    make = _payloads(scenario, batch)
+    prebuilt = [make(i) for i in range(64)] if scenario.startswith("mask") else None
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    units = 0
+    errors: list[str] = []
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    deadline = time.perf_counter() + duration
+
+    async def client(n: int, http: httpx.AsyncClient) -> None:
+        nonlocal units
+        i = n
+        while time.perf_counter() < deadline:
+            path, body, count = prebuilt[i % len(prebuilt)] if prebuilt else make(i)
+            i += concurrency
+            t0 = time.perf_counter()
+            try:
+                resp = await http.post(path, content=body, headers=headers)
+                code = str(resp.status_code)
+                if resp.status_code == 200:
+                    units += count
+                elif len(errors) < 5:
+                    errors.append(resp.text[:300])
+            except httpx.HTTPError as exc:
+                code = type(exc).__name__
+            latencies.append(time.perf_counter() - t0)
+            statuses[code] = statuses.get(code, 0) + 1
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(n, http) for n in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else float("nan")
+
+    return {"scenario": scenario, "batch": batch, "concurrency": concurrency, "elapsed_s": elapsed,
+            "requests": len(latencies), "units": units, "units_per_s": units / elapsed,
+            "statuses": statuses, "median_ms": statistics.median(latencies) * 1000 if latencies else None,
+            "p99_ms": pct(0.99), "errors": errors}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--scenario", choices=["mask", "ingest"], required=True)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=30)
+    args = ap.parse_args()
+    key = os.environ["SHUWEI_BENCH_API_KEY"]  # not argv: a key on a command line shows in `ps`
+    result = asyncio.run(run(args.url, key, args.scenario, args.batch, args.concurrency, args.duration))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
