@@ -1,0 +1,286 @@
+"""EventStore on Elasticsearch: one index per event day, ``_id = event_id``, op_type create.
+
+Idempotency: a resent event has the same ``event_id`` and ``ts``, so it lands in the same daily
+index (chosen by the EVENT's UTC date, not the arrival date) and ``create`` answers 409.
+Arrival order: each event gets ``ingest_seq`` (nanosecond clock, strictly increasing per
+process), which ``iter_events`` sorts on. Retention deletes whole day indices, and the
+remainder of the boundary day document by document (the minimal distribution has no
+delete-by-query).
+Outages: what ES cannot take after the retries goes to the spool (spool.py) and counts as
+stored; the spool is replayed, oldest first, before anything newer is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, NotFoundError
+
+from classifier.settings import Settings
+from soc.store.es.bulk import BulkWriter, Doc, Outcome, Result, RetryPolicy
+from soc.store.es.config import EsConfig, es_config, make_client
+from soc.store.es.mapping import SEQ_FIELD, events_template
+from soc.store.es.spool import Spool
+
+log = logging.getLogger(__name__)
+PAGE = 5000
+_DAY_FORMAT = "%Y.%m.%d"
+
+
+class _SeqClock:
+    """Strictly increasing nanosecond stamps: arrival order within and across batches."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+
+    def take(self, n: int) -> int:
+        with self._lock:
+            first = max(time.time_ns(), self._last + 1)
+            self._last = first + n - 1
+            return first
+
+
+def _event_day(ts: str) -> date:
+    try:
+        return datetime.fromisoformat(ts).astimezone(timezone.utc).date()
+    except (TypeError, ValueError):
+        return datetime.now(timezone.utc).date()
+
+
+class EsEventStore:
+    def __init__(self, client: Elasticsearch, cfg: EsConfig, spool_path: Path, *, retention_days: int = 180) -> None:
+        self.client = client
+        self.cfg = cfg
+        self.prefix = cfg.index_prefix
+        self.retention_days = cfg.retention_days or retention_days
+        self.spool = Spool(spool_path)
+        self.writer = BulkWriter(client, batch_size=cfg.batch_size, workers=cfg.workers,
+                                 policy=RetryPolicy(cfg.max_retries, cfg.backoff_seconds, cfg.backoff_max_seconds))
+        self._clock = _SeqClock()
+        self._lock = threading.Lock()
+        self._down_until = 0.0  # circuit breaker: skip ES until then after an outage
+        self._template_ok = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EsEventStore:
+        from soc.config import soc_config
+
+        cfg = es_config(settings)
+        spool = cfg.spool or settings.ensure_data_dir() / "es-spool.db"
+        return cls(make_client(cfg), cfg, spool, retention_days=soc_config(settings).retention_days)
+
+    # -- names ------------------------------------------------------------------------------
+    @property
+    def pattern(self) -> str:
+        return f"{self.prefix}-events-*"
+
+    def index_for(self, day: date) -> str:
+        return f"{self.prefix}-events-{day.strftime(_DAY_FORMAT)}"
+
+    def ensure_template(self) -> None:
+        """Install (or update) the index template; new daily indices pick it up."""
+        self.client.indices.put_index_template(
+            name=f"{self.prefix}-events",
+            **events_template(self.prefix, shards=self.cfg.shards, replicas=self.cfg.replicas,
+                              refresh_interval=self.cfg.refresh_interval))
+        self._template_ok = True
+
+    # -- writing ----------------------------------------------------------------------------
+    def append(self, events: list[dict[str, Any]]) -> list[bool]:
+        if not events:
+            return []
+        with self._lock:
+            first = self._clock.take(len(events))
+            docs: list[Doc] = []
+            stored: list[bool | None] = []
+            seen: set[str] = set()
+            for n, event in enumerate(events):
+                eid = event["event_id"]
+                if eid in seen:  # the same id twice in one batch: the second is a duplicate
+                    stored.append(False)
+                    continue
+                seen.add(eid)
+                seq = first + n
+                source = json.dumps({**event, SEQ_FIELD: seq}, ensure_ascii=False, separators=(",", ":"))
+                docs.append(Doc(eid, self.index_for(_event_day(event.get("ts", ""))), seq, source))
+                stored.append(None)
+            results = self._send(docs)
+            it = iter(results)
+            return [next(it) if s is None else s for s in stored]
+
+    def _send(self, docs: list[Doc]) -> list[bool]:
+        if self._es_usable() and self.spool.pending():
+            self.replay()
+        if not self._es_usable() or self.spool.pending():
+            return self._spool(docs)
+        try:
+            if not self._template_ok:
+                self.ensure_template()
+            results = self.writer.send(docs)
+        except Exception as exc:  # noqa: BLE001 - any failure here must not lose the batch
+            log.warning("Elasticsearch unavailable (%s); spooling %d events", exc.__class__.__name__, len(docs))
+            self._trip()
+            return self._spool(docs)
+        out: list[bool] = [r.outcome in (Outcome.CREATED, Outcome.REJECTED) for r in results]
+        unsent = [(i, d) for i, (d, r) in enumerate(zip(docs, results)) if r.outcome is Outcome.UNSENT]
+        if unsent:
+            self._trip()
+            for (i, _), ok in zip(unsent, self._spool([d for _, d in unsent])):
+                out[i] = ok
+        self._dead_letter(docs, results)
+        return out
+
+    def _dead_letter(self, docs: list[Doc], results: list[Result]) -> None:
+        """Events ES refused for good are kept locally, never dropped (and logged without values)."""
+        dead = [(d, r.reason) for d, r in zip(docs, results) if r.outcome is Outcome.REJECTED]
+        if dead:
+            log.error("Elasticsearch refused %d events; kept in %s dead_letters", len(dead), self.spool.path)
+            self.spool.add_dead([(d.event_id, d.index, d.source, reason) for d, reason in dead])
+
+    def _spool(self, docs: list[Doc]) -> list[bool]:
+        return self.spool.add([(d.event_id, d.index, d.source) for d in docs])
+
+    def _es_usable(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def _trip(self) -> None:
+        self._down_until = time.monotonic() + self.cfg.backoff_max_seconds
+
+    def replay(self) -> int:
+        """Send spooled events to ES, oldest first; returns how many left the spool."""
+        moved = 0
+        while rows := self.spool.head(self.cfg.batch_size * self.cfg.workers):
+            docs = [Doc(eid, idx, json.loads(src)[SEQ_FIELD], src) for _, eid, idx, src in rows]
+            try:
+                if not self._template_ok:
+                    self.ensure_template()
+                results = self.writer.send(docs)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("replay failed (%s); %d events stay spooled", exc.__class__.__name__, len(rows))
+                self._trip()
+                return moved
+            done = [r[0] for r, res in zip(rows, results) if res.outcome in (Outcome.CREATED, Outcome.DUPLICATE)]
+            dead = [(r, res.reason) for r, res in zip(rows, results) if res.outcome is Outcome.REJECTED]
+            self.spool.remove(done, dead)
+            moved += len(done) + len(dead)
+            if len(done) + len(dead) < len(rows):
+                self._trip()
+                return moved
+        self._down_until = 0.0
+        return moved
+
+    # -- reading ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Make everything acknowledged visible to searches (replaying the spool first)."""
+        if self.spool.pending():
+            self._down_until = 0.0
+            self.replay()
+        self.client.indices.refresh(index=self.pattern, allow_no_indices=True, ignore_unavailable=True)
+
+    def search_pages(self, query: dict[str, Any], *, source: bool | list[str] = True,
+                     page: int = PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Every hit of ``query`` in arrival order, page by page (point in time + search_after)."""
+        try:
+            pit = self.client.open_point_in_time(index=self.pattern, keep_alive="2m",
+                                                 ignore_unavailable=True)["id"]
+        except NotFoundError:
+            return
+        try:
+            after: list[Any] | None = None
+            while True:
+                resp = self.client.search(
+                    query=query, size=page, sort=[{SEQ_FIELD: "asc"}, {"_shard_doc": "asc"}],
+                    pit={"id": pit, "keep_alive": "2m"}, search_after=after, source=source,
+                    track_total_hits=False)
+                hits = resp["hits"]["hits"]
+                if not hits:
+                    return
+                pit = resp.get("pit_id", pit)
+                yield hits
+                after = hits[-1]["sort"]
+        finally:
+            try:
+                self.client.close_point_in_time(id=pit)
+            except ApiError:
+                pass
+
+    def iter_events(self, *, since: datetime | None = None,
+                    until: datetime | None = None) -> Iterator[dict[str, Any]]:
+        self.refresh()
+        rng: dict[str, str] = {}
+        if since is not None:
+            rng["gte"] = since.isoformat()
+        if until is not None:
+            rng["lt"] = until.isoformat()
+        query = {"range": {"ts": rng}} if rng else {"match_all": {}}
+        for hits in self.search_pages(query):
+            for hit in hits:
+                doc = hit["_source"]
+                doc.pop(SEQ_FIELD, None)
+                yield doc
+
+    def count(self) -> int:
+        self.refresh()
+        resp = self.client.count(index=self.pattern, allow_no_indices=True, ignore_unavailable=True)
+        return int(resp["count"])
+
+    # -- retention --------------------------------------------------------------------------
+    def _daily_indices(self) -> dict[str, date]:
+        out: dict[str, date] = {}
+        try:
+            names = self.client.indices.get(index=self.pattern, expand_wildcards="open,closed").body
+        except NotFoundError:
+            return out
+        cut = len(f"{self.prefix}-events-")
+        for name in names:
+            try:
+                out[name] = datetime.strptime(name[cut:], _DAY_FORMAT).date()
+            except ValueError:
+                continue  # not ours
+        return out
+
+    def purge(self, before: datetime, *, audit_event_id: str = "") -> int:
+        """Delete events with ``ts`` before ``before``: whole day indices, then the boundary day."""
+        del audit_event_id  # no hash chain on ES: purges are audited by the caller's event
+        self.refresh()
+        cutoff = before.astimezone(timezone.utc)
+        deleted = 0
+        for name, day in sorted(self._daily_indices().items()):
+            day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
+            day_start = day_end - timedelta(days=1)
+            if day_end <= cutoff:
+                deleted += int(self.client.count(index=name)["count"])
+                self.client.indices.delete(index=name)
+            elif day_start < cutoff:
+                deleted += self._delete_older(name, cutoff)
+        return deleted
+
+    def _delete_older(self, index: str, cutoff: datetime) -> int:
+        query = {"range": {"ts": {"lt": cutoff.isoformat()}}}
+        ids = [h["_id"] for h in self.client.search(index=index, query=query, size=10_000, source=False)["hits"]["hits"]]
+        total = 0
+        while ids:
+            ops = "".join(json.dumps({"delete": {"_index": index, "_id": i}}) + "\n" for i in ids)
+            self.client.bulk(operations=ops, refresh=True)
+            total += len(ids)
+            ids = [h["_id"] for h in
+                   self.client.search(index=index, query=query, size=10_000, source=False)["hits"]["hits"]]
+        return total
+
+    def apply_retention(self, now: datetime | None = None) -> int:
+        """Delete what is older than ``retention_days`` (default 180, Cybersecurity Law art. 21)."""
+        now = now or datetime.now(timezone.utc)
+        return self.purge(now - timedelta(days=self.retention_days))
+
+    def close(self) -> None:
+        self.writer.close()
+        self.spool.close()
+        self.client.close()

@@ -1,0 +1,92 @@
+"""Durable local spool: events ES could not take wait here (SQLite, fsynced) until replayed.
+
+Why SQLite and not JSONL: replay removes what ES acknowledged, one batch at a time, and a crash
+between the bulk call and the removal must leave a consistent file; a unique ``event_id`` also
+keeps a resent event from being spooled (and acknowledged) twice while ES is away.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT UNIQUE NOT NULL,
+    idx TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    event_id TEXT PRIMARY KEY,
+    idx TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+Row = tuple[int, str, str, str]  # id, event_id, index, source JSON
+
+
+class Spool:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def add(self, docs: list[tuple[str, str, str]]) -> list[bool]:
+        """Spool ``(event_id, index, source)``; False where that event_id is already waiting."""
+        out: list[bool] = []
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for event_id, idx, doc in docs:
+                    cur = self._conn.execute(
+                        "INSERT OR IGNORE INTO spool (event_id, idx, doc) VALUES (?, ?, ?)",
+                        (event_id, idx, doc))
+                    out.append(cur.rowcount == 1)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return out
+
+    def pending(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM spool").fetchone()[0]
+
+    def head(self, limit: int) -> list[Row]:
+        """The oldest spooled events, in the order they were acknowledged."""
+        return self._conn.execute(
+            "SELECT id, event_id, idx, doc FROM spool ORDER BY id LIMIT ?", (limit,)).fetchall()
+
+    def remove(self, ids: list[int], dead: list[tuple[Row, str]] = ()) -> None:  # type: ignore[assignment]
+        """Drop replayed rows; rows ES refused for good move to ``dead_letters`` with the reason."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO dead_letters (event_id, idx, doc, reason) VALUES (?, ?, ?, ?)",
+                    [(r[1], r[2], r[3], reason) for r, reason in dead])
+                self._conn.executemany("DELETE FROM spool WHERE id = ?", [(i,) for i in ids])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def add_dead(self, docs: list[tuple[str, str, str, str]]) -> None:
+        """Keep ``(event_id, index, source, reason)`` that ES refused for good."""
+        with self._lock:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO dead_letters (event_id, idx, doc, reason) VALUES (?, ?, ?, ?)", docs)
+
+    def dead_letters(self) -> list[dict[str, str]]:
+        return [{"event_id": e, "index": i, "reason": r} for e, i, r in
+                self._conn.execute("SELECT event_id, idx, reason FROM dead_letters ORDER BY event_id")]
+
+    def close(self) -> None:
+        self._conn.close()
