@@ -1,0 +1,157 @@
+"""Scan sources into the catalog: read (streaming), sample or check every cell, grade, record.
+
+All sources are scanned before anything is written, and the catalog write is one transaction: a
+bad input anywhere means no partial scan is recorded.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from classifier import audit
+from classifier.catalog import Catalog
+from classifier.classify import Classifier
+from classifier.columns import ColumnTally
+from classifier.errors import InputError
+from classifier.policy import Policy
+from classifier.readers import ReadOptions, Source, open_sources
+from classifier.sampling import Reservoir
+from classifier.settings import Settings
+
+CONTRACT_KEYS = ("dataset", "source", "grade", "important_data_candidate", "rows_scanned", "rows_total")
+COLUMN_KEYS = ("name", "entity", "category", "grade", "confidence", "hit_ratio", "evidence", "reasons")
+
+
+class ClassifyConfig(BaseModel):
+    """The ``classify:`` section of the configuration file (``SHUWEI_CLASSIFY__SAMPLE_SIZE`` …)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sample_size: int = Field(3000, ge=10)
+    seed: int = 20240601
+    max_cell_bytes: int = Field(1 << 20, ge=1024)
+    batch_rows: int = Field(65_536, ge=1)
+    csv_header: str = Field("auto", pattern="^(auto|yes|no)$")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClassifyConfig:
+        try:
+            return cls.model_validate(settings.section("classify"))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise InputError("config classify." + ".".join(str(p) for p in err["loc"]), err["msg"]) from None
+
+
+@dataclass
+class ScanOutcome:
+    report: dict[str, Any]   # the catalog's effective view after the scan
+    skipped: bool            # unchanged since the last scan: not re-read
+
+
+def _policy_digest(policy_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("taxonomy.yaml", "classification.yaml"):
+        digest.update((policy_dir / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def scan_one(source: Source, clf: Classifier, cfg: ClassifyConfig, *, full: bool) -> dict[str, Any]:
+    """Read one dataset to the end: every cell (``full``) or a reservoir sample over the stream."""
+    names, batches, has_header = source.open()
+    reservoir = Reservoir(cfg.sample_size, cfg.seed)
+    tallies: dict[str, ColumnTally] = {}
+    for batch in batches:
+        reservoir.offer(batch)
+        if full:
+            for name, column in zip(batch.schema.names, batch.columns):
+                clf.scanner.update(tallies.setdefault(name, ColumnTally()), column)
+    sample = {n: reservoir.column(n) for n in names}
+    if not full:
+        for n in names:
+            tallies[n] = ColumnTally()
+            clf.scanner.update(tallies[n], pa.array([None if v is None else str(v) for v in sample[n]],
+                                                    type=pa.string()))
+    rows_total = reservoir.seen
+    inputs = clf.column_inputs(names, tallies, sample, rows_total, headerless=not has_header)
+    graded = clf.grade(source.dataset, inputs, rows_total)
+    return {"dataset": source.dataset, "source": source.source, "grade": graded["grade"],
+            "important_data_candidate": graded["important_data_candidate"],
+            "rows_scanned": rows_total if full else len(reservoir.rows), "rows_total": rows_total,
+            "columns": graded["columns"], "escalations": graded["escalations"], "full": full,
+            "headerless": not has_header}
+
+
+def run_scan(sources: list[str], settings: Settings, *, full: bool = False, force: bool = False,
+             sample_size: int | None = None) -> list[ScanOutcome]:
+    cfg = ClassifyConfig.from_settings(settings)
+    if sample_size is not None:
+        cfg.sample_size = sample_size
+    policy = Policy.from_settings(settings)
+    clf = Classifier(policy)
+    options = ReadOptions(max_cell_bytes=cfg.max_cell_bytes, batch_rows=cfg.batch_rows,
+                          header=cfg.csv_header)
+    mode = {"policy": _policy_digest(Path(settings.policy_dir)),
+            "mode": "full" if full else f"sample:{cfg.sample_size}:{cfg.seed}"}
+    catalog = Catalog.open(settings)
+    try:
+        plan: list[tuple[Source, dict[str, Any], dict[str, Any] | None]] = []
+        for text in sources:
+            for source in open_sources(text, options):
+                fingerprint = {**source.fingerprint(), **mode}
+                unchanged = not force and catalog.latest_fingerprint(source.dataset, source.source) == fingerprint
+                report = None if unchanged else scan_one(source, clf, cfg, full=full)
+                if report is not None:
+                    report["fingerprint"] = fingerprint
+                plan.append((source, fingerprint, report))
+        catalog.record_scans([r for _, _, r in plan if r is not None])
+        user = _user()
+        outcomes = []
+        for source, _, report in plan:
+            if report is not None:
+                audit.emit(audit.make_event(
+                    "classify_review", user=user, dataset=source.dataset,
+                    fields=[c["name"] for c in report["columns"]], rows=report["rows_scanned"],
+                    extra={"operation": "scan", "source": source.source, "full": full,
+                           "grade": report["grade"]}), Path(settings.data_dir))
+            eff = catalog.effective(source.dataset)
+            assert eff is not None
+            outcomes.append(ScanOutcome(eff, report is None))
+        return outcomes
+    finally:
+        catalog.close()
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "shuwei"
+
+
+def contract_object(report: dict[str, Any]) -> dict[str, Any]:
+    """Exactly the contract's keys; a review shows up in ``reasons`` (and drift with it)."""
+    obj = {k: report[k] for k in CONTRACT_KEYS}
+    columns = []
+    for col in report["columns"]:
+        out = {k: col[k] for k in COLUMN_KEYS}
+        if col.get("reviewed"):
+            rev = col["review"]
+            out["reasons"] = [*col["reasons"], f"reviewed by {rev['reviewer']} ({rev['reviewed_at'][:10]})"]
+            if col.get("drift"):
+                out["reasons"].append(f"drift: latest scan found {col['scanned_entity'] or 'null'} "
+                                      f"{col['scanned_grade']}")
+        columns.append(out)
+    obj["columns"] = columns
+    return obj
+
+
+def scan_sources(sources: list[str], settings: Settings, *, full: bool = False,
+                 force: bool = False) -> list[dict[str, Any]]:
+    """Scan and record; one contract object per dataset, in the order given."""
+    return [contract_object(o.report) for o in run_scan(sources, settings, full=full, force=force)]
