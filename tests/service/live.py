@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ class LiveServer:
         self.port = free_port()
         self.log = log or data_dir.parent / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.master_key = os.environ.get("SHUWEI_MASTER_KEY") or secrets.token_hex(32)
 
     @property
     def url(self) -> str:
@@ -38,7 +40,8 @@ class LiveServer:
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SHUWEI_")}
-        env.update(SHUWEI_DATA_DIR=str(self.data_dir), SHUWEI_CONFIG=str(self.config))
+        env.update(SHUWEI_DATA_DIR=str(self.data_dir), SHUWEI_CONFIG=str(self.config),
+                   SHUWEI_MASTER_KEY=self.master_key)
         return env
 
     def start(self, timeout: float = 60) -> None:

@@ -1,0 +1,140 @@
+"""``/v1/tokenize``, ``/v1/detokenize``, ``/v1/encrypt``, ``/v1/decrypt`` over the crypto area's
+managed keys (the same ``ManagedKeys`` the masking engine uses, so tokens and ciphertexts that
+``/v1/mask`` produced with the default parameters reverse here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from soc.service.auth.principal import Principal
+from soc.service.deps import check_dataset, get_state, require
+from soc.service.errors import ApiError
+from soc.service.schemas import ERRORS
+
+router = APIRouter(tags=["crypto"])
+MAX_VALUES = 100_000
+
+
+class _FieldValues(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset: str = Field(min_length=1, examples=["pop_basic"])
+    field: str = Field(min_length=1, examples=["联系电话"])
+    values: list[Any] = Field(max_length=MAX_VALUES, examples=[["13812345678"]])
+    purpose: str | None = Field(default=None, description="declared purpose, recorded in the audit event")
+    approval_id: str | None = Field(default=None, description="the share approval relied on (audited)")
+
+
+class TokenizeRequest(_FieldValues):
+    key_id: str = Field(default="fpe", min_length=1)
+    cipher: Literal["AES", "SM4"] = "AES"
+    alphabet: str = Field(default="0123456789", min_length=2)
+    keep_first: int = Field(default=0, ge=0)
+    keep_last: int = Field(default=0, ge=0)
+    key_version: int | None = Field(default=None, ge=1, description="detokenize: the version that "
+                                    "tokenized (default: the active one)")
+
+
+class EncryptRequest(_FieldValues):
+    key_id: str = Field(default="default", min_length=1)
+    algorithm: Literal["SM4-GCM", "AES-256-GCM"] = "SM4-GCM"
+    deterministic: bool = Field(default=False, description="AES-SIV: equal in, equal out (joinable)")
+
+
+class DecryptRequest(_FieldValues):
+    pass
+
+
+class ValuesResponse(BaseModel):
+    values: list[Any]
+    request_id: str
+
+
+def _tokenizer(state: Any, body: TokenizeRequest) -> Any:
+    from crypto.strategies import TokenizeParams, Tokenizer
+
+    params = TokenizeParams(key_id=body.key_id, cipher=body.cipher, alphabet=body.alphabet,
+                            keep_first=body.keep_first, keep_last=body.keep_last)
+    keys = state.backends.masking().keys
+    return Tokenizer(keys.ff1(body.key_id, body.cipher, body.alphabet, body.key_version), params)
+
+
+def _run(request: Request, principal: Principal, body: _FieldValues, operation: str,
+         make: Callable[[], Callable[[Any], Any]]) -> dict[str, Any]:
+    """Apply ``make()`` per value; one audit event per call (``decrypt`` for releases of clear text).
+    ``make`` opens the keys inside the error handling, so a missing master key is a 503, not a 500."""
+    from crypto.errors import CryptoError, DecryptError, DomainError, KeyringError, MasterKeyError
+    from crypto.strategies import Unfit
+
+    state = get_state(request)
+    rid = request.state.request_id
+    check_dataset(principal, body.dataset)
+    action = "decrypt" if operation in ("decrypt", "detokenize") else "api_call"
+    audit = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id,
+                 extra={"operation": operation})
+    out: list[Any] = []
+    try:
+        fn = make()
+        for i, value in enumerate(body.values):
+            try:
+                out.append(fn(value))
+            except Unfit:
+                raise ApiError(400, f"values[{i}] does not fit {operation} (empty, or outside the alphabet)",
+                               code="invalid_value", field=f"values[{i}]") from None
+            except (DecryptError, DomainError) as exc:
+                raise ApiError(400, f"values[{i}]: {exc}", code="invalid_value", field=f"values[{i}]") from None
+    except ApiError as exc:
+        state.record(action, principal, request_id=rid, result="error", rows=0,
+                     **{**audit, "extra": {**audit["extra"], "reason": exc.message}})
+        raise
+    except MasterKeyError as exc:
+        raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
+    except (KeyringError, CryptoError) as exc:
+        raise ApiError(400, str(exc), code="key_error", field="key_id") from None
+    state.record(action, principal, request_id=rid, rows=len(out), **audit)
+    return {"values": out, "request_id": rid}
+
+
+@router.post("/v1/tokenize", response_model=ValuesResponse, responses={**ERRORS},
+             summary="FF1 format-preserving tokens (same format, reversible with permission)")
+def tokenize(body: TokenizeRequest, request: Request,
+             principal: Principal = Depends(require("tokenize"))) -> dict[str, Any]:
+    return _run(request, principal, body, "tokenize", lambda: _tokenizer(get_state(request), body).encrypt)
+
+
+@router.post("/v1/detokenize", response_model=ValuesResponse, responses={**ERRORS},
+             summary="Tokens back to clear text (needs an explicit detokenize grant)")
+def detokenize(body: TokenizeRequest, request: Request,
+               principal: Principal = Depends(require("detokenize"))) -> dict[str, Any]:
+    return _run(request, principal, body, "detokenize", lambda: _tokenizer(get_state(request), body).decrypt)
+
+
+@router.post("/v1/encrypt", response_model=ValuesResponse, responses={**ERRORS},
+             summary="Envelope field encryption (SM4-GCM default), bound to dataset and field")
+def encrypt(body: EncryptRequest, request: Request,
+            principal: Principal = Depends(require("encrypt"))) -> dict[str, Any]:
+    def make() -> Callable[[Any], str]:
+        from crypto.strategies import Unfit
+
+        cipher = get_state(request).backends.masking().keys.field_cipher(body.key_id, body.algorithm)
+
+        def one(value: Any) -> str:
+            if value is None or value == "":
+                raise Unfit
+            return cipher.encrypt(body.dataset, body.field, value, deterministic=body.deterministic)
+        return one
+    return _run(request, principal, body, "encrypt", make)
+
+
+@router.post("/v1/decrypt", response_model=ValuesResponse, responses={**ERRORS},
+             summary="Ciphertexts back to clear text (needs an explicit decrypt grant)")
+def decrypt(body: DecryptRequest, request: Request,
+            principal: Principal = Depends(require("decrypt"))) -> dict[str, Any]:
+    # Algorithm, key id and version come from each ciphertext's header; any cipher object reads them.
+    def make() -> Callable[[Any], Any]:
+        cipher = get_state(request).backends.masking().keys.field_cipher("default", "SM4-GCM")
+        return lambda v: cipher.decrypt(body.dataset, body.field, v)
+    return _run(request, principal, body, "decrypt", make)
