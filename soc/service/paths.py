@@ -40,7 +40,8 @@ def resolve_file(text: str, roots: list[Path]) -> Path:
 
 
 def check_sql(text: str, allowlist: list[str]) -> str:
-    if text not in allowlist:
+    """The URL (before an optional ``#table``) must be listed exactly: no prefix or pattern games."""
+    if text.split("#", 1)[0] not in allowlist:
         raise ApiError(403, "SQL source is not on the allow-list (service.sql_allowlist)",
                        code="source_not_allowed", field="source")
     return text
