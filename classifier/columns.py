@@ -39,6 +39,7 @@ class ColumnTally:
     entities: dict[str, EntityTally] = field(default_factory=dict)
     lon_hits: int = 0   # single decimal degrees with ≥ 4 decimals, inside China's longitudes
     lat_hits: int = 0
+    degree_evidence: list[str] = field(default_factory=list)
 
 
 class ColumnScanner:
@@ -110,7 +111,11 @@ class ColumnScanner:
         ok = pc.fill_null(pc.match_substring_regex(sub, self._single), False).to_numpy(zero_copy_only=False)
         if not ok.any():
             return
-        nums = pc.cast(sub.filter(pa.array(ok)), pa.float64()).to_numpy()
+        degrees = sub.filter(pa.array(ok))
+        nums = pc.cast(degrees, pa.float64()).to_numpy()
+        if len(tally.degree_evidence) < EVIDENCE_SAMPLES:
+            tally.degree_evidence += [mask_sample(v) for v in degrees.slice(0, EVIDENCE_SAMPLES).to_pylist()]
+            del tally.degree_evidence[EVIDENCE_SAMPLES:]
         c = counts[idx[ok]]
         tally.lon_hits += int(c[(nums >= LON_RANGE[0]) & (nums <= LON_RANGE[1])].sum())
         tally.lat_hits += int(c[(nums >= LAT_RANGE[0]) & (nums <= LAT_RANGE[1])].sum())

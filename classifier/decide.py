@@ -142,6 +142,6 @@ def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
                 reasons.append(f"{hits} of {t.nonblank} non-blank values ({ratio:.0%})")
                 decisions[k] = Decision("GEO_COORDINATE", round(min(0.99, 0.6 * ratio + 0.25
                                                                      + (0.09 if named else 0)), 2),
-                                        round(ratio, 4), [], reasons)
+                                        round(ratio, 4), list(t.degree_evidence), reasons)
             axes[i] = axes[j] = None
             break
