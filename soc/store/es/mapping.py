@@ -40,7 +40,7 @@ def event_properties() -> dict[str, Any]:
     props.update({name: {"type": "long", "ignore_malformed": True} for name in _LONG})
     props.update({name: {"type": "boolean"} for name in _BOOL})
     props["src_ip"] = {"type": "ip", "ignore_malformed": True, "fields": {"text": _keyword()}}
-    props["event_id"] = {"type": "keyword"}
+    props["event_id"] = _keyword()
     props["ts"] = {"type": "date", "format": "strict_date_optional_time", "ignore_malformed": True}
     props["extra"] = {"type": "flattened", "ignore_above": IGNORE_ABOVE}
     props[SEQ_FIELD] = {"type": "long"}
@@ -53,7 +53,7 @@ FIELD_TYPES: dict[str, str] = {
     **{name: "long" for name in _LONG},
     **{name: "boolean" for name in _BOOL},
     "src_ip": "ip",
-    "event_id": "keyword_cased",
+    "event_id": "keyword",
 }
 
 
