@@ -16,11 +16,16 @@ import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.rule import SigmaRule
 
 from soc.detection.compiler import Placeholders, UnsupportedConstruct, compile_rule
 
 RULE_SUFFIXES = (".yml", ".yaml")
+
+# The Sigma spec names ``utf16le`` as an alias of ``wide``; pySigma 1.5 maps only ``wide``.
+# Registering the alias in pySigma's own modifier table keeps parsing in pySigma.
+modifier_mapping.setdefault("utf16le", SigmaWideModifier)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 from sigma.backends.sqlite import sqliteBackend
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
 from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     SigmaBool,
     SigmaCIDRExpression,
@@ -159,6 +160,14 @@ class JsonHuntBackend(sqliteBackend):
                 f"json_each({doc}, '{json_path(ref.field)}') b WHERE {test})")
 
     # -- values the stock backend expands or rejects --------------------------------------------
+    def convert_condition_field_eq_val_str(self, cond: Any, state: ConversionState) -> Any:
+        _refuse_nul(cond.value)
+        return super().convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_field_eq_val_str_case_sensitive(self, cond: Any, state: ConversionState) -> Any:
+        _refuse_nul(cond.value)
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)
+
     def convert_condition_field_eq_val_cidr(self, cond: Any, state: ConversionState) -> str:
         return f"sigma_cidr({self.escape_and_quote_field(cond.field)}, '{cond.value.network}')"
 
@@ -183,6 +192,15 @@ class JsonHuntBackend(sqliteBackend):
 
     def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         return self._keyword(cond, state, "'text'")
+
+
+def _refuse_nul(value: Any) -> None:
+    """utf16*/wide values are full of U+0000, which SQLite's JSON functions and text literals
+    cut off: such a rule is reported for this backend instead of silently never matching."""
+    if any(isinstance(p, str) and "\x00" in p for p in value.iter_parts()):
+        raise SigmaFeatureNotSupportedByBackendError(
+            "values with NUL characters (utf16/utf16le/utf16be/wide) cannot be matched in SQLite, "
+            "whose JSON text stops at U+0000; use the memory backend")
 
 
 def _with_field(cond: ConditionFieldEqualsValueExpression, name: str) -> ConditionFieldEqualsValueExpression:
