@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from crypto.errors import DecryptError
+from crypto.errors import DecryptError, KeyDestroyedError, KeyringError
 from crypto.keyring import Keyring
 from crypto.primitives import ALGORITHMS, NONCE_LEN, Aead, Siv, aead, derive, hmac_sm3
 
@@ -129,6 +129,11 @@ class FieldCipher:
                 plain = self._siv(key_id, version, dataset, False).decrypt(body, aad)
             else:
                 plain = self._aead(alg, key_id, version, dataset, False).decrypt(nonce, body, aad)
+        except KeyringError as exc:
+            if isinstance(exc, KeyDestroyedError) or "no data key" not in str(exc):
+                raise
+            raise DecryptError(f"{where}: no data key for this dataset under key '{key_id}' version "
+                               f"{version}: the value belongs to another dataset or keyring") from None
         except (InvalidTag, ValueError):  # never return garbage
             raise DecryptError(f"{where}: authentication failed (tampered, wrong key, or bound to "
                                "another dataset/field)") from None

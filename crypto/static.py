@@ -1,0 +1,86 @@
+"""Static desensitization: a whole dataset into a new file, same format, streamed in chunks,
+with the k-anonymity of the output over the policy's quasi-identifiers. Below the configured k
+the export is refused (the partial output removed) unless forced."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+from classifier import audit
+from classifier.errors import InputError
+from crypto.engine import Caller, MaskingEngine
+from crypto.errors import CryptoError
+from crypto.records_io import TableWriter, open_table
+
+CHUNK = 5000
+
+
+class KAnonymityError(CryptoError):
+    """The output's k is below the policy's; ``report`` says by how much (nothing was written)."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        super().__init__(f"k-anonymity of the output is {report['k']} over {report['quasi_identifiers']}, "
+                         f"below the required {report['required_k']}; nothing written (use --force to export anyway)")
+        self.report = report
+
+
+def mask_file(engine: MaskingEngine, src: Path, dst: Path, caller: Caller, *,
+              dataset: str | None = None, force: bool = False) -> dict[str, Any]:
+    """Desensitize ``src`` into ``dst``; returns the report (rows, decisions, fallbacks, k)."""
+    if src.resolve() == dst.resolve():
+        raise InputError(str(dst), "output must be a different file than the input")
+    dataset = dataset or src.stem
+    handles: list[IO[str]] = []
+    partial = dst.with_name(dst.name + ".partial")
+    try:
+        table = open_table(src, handles)
+        grades: dict[str, Any] | None = None
+        decisions: dict[str, dict[str, str]] = {}
+        fallbacks: dict[str, None] = {}
+        classes: Counter[tuple] = Counter()
+        qi: list[str] | None = None
+        rows = 0
+        with open(partial, "w", encoding=table.encoding, newline="") as out:
+            writer = TableWriter(out, table)
+            while chunk := list(islice(table.rows, CHUNK)):
+                names = list(dict.fromkeys(k for r in chunk for k in r))
+                if grades is None or any(n not in grades for n in names):
+                    grades = {**(grades or {}), **engine.field_grades(dataset, chunk, names)}
+                res = engine.mask(dataset, caller, chunk, grades=grades, emit_audit=False)
+                decisions.update(res.decisions)
+                fallbacks.update(dict.fromkeys(res.fallbacks))
+                if qi is None:
+                    qi = [n for n in names if n in engine.policy.qi_fields
+                          or (grades.get(n) is not None and grades[n].entity in engine.policy.qi_entities)]
+                classes.update(tuple(r.get(q) for q in qi) for r in res.records)
+                writer.write(res.records)
+                rows += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        k = min(classes.values()) if qi and classes else None
+        report = {"dataset": dataset, "input": str(src), "output": str(dst), "rows": rows,
+                  "decisions": decisions, "fallbacks": list(fallbacks), "quasi_identifiers": qi or [],
+                  "k": k, "required_k": engine.policy.k, "classes": len(classes) if qi else None,
+                  "forced": False, "written": False}
+        refused = k is not None and k < engine.policy.k and not force
+        report["forced"] = k is not None and k < engine.policy.k and force
+        if not refused:
+            os.replace(partial, dst)
+            report["written"] = True
+        audit.emit(audit.make_event(
+            "export", user=caller.user, role=caller.role, org=caller.org, dataset=dataset,
+            fields=list(decisions), rows=rows, purpose=caller.purpose, approval_id=caller.approval_id,
+            dest=str(dst), result="denied" if refused else "success",
+            extra={"operation": "static_mask", "k": k, "required_k": engine.policy.k,
+                   "forced": report["forced"], "fallbacks": report["fallbacks"]}), engine.settings.data_dir)
+        if refused:
+            raise KAnonymityError(report)
+        return report
+    finally:
+        for fh in handles:
+            fh.close()
+        partial.unlink(missing_ok=True)
