@@ -60,3 +60,21 @@ def es_prefix(es_server: EsHandle) -> Iterator[str]:
     client.options(ignore_status=404).indices.delete(index=f"{prefix}-*", expand_wildcards="all")
     client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-*")
     client.close()
+
+
+@pytest.fixture()
+def make_store(es_server: EsHandle, es_prefix: str, tmp_path):  # type: ignore[no-untyped-def]
+    """Build an EsEventStore on the test server under this test's prefix (closed afterwards)."""
+    from soc.store.es import EsConfig, EsEventStore, make_client
+
+    stores = []
+
+    def factory(**options: object) -> EsEventStore:
+        cfg = EsConfig(url=es_server.url, index_prefix=es_prefix, replicas=0, **options)
+        store = EsEventStore(make_client(cfg), cfg, tmp_path / f"spool{len(stores)}.db")
+        stores.append(store)
+        return store
+
+    yield factory
+    for store in stores:
+        store.close()
