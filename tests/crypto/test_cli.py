@@ -1,0 +1,98 @@
+"""`shuwei mask` and `shuwei crypto`: happy paths, exit codes, no traceback, no secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from soc.cli.main import app
+
+runner = CliRunner()
+REC = {"姓名": "张三", "联系电话": "13812345678", "公民身份号码": "11010519491231002X"}
+
+
+def run(args: list[str], stdin: str = ""):
+    return runner.invoke(app, args, input=stdin)
+
+
+def jsonl(*records: dict) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+
+
+def test_mask_records_keeps_order_and_masks(data_dir: Path, master_key: bytes) -> None:
+    recs = [dict(REC, 序号=i) for i in range(3)]
+    res = run(["mask", "records", "--dataset", "adhoc", "--role", "analyst", "--decisions"], jsonl(*recs))
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [r["序号"] for r in lines] == [0, 1, 2]
+    assert lines[0]["联系电话"] == "138****5678" and lines[0]["公民身份号码"] == "110105********002X"
+    summary = json.loads(res.stderr.strip().splitlines()[-1])
+    assert summary["decisions"]["姓名"]["strategy"] == "mask_name"
+
+
+def test_mask_records_bad_line_exit_2(data_dir: Path) -> None:
+    res = run(["mask", "records", "--dataset", "x", "--role", "analyst"], '{"a": 1}\nnot json\n')
+    assert res.exit_code == 2 and "<stdin>:2: not valid JSON" in res.stderr and res.stdout == ""
+
+
+def test_encrypt_decrypt_rotate_rewrap_destroy(data_dir: Path, master_key: bytes) -> None:
+    assert run(["crypto", "keys", "create", "default"]).exit_code == 0
+    enc = run(["crypto", "encrypt", "--dataset", "pop", "--fields", "姓名,联系电话", "--blind-index"], jsonl(REC))
+    assert enc.exit_code == 0, enc.output
+    row = json.loads(enc.stdout)
+    assert row["姓名"].startswith("sw1:SM4-GCM:default:1:") and len(row["联系电话_bidx"]) == 32
+    dec = run(["crypto", "decrypt", "--dataset", "pop", "--fields", "姓名,联系电话"], enc.stdout)
+    assert json.loads(dec.stdout)["联系电话"] == "13812345678"
+    moved = run(["crypto", "decrypt", "--dataset", "pop", "--fields", "联系电话"],
+                jsonl({"联系电话": row["姓名"]}))
+    assert moved.exit_code == 2 and "field '联系电话'" in moved.stderr and "Traceback" not in moved.output
+    assert run(["crypto", "keys", "rotate", "default"]).exit_code == 0
+    rew = run(["crypto", "keys", "rewrap", "--dataset", "pop", "--fields", "姓名,联系电话"], enc.stdout)
+    assert json.loads(rew.stdout)["姓名"].startswith("sw1:SM4-GCM:default:2:")
+    assert run(["crypto", "keys", "destroy", "default", "--version", "1"]).exit_code == 2  # needs --yes
+    assert run(["crypto", "keys", "destroy", "default", "--version", "1", "--yes"]).exit_code == 0
+    gone = run(["crypto", "decrypt", "--dataset", "pop", "--fields", "姓名"], enc.stdout)
+    assert gone.exit_code == 2 and "destroyed" in gone.stderr
+    ok = run(["crypto", "decrypt", "--dataset", "pop", "--fields", "姓名"], rew.stdout)
+    assert json.loads(ok.stdout)["姓名"] == "张三"
+    listing = json.loads(run(["crypto", "keys", "list", "--format", "json"]).stdout)
+    assert [(r["version"], r["state"]) for r in listing] == [(1, "destroyed"), (2, "active")]
+    assert master_key.hex() not in json.dumps(listing)
+
+
+def test_tokenize_detokenize(data_dir: Path, master_key: bytes) -> None:
+    tok = run(["crypto", "tokenize", "--fields", "公民身份号码", "--keep-first", "6", "--cipher", "SM4"], jsonl(REC))
+    assert tok.exit_code == 0, tok.output
+    value = json.loads(tok.stdout)["公民身份号码"]
+    assert value[:6] == "110105" and value.endswith("X") and value != REC["公民身份号码"]
+    back = run(["crypto", "detokenize", "--fields", "公民身份号码", "--keep-first", "6", "--cipher", "SM4"], tok.stdout)
+    assert json.loads(back.stdout)["公民身份号码"] == REC["公民身份号码"]
+    short = run(["crypto", "tokenize", "--fields", "x"], jsonl({"x": "12345"}))
+    assert short.exit_code == 2 and "<stdin>:1: field 'x'" in short.stderr
+
+
+def test_subprocess_wrong_master_key_is_one_line_exit_2(data_dir: Path, master_key: bytes) -> None:
+    assert run(["crypto", "keys", "create", "default"]).exit_code == 0
+    wrong = os.urandom(32).hex()
+    env = dict(os.environ, SHUWEI_MASTER_KEY=wrong, SHUWEI_DATA_DIR=str(data_dir))
+    proc = subprocess.run([sys.executable, "-m", "soc.cli.main", "crypto", "keys", "list"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "does not match" in proc.stderr
+    assert "Traceback" not in proc.stderr and wrong not in proc.stderr
+
+
+def test_mask_file_cli_refuses_below_k(data_dir: Path, tmp_path: Path) -> None:
+    src = tmp_path / "people.jsonl"
+    src.write_text(jsonl(*({"出生日期": f"19{50 + i}-01-01", "性别": "男", "姓名": "张三"} for i in range(3))), encoding="utf-8")
+    res = run(["mask", "file", str(src), str(tmp_path / "out.jsonl"), "--role", "analyst", "--format", "json"])
+    assert res.exit_code == 1 and "below the required 5" in res.stderr
+    assert not (tmp_path / "out.jsonl").exists()
+    forced = run(["mask", "file", str(src), str(tmp_path / "out.jsonl"), "--role", "analyst", "--force"])
+    assert forced.exit_code == 0 and (tmp_path / "out.jsonl").exists()
