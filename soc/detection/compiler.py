@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import operator
 import re
+from functools import lru_cache, reduce
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -73,8 +74,12 @@ _COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
 }
 
 
+_NUMBER_TYPES = frozenset({int, float})
+
+
 def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """JSON numbers only: bool is not a number here (``rows: true`` must not equal 1)."""
+    return type(value) in _NUMBER_TYPES
 
 
 def expand_placeholders(value: SigmaString, placeholders: Placeholders | None) -> list[SigmaString]:
@@ -140,17 +145,23 @@ def regex_test(value: SigmaRegularExpression) -> ValueTest:
     return lambda v: isinstance(v, str) and rx.search(v) is not None
 
 
+@lru_cache(maxsize=65536)
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """Cached: the same client addresses recur in every event of a session."""
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
 def cidr_test(value: SigmaCIDRExpression) -> ValueTest:
     network = value.network
 
     def test(v: Any) -> bool:
-        if not isinstance(v, str):
+        if type(v) is not str:
             return False
-        try:
-            addr = ipaddress.ip_address(v.strip())
-        except ValueError:
-            return False
-        return addr.version == network.version and addr in network
+        addr = parse_ip(v)
+        return addr is not None and addr.version == network.version and addr in network
     return test
 
 
@@ -184,10 +195,10 @@ def value_test(value: Any, placeholders: Placeholders | None, *, keyword: bool =
         if keyword:
             text = str(n)
             return lambda v: (isinstance(v, str) or is_number(v)) and text in str(v)
-        return lambda v: is_number(v) and v == n
+        return lambda v: type(v) in _NUMBER_TYPES and v == n
     if isinstance(value, SigmaCompareExpression):
         op, n = _COMPARE[value.op], value.number.number
-        return lambda v: is_number(v) and op(v, n)
+        return lambda v: type(v) in _NUMBER_TYPES and op(v, n)
     if isinstance(value, SigmaCIDRExpression):
         if keyword:
             raise UnsupportedConstruct("a CIDR value needs a field")
@@ -195,15 +206,40 @@ def value_test(value: Any, placeholders: Placeholders | None, *, keyword: bool =
     raise UnsupportedConstruct(f"value type {type(value).__name__} is not supported")
 
 
-def _any_value(get: Callable[[dict[str, Any]], Any], test: ValueTest) -> Predicate:
-    def pred(event: dict[str, Any]) -> bool:
+def _any_value(name: str, test: ValueTest) -> Predicate:
+    """Field test; a list value matches when any element does."""
+    if "." not in name:  # the common case, without the getter call
+        def top(event: dict[str, Any]) -> bool:
+            v = event.get(name, MISSING)
+            if type(v) is list:
+                return any(map(test, v))
+            return v is not MISSING and test(v)
+        return top
+    get = getter(name)
+
+    def nested(event: dict[str, Any]) -> bool:
         v = get(event)
-        if v is MISSING:
-            return False
-        if isinstance(v, list):
-            return any(test(x) for x in v)
-        return test(v)
-    return pred
+        if type(v) is list:
+            return any(map(test, v))
+        return v is not MISSING and test(v)
+    return nested
+
+
+def _plain_values(node: Any) -> tuple[str, frozenset[str]] | None:
+    """(field, lower-cased values) when ``node`` is an OR of plain case-insensitive equalities
+    on one field (``action: [export, download]``) -- evaluated as one set look-up."""
+    leaves = node.args if isinstance(node, ConditionOR) else [node]
+    field, values = None, set()
+    for leaf in leaves:
+        if not isinstance(leaf, ConditionFieldEqualsValueExpression):
+            return None
+        v = leaf.value
+        if (type(v) is not SigmaString or v.contains_special() or v.contains_placeholder()
+                or (field is not None and leaf.field != field)):
+            return None
+        field = leaf.field
+        values.add(v.to_plain_regex().lower())
+    return (field, frozenset(values)) if field is not None else None
 
 
 def _fieldref(get: Callable[[dict[str, Any]], Any], ref: SigmaFieldReference) -> Predicate:
@@ -237,6 +273,9 @@ def _fieldref(get: Callable[[dict[str, Any]], Any], ref: SigmaFieldReference) ->
 def compile_leaf_field(cond: ConditionFieldEqualsValueExpression,
                        placeholders: Placeholders | None) -> Predicate:
     get = getter(cond.field)
+    plain = _plain_values(cond)
+    if plain is not None:
+        return _in_set(*plain)
     value = cond.value
     if isinstance(value, SigmaNull):
         return lambda e: get(e) in (MISSING, None)
@@ -245,7 +284,7 @@ def compile_leaf_field(cond: ConditionFieldEqualsValueExpression,
         return lambda e: (get(e) not in (MISSING, None)) is want
     if isinstance(value, SigmaFieldReference):
         return _fieldref(get, value)
-    return _any_value(get, value_test(value, placeholders))
+    return _any_value(cond.field, value_test(value, placeholders))
 
 
 def compile_leaf_keyword(cond: ConditionValueExpression, placeholders: Placeholders | None) -> Predicate:
@@ -256,20 +295,43 @@ def compile_leaf_keyword(cond: ConditionValueExpression, placeholders: Placehold
     return pred
 
 
+def _in_set(field: str, values: frozenset[str]) -> Predicate:
+    def test(v: Any) -> bool:
+        return type(v) is str and v.lower() in values
+    return _any_value(field, test)
+
+
+def _and(p0: Predicate, p1: Predicate) -> Predicate:
+    return lambda e: p0(e) and p1(e)
+
+
+def _or(p0: Predicate, p1: Predicate) -> Predicate:
+    return lambda e: p0(e) or p1(e)
+
+
+def _cost(node: Any) -> int:
+    """Rough evaluation cost, to test cheap (and usually selective) conditions first."""
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        return 1 if type(node.value) is SigmaString and not node.value.contains_special() else 2
+    if isinstance(node, ConditionValueExpression):
+        return 50  # keyword search walks the whole event
+    return 3 + sum(_cost(a) for a in getattr(node, "args", []))
+
+
 def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate:
-    """Recursively turn a pySigma condition tree into nested closures."""
-    if isinstance(node, ConditionAND):
-        preds = [compile_condition(a, placeholders) for a in node.args]
-        if len(preds) == 2:
-            p0, p1 = preds
-            return lambda e: p0(e) and p1(e)
-        return lambda e: all(p(e) for p in preds)
+    """Recursively turn a pySigma condition tree into nested closures.
+
+    AND/OR operands are pure, so they are reordered cheapest first; an OR of plain values on
+    one field becomes a single set look-up.
+    """
     if isinstance(node, ConditionOR):
-        preds = [compile_condition(a, placeholders) for a in node.args]
-        if len(preds) == 2:
-            p0, p1 = preds
-            return lambda e: p0(e) or p1(e)
-        return lambda e: any(p(e) for p in preds)
+        plain = _plain_values(node)
+        if plain is not None:
+            return _in_set(*plain)
+    if isinstance(node, (ConditionAND, ConditionOR)):
+        args = sorted(node.args, key=_cost)
+        preds = [compile_condition(a, placeholders) for a in args]
+        return reduce(_and if isinstance(node, ConditionAND) else _or, preds)
     if isinstance(node, ConditionNOT):
         inner = compile_condition(node.args[0], placeholders)
         return lambda e: not inner(e)

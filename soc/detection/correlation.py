@@ -16,10 +16,10 @@ Window and emission rule (identical everywhere):
 
 from __future__ import annotations
 
-import bisect
 import statistics
+from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sigma.correlations import (
@@ -67,22 +67,64 @@ def check_correlation(rule: SigmaCorrelationRule) -> None:
             raise UnsupportedConstruct("value_percentile needs percentile between 0 and 100")
 
 
-@dataclass(order=True)
+@dataclass
 class _Entry:
     ts: float
     seq: int
-    rule: str = field(compare=False)
-    value: Any = field(compare=False)
-    line: int | None = field(compare=False)
-    event_id: str | None = field(compare=False)
-    ts_text: str = field(compare=False)
+    rules: tuple[str, ...]
+    value: Any
+    line: int | None
+    event_id: str | None
+    ts_text: str
 
 
-@dataclass
 class _Group:
-    entries: list[_Entry] = field(default_factory=list)
-    latest: float = float("-inf")
-    fired_at: float | None = None
+    """One group's window, with running aggregates so each event costs O(1) amortised."""
+
+    __slots__ = ("entries", "latest", "fired_at", "values", "total", "numeric", "rules")
+
+    def __init__(self) -> None:
+        self.entries: deque[_Entry] = deque()
+        self.latest = float("-inf")
+        self.fired_at: float | None = None
+        self.values: Counter[Any] = Counter()  # value_count: distinct non-null values
+        self.total = 0.0                       # value_sum / value_avg over numeric values
+        self.numeric = 0
+        self.rules: Counter[str] = Counter()   # temporal: base rules present
+
+    def _account(self, e: _Entry, sign: int) -> None:
+        for r in e.rules:
+            self.rules[r] += sign
+            if not self.rules[r]:
+                del self.rules[r]
+        v = e.value
+        if is_number(v):
+            self.total += sign * v
+            self.numeric += sign
+        for x in (v if isinstance(v, list) else (v,)):
+            if x is not MISSING and x is not None:
+                h = _hashable(x)
+                self.values[h] += sign
+                if not self.values[h]:
+                    del self.values[h]
+
+    def add(self, e: _Entry) -> None:
+        entries = self.entries
+        if not entries or entries[-1].ts <= e.ts:
+            entries.append(e)
+        else:  # a late event: keep time order (rare, linear from the right)
+            i = len(entries)
+            while i and entries[i - 1].ts > e.ts:
+                i -= 1
+            entries.insert(i, e)
+        self._account(e, +1)
+        if e.ts > self.latest:
+            self.latest = e.ts
+
+    def evict_before(self, start: float) -> None:
+        entries = self.entries
+        while entries and entries[0].ts < start:
+            self._account(entries.popleft(), -1)
 
 
 def _hashable(value: Any) -> Any:
@@ -128,51 +170,39 @@ class _Correlation:
         self.groups: dict[tuple[Any, ...], _Group] = {}
 
     # -- condition --------------------------------------------------------------------------
-    def _measure(self, entries: list[_Entry]) -> float | None:
+    def _measure(self, group: _Group) -> float | None:
         if self.type == CT.EVENT_COUNT:
-            return float(len({e.seq for e in entries}))
+            return float(len(group.entries))
         if self.type == CT.VALUE_COUNT:
-            values: set[Any] = set()
-            for e in entries:
-                v = e.value
-                for x in (v if isinstance(v, list) else [v]):
-                    if x is not MISSING and x is not None:
-                        values.add(_hashable(x))
-            return float(len(values))
-        if self.type in _VALUE_TYPES:
-            per_event = {e.seq: e.value for e in entries}
-            nums = [float(v) for v in per_event.values() if is_number(v)]
+            return float(len(group.values))
+        if self.type in (CT.VALUE_SUM, CT.VALUE_AVG):
+            if not group.numeric:
+                return None
+            return group.total if self.type == CT.VALUE_SUM else group.total / group.numeric
+        if self.type in _VALUE_TYPES:  # median / percentile: recomputed, they are rare
+            nums = sorted(float(e.value) for e in group.entries if is_number(e.value))
             if not nums:
                 return None
-            if self.type == CT.VALUE_SUM:
-                return sum(nums)
-            if self.type == CT.VALUE_AVG:
-                return sum(nums) / len(nums)
             if self.type == CT.VALUE_MEDIAN:
                 return float(statistics.median(nums))
             pct = self.conditions[0].percentile or 0
-            nums.sort()  # nearest-rank percentile
-            rank = max(1, -(-pct * len(nums) // 100))
+            rank = max(1, -(-pct * len(nums) // 100))  # nearest-rank percentile
             return nums[int(rank) - 1]
-        present = {e.rule for e in entries}
         if self.type == CT.TEMPORAL:
-            return float(len(present))
+            return float(len(group.rules))
         # temporal_ordered: length of the longest prefix of the rule list seen in time order
-        i = 0
-        for e in entries:
-            if i < len(self.order) and e.rule == self.order[i]:
+        i, order = 0, self.order
+        for e in group.entries:
+            while i < len(order) and order[i] in e.rules:
                 i += 1
         return float(i)
 
-    def _holds(self, entries: list[_Entry]) -> bool:
+    def _holds(self, group: _Group) -> bool:
         if self.extended is not None:
-            present = {e.rule for e in entries}
-            return self._eval_extended(self.extended, present)
-        measure = self._measure(entries)
+            return self._eval_extended(self.extended, set(group.rules))
+        measure = self._measure(group)
         if measure is None:
             return False
-        if self.type == CT.TEMPORAL_ORDERED and not self.conditions:
-            return measure >= len(self.order)
         return all(_OPS[c.op](measure, c.count) for c in self.conditions)
 
     def _eval_extended(self, node: Any, present: set[str]) -> bool:
@@ -187,37 +217,42 @@ class _Correlation:
         raise UnsupportedConstruct(f"unexpected correlation condition {node!r}")  # pragma: no cover
 
     # -- feeding ----------------------------------------------------------------------------
-    def feed(self, base: str, event: dict[str, Any], line: int | None, seq: int,
-             ts: float, ts_text: str) -> Match | None:
-        gkey = tuple(_hashable(g(event)) for g in self.getters[base])
+    def feed(self, bases: list[str], event: dict[str, Any], line: int | None, seq: int,
+             ts: float, ts_text: str) -> list[Match]:
+        """One event that matched ``bases`` (all referenced by this rule)."""
+        by_group: dict[tuple[Any, ...], list[str]] = {}
+        for base in bases:  # aliases may put one event's rules in different groups
+            gkey = tuple(_hashable(g(event)) for g in self.getters[base])
+            by_group.setdefault(gkey, []).append(base)
+        out = []
+        for gkey, rules in by_group.items():
+            m = self._feed_group(gkey, tuple(rules), event, line, seq, ts, ts_text)
+            if m is not None:
+                out.append(m)
+        return out
+
+    def _feed_group(self, gkey: tuple[Any, ...], rules: tuple[str, ...], event: dict[str, Any],
+                    line: int | None, seq: int, ts: float, ts_text: str) -> Match | None:
         group = self.groups.get(gkey)
         if group is None:
             group = self.groups[gkey] = _Group()
         if ts < group.latest - self.span:
             return None  # arrived after its window slid past
-        value = self.value_getters[base](event) if self.value_getters else None
+        value = self.value_getters[rules[0]](event) if self.value_getters else None
         event_id = event.get("event_id")
-        bisect.insort(group.entries, _Entry(ts, seq, base, value, line,
-                                            event_id if isinstance(event_id, str) else None, ts_text))
-        if ts > group.latest:
-            group.latest = ts
-        start = group.latest - self.span
-        if group.entries[0].ts < start:
-            cut = bisect.bisect_left([e.ts for e in group.entries], start)
-            del group.entries[:cut]
+        group.add(_Entry(ts, seq, rules, value, line,
+                         event_id if isinstance(event_id, str) else None, ts_text))
+        group.evict_before(group.latest - self.span)
         if group.fired_at is not None and group.latest <= group.fired_at + self.span:
             return None  # this group's last match's window has not slid past yet
-        if not self._holds(group.entries):
+        if not self._holds(group):
             return None
         group.fired_at = group.latest
-        return self._match(gkey, group.entries, event, line, ts_text)
+        return self._match(gkey, group, event, line, ts_text)
 
-    def _match(self, gkey: tuple[Any, ...], entries: list[_Entry], event: dict[str, Any],
+    def _match(self, gkey: tuple[Any, ...], group: _Group, event: dict[str, Any],
                line: int | None, ts_text: str) -> Match:
-        by_seq: dict[int, _Entry] = {}
-        for e in entries:
-            by_seq.setdefault(e.seq, e)
-        ordered = [by_seq[s] for s in sorted(by_seq)]
+        ordered = sorted(group.entries, key=lambda e: e.seq)
         event_id = event.get("event_id")
         return Match(
             rule_id=self.key, rule_title=self.title, level=self.level, tags=self.tags,
@@ -226,7 +261,7 @@ class _Correlation:
             group={n: (list(v) if isinstance(v, tuple) else v) for n, v in zip(self.group_names, gkey)},
             event_ids=[e.event_id for e in ordered if e.event_id is not None],
             lines=[e.line for e in ordered if e.line is not None],
-            first_seen=min(entries).ts_text, last_seen=max(entries).ts_text,
+            first_seen=group.entries[0].ts_text, last_seen=group.entries[-1].ts_text,
         )
 
     def sweep(self, now: float) -> None:
@@ -257,7 +292,10 @@ class CorrelationEngine:
 
     def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str]) -> list[Match]:
         """Add one event's matches of base rules; return the correlation matches it completes."""
-        targets = [(b, c) for b in bases for c in self.by_base.get(b, ())]
+        targets: dict[int, tuple[_Correlation, list[str]]] = {}
+        for b in bases:
+            for corr in self.by_base.get(b, ()):
+                targets.setdefault(id(corr), (corr, []))[1].append(b)
         if not targets:
             return []
         when = event_time(event)
@@ -266,10 +304,8 @@ class CorrelationEngine:
         ts, ts_text = when
         self._seq += 1
         out: list[Match] = []
-        for base, corr in targets:
-            m = corr.feed(base, event, line, self._seq, ts, ts_text)
-            if m is not None:
-                out.append(m)
+        for corr, corr_bases in targets.values():
+            out.extend(corr.feed(corr_bases, event, line, self._seq, ts, ts_text))
         if ts > self._latest:
             self._latest = ts
         if self._seq % SWEEP_EVERY == 0:
