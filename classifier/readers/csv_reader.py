@@ -40,9 +40,11 @@ def detect_encoding(path: Path, head: bytes) -> str:
     except UnicodeDecodeError as exc:
         if exc.start >= len(head) - 3 and len(head) == _HEAD:  # a character cut by the head limit
             return "utf-8"
+        bad_line = head[:exc.start].count(b"\n") + 1
     best = charset_normalizer.from_bytes(head).best()
     if best is None:
-        raise InputError(str(path), "cannot detect the text encoding (not UTF-8 or GBK/GB18030 text)")
+        raise InputError(f"{path}:{bad_line}", "bytes that are not valid UTF-8, and the encoding cannot "
+                         "be detected (expected UTF-8 or GBK/GB18030)")
     enc = best.encoding.lower().replace("_", "")
     return "gb18030" if enc in _GB or enc.startswith("gb") else best.encoding
 
@@ -147,6 +149,13 @@ class CsvSource:
     def _diagnose(self, encoding: str, delimiter: str, exc: Exception) -> InputError:
         """Slow pass to find the line Arrow choked on (never quotes the content)."""
         limit = self.options.max_cell_bytes
+        with open(self.path, "rb") as raw:
+            for number, data in enumerate(raw, start=1):
+                try:
+                    data.decode(encoding)
+                except UnicodeDecodeError:
+                    return InputError(f"{self.path}:{number}",
+                                      f"bytes that are not valid {encoding} (wrong or mixed encoding)")
         csv.field_size_limit(max(limit, 1 << 17))
         line = 0
         try:
