@@ -21,8 +21,7 @@ GENESIS = "0" * 64
 def link(prev_hash: str, doc: str) -> str:
     """The chain hash of an event with stored JSON text ``doc`` following ``prev_hash``."""
     h = hashes.Hash(hashes.SM3())
-    h.update(prev_hash.encode())
-    h.update(doc.encode())
+    h.update((prev_hash + doc).encode())
     return h.finalize().hex()
 
 

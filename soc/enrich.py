@@ -49,6 +49,10 @@ class Enricher:
         self._cache[dataset] = (now, grades, level)
         return grades, level
 
+    def dataset_level(self, dataset: str) -> str | None:
+        """The catalog grade of the whole dataset (cached like the field grades)."""
+        return self._lookup(dataset)[1]
+
     def off_hours(self, ts_epoch: float) -> bool:
         local = datetime.fromtimestamp(ts_epoch, timezone.utc).astimezone(self._tz)
         if local.isoweekday() not in self._days or local.date() in self._holidays:

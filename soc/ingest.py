@@ -7,7 +7,6 @@ event is neither stored nor alerted twice and a crash never leaves an alert with
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -17,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from classifier import audit
 from classifier.settings import Settings
@@ -53,8 +54,8 @@ def _decode(item: object) -> object:
         item = item.decode("utf-8")
     if isinstance(item, str):
         try:
-            return json.loads(item)
-        except json.JSONDecodeError as exc:
+            return orjson.loads(item)
+        except orjson.JSONDecodeError as exc:
             raise EventError(None, f"not JSON: {exc.msg} at column {exc.colno}") from None
     return item
 
@@ -94,7 +95,7 @@ class IngestPipeline:
         if detection:
             detector = load_detector(rules_dir(settings, cfg), cfg.placeholders)
             anomaly = AnomalyDetector(load_anomaly_config(anomaly_file(settings, cfg)),
-                                      data_dir / "soc.db")
+                                      data_dir / "soc.db", enricher.dataset_level)
         pipe = cls(store, alert_store, enricher, detector=detector, anomaly=anomaly,
                    window_seconds=cfg.alert_window_minutes * 60)
         if playbooks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,12 @@ def _new_state() -> dict[str, Any]:
 class AnomalyDetector:
     """Streaming: ``process(event, ts_epoch)`` per event, ``flush()`` once per stored batch."""
 
-    def __init__(self, cfg: AnomalyConfig, db_path: Path) -> None:
+    def __init__(self, cfg: AnomalyConfig, db_path: Path,
+                 dataset_level: Callable[[str], str | None] | None = None) -> None:
+        """``dataset_level`` gives a dataset's catalog grade: "an L4 dataset" is the dataset's
+        grade, not the level of the fields one event happened to touch."""
         self.cfg = cfg
+        self._dataset_level = dataset_level
         self._db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
@@ -81,7 +86,8 @@ class AnomalyDetector:
         if event.get("result") != "success":
             return out
         dataset = event.get("dataset")
-        if dataset and event.get("data_level") == "L4" and dataset not in st["l4"]:
+        level = self._dataset_level(dataset) if dataset and self._dataset_level else event.get("data_level")
+        if dataset and level == "L4" and dataset not in st["l4"]:
             st["l4"].append(dataset)
             f = cfg.first_l4_access
             if f.enabled and ts - st["first"] >= f.min_history_days * DAY:

@@ -14,6 +14,8 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from soc import chain
 from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, EVENT_COLUMNS, JSON_COLUMNS, SQLITE_SCHEMA
 
@@ -24,18 +26,28 @@ _CHUNK = 500  # SQLite host-parameter headroom for IN (...) look-ups
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON; orjson is ~10x faster than json on the ingest path, json.dumps covers what
+    orjson refuses (integers beyond 64 bits in ``extra``)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_KINDS = tuple((name, name in JSON_COLUMNS) for name in _ROW_FIELDS)
 
 
 def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
     """The per-field columns of one enriched event, as stored (JSON text for arrays/objects)."""
+    get = event.get
     out = []
-    for name in _ROW_FIELDS:
-        value = event.get(name)
-        if value is not None and name in JSON_COLUMNS:
-            value = _dumps(value)
-        elif isinstance(value, bool):
-            value = int(value)
+    for name, is_json in _KINDS:
+        value = get(name)
+        if value is not None:
+            if is_json:
+                value = _dumps(value)
+            elif value is True or value is False:
+                value = int(value)
         out.append(value)
     return tuple(out)
 

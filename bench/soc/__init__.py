@@ -1,0 +1,1 @@
+"""Benchmark of the SOC pipeline: ``python -m bench.soc``."""
