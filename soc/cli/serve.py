@@ -50,3 +50,8 @@ def serve(
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    # `python -m soc.cli.serve` skips importing every other CLI area (workers re-import __main__).
+    typer.run(serve)

@@ -45,7 +45,7 @@ class LiveServer:
         return env
 
     def start(self, timeout: float = 60) -> None:
-        cmd = [sys.executable, "-m", "soc.cli.main", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        cmd = [sys.executable, "-m", "soc.cli.serve", "--host", "127.0.0.1", "--port", str(self.port),
                "--workers", str(self.workers)]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
