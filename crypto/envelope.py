@@ -12,7 +12,6 @@ The value keeps its JSON type: strings are encrypted as UTF-8, other values as J
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import os
@@ -28,12 +27,18 @@ PREFIX = "sw1"
 SIV = "AES-SIV"
 
 
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_FROM_URL = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """base64url without padding (binascii: a third of the cost of ``base64.urlsafe_b64encode``)."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
 
 
 def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    raw = text.encode("ascii").translate(_FROM_URL)
+    return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
 
 
 def encode_value(value: Any) -> bytes:
@@ -62,6 +67,7 @@ class FieldCipher:
         self._sivs: dict[tuple[str, int, str], Siv] = {}
         self._bidx: dict[tuple[str, int], bytes] = {}
         self._generation = -1
+        self._version: int | None = None
 
     def _sync(self) -> None:
         """Drop cached ciphers when the keyring changed (rotate/destroy here or in another process)."""
@@ -70,7 +76,13 @@ class FieldCipher:
             self._aeads.clear()
             self._sivs.clear()
             self._bidx.clear()
+            self._version = None
             self._generation = generation
+
+    def _active(self) -> int:
+        if self._version is None:
+            self._version = self.keyring.active_version(self.key_id)
+        return self._version
 
     def _aead(self, alg: str, key_id: str, version: int, dataset: str, create: bool) -> Aead:
         slot = (alg, key_id, version, dataset)
@@ -90,7 +102,7 @@ class FieldCipher:
 
     def encrypt(self, dataset: str, field: str, value: Any, *, deterministic: bool = False) -> str:
         self._sync()
-        version = self.keyring.active_version(self.key_id)
+        version = self._active()
         plain = encode_value(value)
         if deterministic:
             header = f"{PREFIX}:{SIV}:{self.key_id}:{version}"
@@ -101,10 +113,12 @@ class FieldCipher:
         cipher = self._aead(self.algorithm, self.key_id, version, dataset, True)
         nonce = os.urandom(NONCE_LEN)
         ct = cipher.encrypt(nonce, plain, f"{header}|{dataset}|{field}".encode())
-        return f"{header}:{_b64e(nonce)}:{_b64e(ct)}"
+        # 12 bytes are 16 base64 chars with no padding, so one encoding serves nonce and data.
+        both = _b64e(nonce + ct)
+        return f"{header}:{both[:16]}:{both[16:]}"
 
-    def parse(self, token: Any, where: str) -> tuple[str, str, int, bytes, bytes]:
-        """(algorithm, key id, version, nonce, ciphertext) or a DecryptError naming ``where``."""
+    def parse(self, token: Any, where: str = "value") -> tuple[str, str, str, int, bytes, bytes]:
+        """(header, algorithm, key id, version, nonce, ciphertext) or a DecryptError naming ``where``."""
         if not isinstance(token, str):
             raise DecryptError(f"{where}: not a ciphertext string")
         parts = token.split(":")
@@ -114,15 +128,20 @@ class FieldCipher:
         if alg not in ALGORITHMS and alg != SIV:
             raise DecryptError(f"{where}: unknown algorithm {alg!r}")
         try:
-            return alg, key_id, int(ver), _b64d(nonce), _b64d(body)
+            version = int(ver)
+            if len(nonce) == 16:  # one decoding for nonce and data, as encrypt wrote them
+                both = _b64d(nonce + body)
+                return token[:-len(nonce) - len(body) - 2], alg, key_id, version, both[:NONCE_LEN], both[NONCE_LEN:]
+            if nonce:
+                raise ValueError("nonce length")
+            return token[:-len(body) - 2], alg, key_id, version, b"", _b64d(body)
         except (ValueError, binascii.Error):
-            raise DecryptError(f"{where}: malformed ciphertext (bad version or base64)") from None
+            raise DecryptError(f"{where}: malformed ciphertext (bad version, nonce or base64)") from None
 
     def decrypt(self, dataset: str, field: str, token: Any) -> Any:
-        where = f"dataset '{dataset}', field '{field}'"
         self._sync()
-        alg, key_id, version, nonce, body = self.parse(token, where)
-        header = token.rsplit(":", 2)[0]
+        where = f"dataset '{dataset}', field '{field}'"
+        header, alg, key_id, version, nonce, body = self.parse(token, where)
         aad = f"{header}|{dataset}|{field}".encode()
         try:
             if alg == SIV:
@@ -140,8 +159,9 @@ class FieldCipher:
         return decode_value(plain)
 
     def needs_rewrap(self, token: Any) -> bool:
-        _, key_id, version, _, _ = self.parse(token, "value")
-        return key_id != self.key_id or version != self.keyring.active_version(self.key_id)
+        _, _, key_id, version, _, _ = self.parse(token)
+        self._sync()
+        return key_id != self.key_id or version != self._active()
 
     def rewrap(self, dataset: str, field: str, token: str) -> str:
         """Re-encrypt under the active version (same mode); current values come back unchanged."""
@@ -154,7 +174,7 @@ class FieldCipher:
         """HMAC-SM3 of the value under the active version, per ``domain`` (e.g. the field or the
         entity, when two datasets must join on it); hex, 32 chars."""
         self._sync()
-        version = self.keyring.active_version(self.key_id)
+        version = self._active()
         slot = (domain, version)
         key = self._bidx.get(slot)
         if key is None:

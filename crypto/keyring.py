@@ -229,8 +229,10 @@ class Keyring:
         raise KeyringError(f"key '{key_id}' has no version {version}")
 
     def active_version(self, key_id: str) -> int:
+        """From the loaded document; :meth:`refresh` picks up other processes' rotations."""
         with self._lock:
-            self._reload()
+            if key_id not in self._doc.get("keys", {}):
+                self._reload()
             for v in self._versions(self._doc, key_id):
                 if v["state"] == ACTIVE:
                     return v["version"]

@@ -1,0 +1,3 @@
+from bench.crypto.run import main
+
+main()
