@@ -81,9 +81,10 @@ class _Entry:
 class _Group:
     """One group's window, with running aggregates so each event costs O(1) amortised."""
 
-    __slots__ = ("entries", "latest", "fired_at", "values", "total", "numeric", "rules")
+    __slots__ = ("entries", "latest", "fired_at", "values", "total", "numeric", "rules", "mode")
 
-    def __init__(self) -> None:
+    def __init__(self, mode: str) -> None:
+        self.mode = mode  # which aggregate this correlation type needs: count/values/numeric/rules
         self.entries: deque[_Entry] = deque()
         self.latest = float("-inf")
         self.fired_at: float | None = None
@@ -93,20 +94,24 @@ class _Group:
         self.rules: Counter[str] = Counter()   # temporal: base rules present
 
     def _account(self, e: _Entry, sign: int) -> None:
-        for r in e.rules:
-            self.rules[r] += sign
-            if not self.rules[r]:
-                del self.rules[r]
-        v = e.value
-        if is_number(v):
-            self.total += sign * v
-            self.numeric += sign
-        for x in (v if isinstance(v, list) else (v,)):
-            if x is not MISSING and x is not None:
-                h = _hashable(x)
-                self.values[h] += sign
-                if not self.values[h]:
-                    del self.values[h]
+        mode = self.mode
+        if mode == "rules":
+            for r in e.rules:
+                self.rules[r] += sign
+                if not self.rules[r]:
+                    del self.rules[r]
+        elif mode == "numeric":
+            if is_number(e.value):
+                self.total += sign * e.value
+                self.numeric += sign
+        elif mode == "values":
+            v = e.value
+            for x in (v if isinstance(v, list) else (v,)):
+                if x is not MISSING and x is not None:
+                    h = _hashable(x)
+                    self.values[h] += sign
+                    if not self.values[h]:
+                        del self.values[h]
 
     def add(self, e: _Entry) -> None:
         entries = self.entries
@@ -168,6 +173,8 @@ class _Correlation:
         self.value_getters = ({b: getter(field_for(fieldref, b)) for b in self.order}
                               if self.type in _VALUE_TYPES and fieldref else {})
         self.groups: dict[tuple[Any, ...], _Group] = {}
+        self.mode = {CT.VALUE_COUNT: "values", CT.VALUE_SUM: "numeric", CT.VALUE_AVG: "numeric",
+                     CT.TEMPORAL: "rules"}.get(self.type, "count")
 
     # -- condition --------------------------------------------------------------------------
     def _measure(self, group: _Group) -> float | None:
@@ -220,6 +227,11 @@ class _Correlation:
     def feed(self, bases: list[str], event: dict[str, Any], line: int | None, seq: int,
              ts: float, ts_text: str) -> list[Match]:
         """One event that matched ``bases`` (all referenced by this rule)."""
+        if len(bases) == 1:
+            base = bases[0]
+            gkey = tuple([_hashable(g(event)) for g in self.getters[base]])
+            m = self._feed_group(gkey, (base,), event, line, seq, ts, ts_text)
+            return [] if m is None else [m]
         by_group: dict[tuple[Any, ...], list[str]] = {}
         for base in bases:  # aliases may put one event's rules in different groups
             gkey = tuple(_hashable(g(event)) for g in self.getters[base])
@@ -235,7 +247,7 @@ class _Correlation:
                     line: int | None, seq: int, ts: float, ts_text: str) -> Match | None:
         group = self.groups.get(gkey)
         if group is None:
-            group = self.groups[gkey] = _Group()
+            group = self.groups[gkey] = _Group(self.mode)
         if ts < group.latest - self.span:
             return None  # arrived after its window slid past
         value = self.value_getters[rules[0]](event) if self.value_getters else None
