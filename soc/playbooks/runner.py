@@ -34,6 +34,10 @@ class StepFailed(RuntimeError):
     """One attempt of a step failed; the message is safe to show (no URL secrets)."""
 
 
+class StepNotConfigured(StepFailed):
+    """The step cannot work until someone configures it: retrying would only delay the others."""
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -110,7 +114,7 @@ class PlaybookRunner:
                     self._execute(step, alert_id)
                 except (StepFailed, AlertError, httpx.HTTPError, OSError, smtplib.SMTPException) as exc:
                     record["error"] = _safe_error(exc)
-                    if attempt == attempts:
+                    if attempt == attempts or isinstance(exc, StepNotConfigured):
                         record["status"] = "failed"
                         break
                     record["status"] = "retrying"
@@ -132,7 +136,7 @@ class PlaybookRunner:
         elif isinstance(step, HookStep):
             url = getattr(self.cfg.hooks, step.type)
             if not url:
-                raise StepFailed(f"no exchange-platform hook configured under soc.hooks.{step.type}")
+                raise StepNotConfigured(f"no exchange-platform hook configured under soc.hooks.{step.type}")
             self._post(url, {"action": step.type, "users": alert["users"], "alert_id": alert["id"],
                              "rule_id": alert["rule_id"], "severity": alert["severity"]}, {})
         elif isinstance(step, MailStep):
