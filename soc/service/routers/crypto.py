@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
@@ -36,6 +36,13 @@ class TokenizeRequest(_FieldValues):
     keep_last: int = Field(default=0, ge=0)
     key_version: int | None = Field(default=None, ge=1, description="detokenize: the version that "
                                     "tokenized (default: the active one)")
+
+    @field_validator("alphabet")
+    @classmethod
+    def _distinct(cls, v: str) -> str:
+        if len(set(v)) != len(v):
+            raise ValueError("alphabet has repeated characters")
+        return v
 
 
 class EncryptRequest(_FieldValues):
@@ -94,6 +101,8 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
         raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
     except (KeyringError, CryptoError) as exc:
         raise ApiError(400, str(exc), code="key_error", field="key_id") from None
+    except (ValidationError, ValueError) as exc:  # parameters the crypto area refuses
+        raise ApiError(400, str(exc).splitlines()[0], code="invalid_request") from None
     state.record(action, principal, request_id=rid, rows=len(out), **audit)
     return {"values": out, "request_id": rid}
 
