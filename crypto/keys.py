@@ -34,10 +34,13 @@ class ManagedKeys:
     def hmac_key(self, key_id: str) -> bytes:
         return derive(self._active(key_id), "shuwei/hash-hmac-sm3")
 
-    def ff1(self, key_id: str, cipher: str, alphabet: str, version: int | None = None) -> FF1:
-        """FF1 under the active version (or ``version``, to detokenize after a rotation)."""
+    def ff1(self, key_id: str, cipher: str, alphabet: str, version: int | None = None, *,
+            create: bool = True) -> FF1:
+        """FF1 under the active version (or ``version``, to detokenize after a rotation).
+        Detokenizing passes ``create=False``: a fresh key would silently give garbage."""
         ring = self.keyring
-        ring.ensure(key_id)
+        if create:
+            ring.ensure(key_id)
         material = ring.material(key_id, version or ring.active_version(key_id))
         size = 32 if cipher == "AES" else 16
         return FF1(derive(material, f"shuwei/ff1-{cipher.lower()}", size), alphabet=alphabet, cipher=cipher)

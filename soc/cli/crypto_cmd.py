@@ -152,10 +152,11 @@ KEEP_LAST = typer.Option(0, "--keep-last", min=0, help="trailing characters left
 
 
 def _tokenizer(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: int,
-               version: Optional[int] = None) -> Tokenizer:
+               version: Optional[int] = None, *, create: bool = True) -> Tokenizer:
     params = guarded(lambda: _params(key, cipher, alphabet, keep_first, keep_last))
     keys = ManagedKeys(get_settings(), actor=getpass.getuser())
-    return Tokenizer(guarded(lambda: keys.ff1(key, params.cipher, params.alphabet, version)), params)
+    return Tokenizer(guarded(lambda: keys.ff1(key, params.cipher, params.alphabet, version, create=create)),
+                     params)
 
 
 def _params(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: int) -> TokenizeParams:
@@ -184,5 +185,5 @@ def detokenize(fields: str = FIELDS, key: str = TOKEN_KEY, cipher: str = CIPHER,
                version: Optional[int] = typer.Option(None, "--version", help="key version the tokens were made with (default: active)"),
                dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset id, for the audit trail")) -> None:
     """Reverse FF1 tokens (same options as tokenize; --version after a rotation)."""
-    tok = _tokenizer(key, cipher, alphabet, keep_first, keep_last, version)
+    tok = _tokenizer(key, cipher, alphabet, keep_first, keep_last, version, create=False)
     _run("detokenize", dataset, _fields(fields), lambda name, value: tok.decrypt(value), key_id=key, cipher=cipher)

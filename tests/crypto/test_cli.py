@@ -73,6 +73,8 @@ def test_tokenize_detokenize(data_dir: Path, master_key: bytes) -> None:
     assert value[:6] == "110105" and value.endswith("X") and value != REC["公民身份号码"]
     back = run(["crypto", "detokenize", "--fields", "公民身份号码", "--keep-first", "6", "--cipher", "SM4"], tok.stdout)
     assert json.loads(back.stdout)["公民身份号码"] == REC["公民身份号码"]
+    unknown = run(["crypto", "detokenize", "--fields", "公民身份号码", "--key", "nope"], tok.stdout)
+    assert unknown.exit_code == 2 and "unknown key 'nope'" in unknown.stderr
     short = run(["crypto", "tokenize", "--fields", "x"], jsonl({"x": "12345"}))
     assert short.exit_code == 2 and "<stdin>:1: field 'x'" in short.stderr
 
