@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from soc.service.auth.keys import KeyStore
 from tests.service.live import LiveServer
@@ -27,12 +30,14 @@ class Live:
         return httpx.Client(base_url=self.server.url, headers=headers, timeout=60, **kw)  # type: ignore[arg-type]
 
 
-def write_config(root: Path) -> Path:
+def write_config(root: Path, jwks_file: Path | None = None) -> Path:
     sources = root / "sources"
     sources.mkdir(parents=True, exist_ok=True)
     config = root / "shuwei.yaml"
+    jwt_opts = {"jwks_file": str(jwks_file), "issuer": "https://idp.example.gov.cn", "audience": "shuwei"}
     config.write_text(yaml.safe_dump({
         "service": {
+            **({"jwt": jwt_opts} if jwks_file else {}),
             "readable_roots": [str(sources)],
             "sql_allowlist": [f"sqlite:///{sources / 'registry.db'}"],
             "mask_max_records": 20_000,
@@ -42,10 +47,21 @@ def write_config(root: Path) -> Path:
     return config
 
 
+JWT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def write_jwks(root: Path) -> Path:
+    """The identity provider's public key set, as an operator would download it once."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(JWT_KEY.public_key()))
+    path = root / "jwks.json"
+    path.write_text(json.dumps({"keys": [{**jwk, "kid": "idp-1", "use": "sig", "alg": "RS256"}]}), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     root = tmp_path_factory.mktemp("service")
-    config = write_config(root)
+    config = write_config(root, write_jwks(root))
     data_dir = root / "var"
     store = KeyStore(data_dir)
     live = Live(LiveServer(data_dir, config), root)
