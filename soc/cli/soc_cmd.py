@@ -74,15 +74,17 @@ def ingest(
             results.append(("stdin", pipe.ingest(sys.stdin, origin="stdin")))
         elif source is not None:
             results.append((source, pipe.ingest_file(Path(source))))
+        if pipe.playbooks is not None:
+            pipe.playbooks.wait()
+        alerts: dict[str, dict[str, Any]] = {}
+        for _, res in results:
+            alerts.update({a["id"]: a for a in res.alerts})
+        # Re-read: playbooks may have changed the alerts after the ingest returned them.
+        final = [pipe.alerts.store.get(i) or a for i, a in alerts.items()]
     except EventError as exc:
         fail(str(exc))
     finally:
         pipe.close()
-    alerts: dict[str, dict[str, Any]] = {}
-    for _, res in results:
-        alerts.update({a["id"]: a for a in res.alerts})
-    # Re-read: playbooks may have changed the alerts after the ingest returned them.
-    final = [pipe.alerts.store.get(i) or a for i, a in alerts.items()]
     rejected = [dict(r, source=name) for name, res in results for r in res.rejected]
     summary = {"accepted": sum(r.accepted for _, r in results),
                "duplicates": sum(r.duplicates for _, r in results),
