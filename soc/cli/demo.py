@@ -17,6 +17,7 @@ from classifier.samples import write_samples
 from classifier.scan import contract_object, run_scan
 from classifier.settings import get_settings
 from soc.cli.common import fail, print_table
+from soc.cli.soc_demo import step_soc
 
 Context = dict[str, Any]
 
@@ -42,6 +43,7 @@ def step_classify(ctx: Context) -> None:
 
 
 STEPS: list[Callable[[Context], None]] = [step_samples, step_classify]
+STEPS.append(step_soc)  # soc: a day of exchange traffic with injected attacks (soc/cli/soc_demo.py)
 
 
 def demo() -> None:
