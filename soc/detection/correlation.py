@@ -17,7 +17,7 @@ Window and emission rule (identical everywhere):
 from __future__ import annotations
 
 import statistics
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -88,17 +88,19 @@ class _Group:
         self.entries: deque[_Entry] = deque()
         self.latest = float("-inf")
         self.fired_at: float | None = None
-        self.values: Counter[Any] = Counter()  # value_count: distinct non-null values
-        self.total = 0.0                       # value_sum / value_avg over numeric values
+        self.values: dict[Any, int] = {}  # value_count: distinct non-null values
+        self.total = 0.0                  # value_sum / value_avg over numeric values
         self.numeric = 0
-        self.rules: Counter[str] = Counter()   # temporal: base rules present
+        self.rules: dict[str, int] = {}   # temporal: base rules present
 
     def _account(self, e: _Entry, sign: int) -> None:
         mode = self.mode
         if mode == "rules":
             for r in e.rules:
-                self.rules[r] += sign
-                if not self.rules[r]:
+                n = self.rules.get(r, 0) + sign
+                if n:
+                    self.rules[r] = n
+                else:
                     del self.rules[r]
         elif mode == "numeric":
             if is_number(e.value):
@@ -109,8 +111,10 @@ class _Group:
             for x in (v if isinstance(v, list) else (v,)):
                 if x is not MISSING and x is not None:
                     h = _hashable(x)
-                    self.values[h] += sign
-                    if not self.values[h]:
+                    n = self.values.get(h, 0) + sign
+                    if n:
+                        self.values[h] = n
+                    else:
                         del self.values[h]
 
     def add(self, e: _Entry) -> None:
@@ -122,14 +126,18 @@ class _Group:
             while i and entries[i - 1].ts > e.ts:
                 i -= 1
             entries.insert(i, e)
-        self._account(e, +1)
+        if self.mode != "count":
+            self._account(e, +1)
         if e.ts > self.latest:
             self.latest = e.ts
 
     def evict_before(self, start: float) -> None:
         entries = self.entries
+        counted = self.mode != "count"
         while entries and entries[0].ts < start:
-            self._account(entries.popleft(), -1)
+            e = entries.popleft()
+            if counted:
+                self._account(e, -1)
 
 
 def _hashable(value: Any) -> Any:
@@ -169,6 +177,7 @@ class _Correlation:
         self.ref_keys = by_ref
         self.conditions: list[SigmaCorrelationCondition] = (
             [cond, *extra] if isinstance(cond, SigmaCorrelationCondition) else [])
+        self.checks = [(_OPS[c.op], c.count) for c in self.conditions]
         fieldref = self.conditions[0].fieldref if self.conditions else None
         self.value_getters = ({b: getter(field_for(fieldref, b)) for b in self.order}
                               if self.type in _VALUE_TYPES and fieldref else {})
@@ -210,7 +219,10 @@ class _Correlation:
         measure = self._measure(group)
         if measure is None:
             return False
-        return all(_OPS[c.op](measure, c.count) for c in self.conditions)
+        for op, count in self.checks:
+            if not op(measure, count):
+                return False
+        return True
 
     def _eval_extended(self, node: Any, present: set[str]) -> bool:
         if isinstance(node, SigmaRuleReference):

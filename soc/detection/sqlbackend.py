@@ -42,6 +42,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from soc.detection.compiler import parse_ip
 from soc.detection.fields import json_path
 
 TEXT, NUMBER, BOOL = "text", "number", "bool"
@@ -224,14 +225,11 @@ def _sql_regexp(pattern: str, value: Any) -> bool:
 
 
 def _sql_cidr(value: Any, cidr: str) -> bool:
-    if not isinstance(value, str):
+    if type(value) is not str:
         return False
     net = _network(cidr)
-    try:
-        addr = ipaddress.ip_address(value.strip())
-    except ValueError:
-        return False
-    return addr.version == net.version and addr in net
+    addr = parse_ip(value)
+    return addr is not None and addr.version == net.version and addr in net
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
