@@ -1,6 +1,6 @@
 """AlertStore on Elasticsearch: one ``<prefix>-alerts`` index, ``_id`` = alert id.
 
-Writes use ``refresh=wait_for`` so the next ``find_open`` sees them: alerts are few, and grouping
+Writes refresh the alerts index so the next ``find_open`` sees them: alerts are few, and grouping
 a new match into the alert just written depends on it.
 """
 
@@ -42,7 +42,7 @@ class EsAlertStore:
         return hits[0]["_source"]["alert"] if hits else None
 
     def put(self, alert: dict[str, Any], *, rule_id: str, group_key: str, last_epoch: float) -> None:
-        self.client.index(index=self.index, id=alert["id"], refresh="wait_for", document={
+        self.client.index(index=self.index, id=alert["id"], refresh=True, document={
             "alert": alert, "id": alert["id"], "rule_id": rule_id, "group_key": group_key,
             "status": alert["status"], "severity": alert["severity"], "last_epoch": last_epoch,
         })
