@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -56,10 +58,26 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+@lru_cache(maxsize=4)
+def _cached(policy_dir: str, stamp: tuple[tuple[int, int], ...]) -> Classifier:
+    return Classifier(Policy.load(Path(policy_dir)))
+
+
+def _classifier(settings: Settings) -> Classifier:
+    """Reuse one classifier per policy version: callers classify on every request."""
+    policy_dir = Path(settings.policy_dir)
+    try:
+        stamp = tuple((st.st_mtime_ns, st.st_size) for st in
+                      ((policy_dir / n).stat() for n in ("taxonomy.yaml", "classification.yaml")))
+    except OSError:
+        return Classifier(Policy.load(policy_dir))  # raises InputError naming the missing file
+    return _cached(str(policy_dir), stamp)
+
+
 def classify_records(records: list[dict[str, Any]], dataset: str = "adhoc",
                      settings: Settings | None = None) -> dict[str, FieldGrade]:
     """Classify records on the fly (no catalog write): field → FieldGrade (``reviewed`` is False)."""
-    clf = Classifier.from_settings(settings)
+    clf = _classifier(settings or get_settings())
     names: list[str] = []
     for rec in records:
         for key in rec:
