@@ -132,7 +132,8 @@ class IngestPipeline:
                 except EventError as exc:
                     result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
                     continue
-                event = dict(obj)  # type: ignore[call-overload]
+                # A caller's dict is not ours to change; a freshly parsed line is.
+                event = obj if is_line else dict(obj)  # type: ignore[call-overload]
                 self.enricher.enrich(event, ts)
                 batch.append((event, ts, number if is_line else None))
                 if len(batch) >= self.batch_size:
