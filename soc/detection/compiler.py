@@ -350,21 +350,3 @@ def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> P
     if len(preds) == 1:
         return preds[0]
     return lambda e: any(p(e) for p in preds)
-
-
-def has_placeholders(rule: SigmaRule) -> bool:
-    """Whether the rule's compiled form depends on configured placeholders."""
-    found = False
-
-    def walk(node: Any) -> None:
-        nonlocal found
-        value = getattr(node, "value", None)
-        values = value.values if isinstance(value, SigmaExpansion) else [value]
-        for v in values:
-            if isinstance(v, (SigmaString, SigmaRegularExpression)) and v.contains_placeholder():
-                found = True
-        for arg in getattr(node, "args", []) or []:
-            walk(arg)
-    for cond in rule.detection.parsed_condition:
-        walk(cond.parsed)
-    return found

@@ -172,6 +172,7 @@ class _Correlation:
                         return fname
             return name
         self.getters = {b: [getter(field_for(n, b)) for n in self.group_names] for b in self.order}
+        self.fields = {field_for(n, b) for n in self.group_names for b in self.order}
         cond = rule.condition
         self.extended = cond.parsed if isinstance(cond, SigmaExtendedCorrelationCondition) else None
         self.ref_keys = by_ref
@@ -181,6 +182,8 @@ class _Correlation:
         fieldref = self.conditions[0].fieldref if self.conditions else None
         self.value_getters = ({b: getter(field_for(fieldref, b)) for b in self.order}
                               if self.type in _VALUE_TYPES and fieldref else {})
+        if self.value_getters:
+            self.fields |= {field_for(fieldref, b) for b in self.order}
         self.groups: dict[tuple[Any, ...], _Group] = {}
         self.mode = {CT.VALUE_COUNT: "values", CT.VALUE_SUM: "numeric", CT.VALUE_AVG: "numeric",
                      CT.TEMPORAL: "rules"}.get(self.type, "count")
@@ -313,6 +316,10 @@ class CorrelationEngine:
 
     def referenced(self, base: str) -> bool:
         return base in self.by_base
+
+    def fields(self) -> set[str]:
+        """Event fields the engine reads besides the time (group-by and value fields)."""
+        return set().union(*(c.fields for c in self.correlations))
 
     def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str]) -> list[Match]:
         """Add one event's matches of base rules; return the correlation matches it completes."""

@@ -21,6 +21,8 @@ from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
 from soc.detection.compiler import Placeholders
+from soc.detection.fields import json_path
+from soc.detection.timeutil import TIME_FIELDS
 from soc.detection.match import Match
 from soc.detection.pack import RuleLoadError, RulePack, rule_key
 from soc.detection.sqlbackend import (
@@ -195,9 +197,41 @@ def _sqlite_hunt(pack: RulePack, conn: sqlite3.Connection, layout: TableLayout,
     if not matched:
         return
     assembler = MatchAssembler(pack)
-    ids = json.dumps(sorted(matched))
-    sql = (f"SELECT {layout.key_column}, {layout.doc_column} FROM {layout.table} "
+    # Only the fields the assembler reads are fetched (plain columns where the table has them):
+    # parsing every matching document in Python would dominate the hunt.
+    names = sorted(assembler.fields() | ({"ts"} if layout.scalar_columns else set(TIME_FIELDS)))
+    exprs, decode = [], []
+    for name in names:
+        expr, is_json = _select_expr(layout, name)
+        exprs.append(expr)
+        decode.append(is_json)
+    sql = (f"SELECT {layout.key_column}, {', '.join(exprs)} FROM {layout.table} "
            f"WHERE {layout.key_column} IN (SELECT value FROM json_each(?)) "
            f"ORDER BY {layout.key_column}")
-    for row_key, doc in conn.execute(sql, (ids,)):
-        result.extend(assembler.emit(json.loads(doc), row_key, matched[row_key]))
+    for row in conn.execute(sql, (json.dumps(sorted(matched)),)):
+        event: dict[str, Any] = {}
+        for name, is_json, value in zip(names, decode, row[1:]):
+            if value is not None:
+                _put(event, name, json.loads(value) if is_json else value)
+        result.extend(assembler.emit(event, row[0], matched[row[0]]))
+
+
+def _select_expr(layout: TableLayout, name: str) -> tuple[str, bool]:
+    """SQL reading one field, and whether it returns JSON text to decode."""
+    head, _, rest = name.partition(".")
+    if name in layout.scalar_columns:
+        return f'"{name}"', False
+    if head in layout.json_columns:
+        return (f'"{head}" -> \'{json_path(rest)}\'' if rest else f'"{head}"'), True
+    return f"{layout.doc_column} -> '{json_path(name)}'", True
+
+
+def _put(event: dict[str, Any], name: str, value: Any) -> None:
+    """Store a dotted field back as nested objects (how fields.getter reads it)."""
+    *parents, leaf = name.split(".")
+    node = event
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+    node[leaf] = value

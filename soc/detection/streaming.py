@@ -31,6 +31,10 @@ class MatchAssembler:
         self.output = {rule_key(r) for r in pack.rules if r._output}
         self.engine = CorrelationEngine(pack.correlations, pack.extra_conditions)
 
+    def fields(self) -> set[str]:
+        """Event fields ``emit`` reads besides the time: event_id and the correlation fields."""
+        return {"event_id"} | self.engine.fields()
+
     def emit(self, event: dict[str, Any], line: int | None, keys: Iterable[str]) -> list[Match]:
         keys = sorted(keys, key=self.order.__getitem__)
         out: list[Match] = []
