@@ -8,9 +8,10 @@ event is neither stored nor alerted twice and a crash never leaves an alert with
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +47,34 @@ class IngestResult:
     def as_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates,
                 "rejected": self.rejected, "alerts": self.alerts}
+
+
+FLUSH = object()  # yielded by a live source (see follow) when no event arrived for a while
+
+
+def follow(stream: Iterable[str], idle_seconds: float = 0.2) -> Iterator[object]:
+    """Lines of a live stream (stdin of ``tail -f``), with FLUSH whenever it goes quiet for
+    ``idle_seconds``, so a trickle of events is stored and alerted on within a second instead of
+    waiting for a full batch."""
+    lines: queue.Queue[str | None] = queue.Queue(maxsize=BATCH * 4)
+
+    def pump() -> None:
+        try:
+            for line in stream:
+                lines.put(line)
+        finally:
+            lines.put(None)
+
+    threading.Thread(target=pump, name="ingest-follow", daemon=True).start()
+    while True:
+        try:
+            line = lines.get(timeout=idle_seconds)
+        except queue.Empty:
+            yield FLUSH
+            continue
+        if line is None:
+            return
+        yield line
 
 
 def _decode(item: object) -> object:
@@ -121,7 +150,14 @@ class IngestPipeline:
         alerts: dict[str, dict[str, Any]] = {}
         batch: list[tuple[dict[str, Any], float, int]] = []
         with self._lock:
-            for pos, item in enumerate(events):
+            pos = -1
+            for item in events:
+                if item is FLUSH:  # the source is idle: make what we have durable and detected now
+                    if batch:
+                        self._commit(batch, result, alerts)
+                        batch = []
+                    continue
+                pos += 1
                 is_line = isinstance(item, (str, bytes))
                 where, number = ("line", pos + first_line) if is_line else ("index", pos)
                 if is_line and not item.strip():

@@ -63,6 +63,7 @@ def ingest(
         fail("give a FILE, - for stdin, or --outbox")
     if source not in (None, "-") and not Path(source).is_file():
         fail(f"{source}: no such file")
+    from soc.ingest import follow
     from soc.validate import EventError
 
     pipe = _pipeline(detection=True)
@@ -71,7 +72,7 @@ def ingest(
         if outbox:
             results.append(("outbox", pipe.ingest_outbox(get_settings().data_dir)))
         if source == "-":
-            results.append(("stdin", pipe.ingest(sys.stdin, origin="stdin")))
+            results.append(("stdin", pipe.ingest(follow(sys.stdin), origin="stdin")))
         elif source is not None:
             results.append((source, pipe.ingest_file(Path(source))))
         if pipe.playbooks is not None:

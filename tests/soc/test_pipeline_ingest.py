@@ -145,3 +145,26 @@ def test_audit_sink_routes_suite_events_into_the_store(pipe):
         audit.set_audit_sink(None)
     (e,) = pipe.store.iter_events()
     assert e["source"] == "shuwei" and e["action"] == "classify_review"
+
+
+def test_live_stream_is_stored_and_alerted_without_waiting_for_a_full_batch(pipe):
+    import os
+    import threading
+    import time
+
+    from soc.ingest import follow
+
+    read_fd, write_fd = os.pipe()
+    results = []
+    with os.fdopen(read_fd, encoding="utf-8") as reader, os.fdopen(write_fd, "w", encoding="utf-8") as writer:
+        worker = threading.Thread(target=lambda: results.append(pipe.ingest(follow(reader), origin="stdin")))
+        worker.start()
+        writer.write(json.dumps(event(1, action="export", rows=5000)) + "\n")
+        writer.flush()
+        deadline = time.monotonic() + 5
+        while not pipe.alerts.list() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pipe.store.count() == 1 and len(pipe.alerts.list()) == 1  # while the stream is open
+        writer.write("garbage\n")
+    worker.join(5)
+    assert results[0].accepted == 1 and results[0].rejected[0]["line"] == 2
