@@ -89,9 +89,26 @@ class Catalog:
         self._db.close()
 
     # -- writing -------------------------------------------------------------------------------
+    def _normalise(self, rep: dict[str, Any]) -> dict[str, Any]:
+        """Fill what a hand-built report (seeding, imports) leaves out, so every reader sees the contract shape."""
+        columns = []
+        for col in rep["columns"]:
+            grade, category = self.policy.entity_grade(col.get("entity"), rep["dataset"])
+            columns.append({"name": col["name"], "entity": col.get("entity"),
+                            "category": col.get("category", category), "grade": col.get("grade", grade),
+                            "confidence": col.get("confidence"), "hit_ratio": col.get("hit_ratio"),
+                            "evidence": col.get("evidence", []), "reasons": col.get("reasons", []),
+                            **{k: v for k, v in col.items() if k not in ("name", "entity", "category", "grade")}})
+        grade, _ = self.policy.dataset_grade([(c["entity"], c["grade"]) for c in columns])
+        rows_total = rep.get("rows_total")
+        return {"grade": grade, "rows_scanned": rows_total, "rows_total": rows_total,
+                "important_data_candidate": self.policy.important_data_candidate(grade, rows_total),
+                **rep, "columns": columns}
+
     def record_scans(self, reports: list[dict[str, Any]]) -> list[int]:
         """Store finished scans in ONE transaction: either every dataset is recorded or none."""
         ids: list[int] = []
+        reports = [self._normalise(r) for r in reports]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
