@@ -103,15 +103,22 @@ def _open_store(db: Path) -> sqlite3.Connection:
     return conn
 
 
-def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]], backend: str = "memory",
+def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, backend: str = "memory",
          placeholders: Placeholders | None = None) -> HuntResult:
-    """Run ``pack`` over ``source``: a JSON Lines file, a soc.db store file, or event dicts.
+    """Run ``pack`` over ``source``: a JSON Lines file, a soc.db store file (or the
+    SqliteEventStore over it), any EventStore (memory backend), or event dicts.
 
     ``line`` is the 1-based line in a file, the position in an iterable, or the store's
     ``seq`` (arrival order) for stored events.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown hunt backend {backend!r} (memory or sqlite)")
+    if isinstance(getattr(source, "path", None), Path):  # an EventStore backed by a file
+        source = source.path  # type: ignore[union-attr]
+    elif hasattr(source, "iter_events"):  # any other EventStore: read it in arrival order
+        if backend == "sqlite":
+            raise ValueError("the sqlite hunt backend needs a SQLite store file")
+        source = source.iter_events()  # type: ignore[union-attr]
     result = HuntResult()
     path = Path(source) if isinstance(source, (str, Path)) else None
     if path is not None and not path.is_file():

@@ -71,6 +71,7 @@ def test_streaming_and_sqlite_hunt_agree_on_the_whole_pack(pack: RulePack, traff
 def test_stored_events_hunt_both_backends(pack: RulePack, traffic: list, tmp_path: Path) -> None:
     store = SqliteEventStore(tmp_path / "soc.db")
     store.append(traffic[:3000])
+    assert _shape(hunt(pack, store, backend="sqlite")) == _shape(hunt(pack, traffic[:3000]))
     store.close()
     memory = hunt(pack, tmp_path / "soc.db", backend="memory")
     sqlite = hunt(pack, tmp_path / "soc.db", backend="sqlite")
