@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from classifier.catalog import FieldGrade
 from classifier.columns import ColumnScanner, ColumnTally
-from classifier.decide import ColumnInput, decide_column, decide_split_coordinates
+from classifier.decide import ColumnInput, decide_birth_from_id, decide_column, decide_split_coordinates
 from classifier.policy import ENTITY_IDS, Policy
 from classifier.profile import is_sequential, profile
 from classifier.recognizers import all_recognizers
@@ -34,6 +34,7 @@ class Classifier:
         """Decide each column, grade it, then the dataset (就高原则 + escalation)."""
         decisions = [decide_column(c, self.recognizers, self.policy, dataset) for c in columns]
         decide_split_coordinates(columns, decisions, self.policy, dataset)
+        decide_birth_from_id(columns, decisions, self.policy, dataset)
         out = []
         for col, dec in zip(columns, decisions):
             grade, category = self.policy.entity_grade(dec.entity, dataset)
@@ -51,7 +52,7 @@ class Classifier:
         return [ColumnInput(name=n, tally=tallies.get(n, ColumnTally()),
                             profile=profile(sample.get(n, [])),
                             sequential=is_sequential(sample.get(n, []), rows_total),
-                            named_by_header=not headerless) for n in names]
+                            named_by_header=not headerless, sample=sample.get(n, [])) for n in names]
 
 
 def _text(value: Any) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 from classifier.columns import ColumnTally
 from classifier.policy import Policy
 from classifier.recognizers import ShuweiRecognizer
+from classifier.recognizers.person import parse_date
 
 # Digit identifiers whose validation a counter can pass (prefix only, or Luhn 1 in 10).
 _SERIAL_PRONE = {"CN_MOBILE", "CN_BANK_CARD"}
@@ -44,6 +45,7 @@ class ColumnInput:
     profile: dict[str, Any]
     sequential: bool = False
     named_by_header: bool = True   # False for headerless files: judged on values alone
+    sample: list[Any] = field(default_factory=list)  # sampled values, row-aligned across columns
 
 
 @dataclass
@@ -145,3 +147,34 @@ def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
                                         round(ratio, 4), list(t.degree_evidence), reasons)
             axes[i] = axes[j] = None
             break
+
+
+def _id_birth(value: Any) -> str | None:
+    text = str(value).strip().upper() if value is not None else ""
+    return text[6:14] if len(text) == 18 else None
+
+
+def decide_birth_from_id(cols: list[ColumnInput], decisions: list[Decision], policy: Policy,
+                         dataset: str) -> None:
+    """A date column without birth context is still 出生日期 when, row by row, it equals the birth
+    date inside the resident ID column of the same dataset (neighbour evidence)."""
+    if "DATE_OF_BIRTH" in policy.suppressed(dataset):
+        return
+    ids = [i for i, d in enumerate(decisions) if d.entity == "CN_RESIDENT_ID"]
+    for k, (col, dec) in enumerate(zip(cols, decisions)):
+        et = col.tally.entities.get("DATE_OF_BIRTH")
+        if dec.entity is not None or et is None or not col.tally.nonblank \
+                or et.hits / col.tally.nonblank < policy.rules.detection.min_hit_ratio:
+            continue
+        for i in ids:
+            pairs = [(parse_date(str(v).strip()), _id_birth(w)) for v, w in zip(col.sample, cols[i].sample)
+                     if v is not None and w is not None]
+            pairs = [(d, b) for d, b in pairs if d is not None and b is not None]
+            same = sum(d.strftime("%Y%m%d") == b for d, b in pairs)
+            if len(pairs) >= 10 and same / len(pairs) >= 0.9:
+                ratio = et.hits / col.tally.nonblank
+                decisions[k] = Decision("DATE_OF_BIRTH", round(min(0.99, 0.6 * ratio + 0.35), 2), round(ratio, 4),
+                                        list(et.evidence),
+                                        ["value pattern", f"equals the birth date in resident ID column '{cols[i].name}'",
+                                         f"{same} of {len(pairs)} sampled rows agree"])
+                break

@@ -122,3 +122,17 @@ def test_reservoir_sample_covers_the_whole_stream(tmp_path, settings):
     col = result["columns"][0]
     assert col["entity"] == "CN_RESIDENT_ID"
     assert 0.55 < col["hit_ratio"] < 0.78  # ≈ 2/3 of a uniform sample, not 0 (head) or 1 (tail)
+
+
+def test_headerless_birth_date_is_recognised_from_the_id_column(tmp_path, settings):
+    fake = Faker("zh_CN")
+    fake.seed_instance(8)
+    path = tmp_path / "ids.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        for _ in range(100):
+            sfz = fake.ssn()
+            w.writerow([sfz, f"{sfz[6:10]}-{sfz[10:12]}-{sfz[12:14]}", fake.date_this_decade().isoformat()])
+    (result,) = scan_sources([str(path)], settings)
+    assert [c["entity"] for c in result["columns"]] == ["CN_RESIDENT_ID", "DATE_OF_BIRTH", None]
+    assert "resident ID column 'column_1'" in result["columns"][1]["reasons"][1]
