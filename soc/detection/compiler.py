@@ -25,7 +25,7 @@ import ipaddress
 import operator
 import re
 from functools import lru_cache, reduce
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sigma.conditions import (
@@ -82,26 +82,27 @@ def is_number(value: Any) -> bool:
     return type(value) in _NUMBER_TYPES
 
 
-def expand_placeholders(value: SigmaString, placeholders: Placeholders | None) -> list[SigmaString]:
-    """Resolve ``%name%`` stubs left by the ``expand`` modifier (values are literal text).
+def _placeholder_values(p: Placeholder, placeholders: Placeholders | None) -> Iterator[SigmaString]:
+    """Replacement values of one ``%name%`` stub, as pySigma's ValueListPlaceholderTransformation
+    gives them to the SQL hunt (Sigma strings: wildcards in configured values stay wildcards).
 
-    With ``placeholders=None`` (load-time check) each stub becomes an empty literal so the rest
-    of the rule is still validated.
+    With ``placeholders=None`` (load-time check) the stub becomes empty so the rest of the rule
+    is still validated.
     """
+    if placeholders is None:
+        yield SigmaString("")
+        return
+    if p.name not in placeholders:
+        raise UnsupportedConstruct(f"placeholder %{p.name}% is not configured "
+                                   "(soc.placeholders in the configuration)")
+    yield from (SigmaString(str(v)) for v in placeholders[p.name])
+
+
+def expand_placeholders(value: SigmaString, placeholders: Placeholders | None) -> list[SigmaString]:
+    """Resolve the stubs the ``expand`` modifier left; several values become alternatives."""
     if not value.contains_placeholder():
         return [value]
-
-    def callback(p: Placeholder) -> Any:
-        if placeholders is None:
-            yield ""
-            return
-        if p.name not in placeholders:
-            raise UnsupportedConstruct(f"placeholder %{p.name}% is not configured "
-                                       "(soc.placeholders in the configuration)")
-        # Values are Sigma strings (wildcards allowed), as pySigma's
-        # ValueListPlaceholderTransformation makes them for the SQL hunt.
-        yield from (SigmaString(str(v)) for v in placeholders[p.name])
-    return value.replace_placeholders(callback)
+    return value.replace_placeholders(lambda p: _placeholder_values(p, placeholders))
 
 
 def string_test(value: SigmaString, *, keyword: bool = False) -> ValueTest:
@@ -177,8 +178,7 @@ def value_test(value: Any, placeholders: Placeholders | None, *, keyword: bool =
         return lambda v: any(t(v) for t in tests)
     if isinstance(value, SigmaRegularExpression):
         if value.contains_placeholder():
-            regexes = value.replace_placeholders(
-                lambda p: iter(placeholders.get(p.name, []) if placeholders else [""]))
+            regexes = value.replace_placeholders(lambda p: _placeholder_values(p, placeholders))
             tests = [regex_test(r) for r in regexes]
             return lambda v: any(t(v) for t in tests)
         return regex_test(value)

@@ -172,3 +172,13 @@ def test_bool_values(tmp_path: Path) -> None:
 @pytest.mark.parametrize("events", [[{"a": "x"}], []])
 def test_no_events_no_matches(tmp_path: Path, events: list) -> None:
     assert matching_lines(tmp_path, sel(a="y"), events) == []
+
+
+def test_expand_in_regex_and_wildcard_values(tmp_path: Path) -> None:
+    events = [{"ua": "curl/8"}, {"ua": "wget/1"}, {"ua": "Mozilla"}]
+    got = matching_lines(tmp_path, sel(ua__re__expand="^%tools%/"), events,
+                         placeholders={"tools": ["curl", "wget"]})
+    assert got == [1, 2]
+    got = matching_lines(tmp_path, sel(ua__expand="%agents%"), events,
+                         placeholders={"agents": ["moz*"]})
+    assert got == [3]
