@@ -38,6 +38,8 @@ class ServiceSettings(BaseModel):
     mask_max_records: int = Field(default=50_000, gt=0)
     audit_max_events: int = Field(default=10_000, gt=0)
     audit_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    catalog_cache_seconds: float = Field(default=2.0, ge=0, description="how long /v1/mask reuses "
+                                         "catalog grades before re-reading them")
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     jwt: JwtOptions = Field(default_factory=JwtOptions)
     roles_file: Path | None = Field(default=None, description="default: <policy_dir>/roles.yaml")

@@ -10,6 +10,7 @@ the events go to the durable outbox file that ``shuwei soc ingest`` reads later.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -49,6 +50,13 @@ class SelfAudit:
             self.submit(event).result(timeout=self._wait)
         except Exception:  # slow store: make sure the event is kept before we answer the caller
             self._to_outbox([event])
+
+    async def emit_async(self, event: dict[str, Any]) -> None:
+        """:meth:`emit` for the event loop: waits for the group commit without holding a thread."""
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(self.submit(event)), self._wait)
+        except Exception:
+            await asyncio.to_thread(self._to_outbox, [event])
 
     def close(self) -> None:
         self._queue.put(None)
