@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sigma.exceptions import SigmaError
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
@@ -94,7 +95,7 @@ def _stored_events(db: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _open_store(db: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{quote(str(db.resolve()))}?mode=ro", uri=True)
     try:
         conn.execute("SELECT seq, doc FROM events LIMIT 0")
     except sqlite3.Error as exc:
