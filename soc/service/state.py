@@ -6,6 +6,7 @@ starts — and ``/healthz`` answers — even while one of them cannot be opened;
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ class Backends:
         self._made: dict[str, Any] = {}
         self._ingest_lock = threading.Lock()
         self._grades: dict[str, tuple[float, Any]] = {}
+        self._lock_path = settings.ensure_data_dir() / "soc.ingest.lock"
 
     def _get(self, name: str, factory: Callable[[], Any]) -> Any:
         value = self._made.get(name)
@@ -73,10 +75,16 @@ class Backends:
         return self._get("pipeline", lambda: IngestPipeline.from_settings(self.settings))
 
     def ingest(self, events: list[Any], *, origin: str) -> Any:
-        """One ingest at a time per process: the streaming detector keeps state between batches."""
+        """One ingest at a time: per process (the streaming detector keeps state between batches)
+        and across worker processes, through a blocking file lock — SQLite's own busy handler
+        polls with sleeps of up to 100 ms, which showed up as second-long tails with 2 workers."""
         pipeline = self.pipeline()
-        with self._ingest_lock:
-            return pipeline.ingest(events, origin=origin)
+        with self._ingest_lock, open(self._lock_path, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return pipeline.ingest(events, origin=origin)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def alerts(self) -> Any:
         """The pipeline's AlertManager: the same store (and lock) detections write through."""
