@@ -34,6 +34,8 @@ class ShuweiRecognizer(PatternRecognizer):
     ASCII_ONLY: ClassVar[bool] = True
     # What the evidence of a hit says: "value pattern+checksum", "value pattern", "dictionary".
     EVIDENCE: ClassVar[str] = "value pattern"
+    # A regex (RE2 and Python) that rules a pattern match out; checked vectorised per column.
+    REJECT: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         boundary = "(?<![0-9A-Za-z])(?:{})(?![0-9A-Za-z])".format(self.CORE)
@@ -46,18 +48,24 @@ class ShuweiRecognizer(PatternRecognizer):
             global_regex_flags=regex.DOTALL | regex.MULTILINE,
         )
         self.column_pattern = "^(?:{})$".format(self.CORE)
+        self._reject = regex.compile(self.REJECT) if self.REJECT else None
 
     def validate(self, text: str) -> bool:
-        """Check beyond the pattern (checksum, real date, allocated prefix); default: none."""
-        return True
+        """Check beyond the pattern (checksum, real date, allocated prefix); default: ``REJECT``."""
+        return self._reject is None or self._reject.search(text) is None
 
     def validate_result(self, pattern_text: str) -> bool | None:
         return self.validate(pattern_text)
 
     def validate_many(self, values: pa.Array) -> np.ndarray:
-        """Vectorise :meth:`validate` where it is hot; the default loops over the candidates."""
-        return np.fromiter((self.validate(v) for v in values.to_pylist()), dtype=bool,
-                           count=len(values))
+        """Vectorised :meth:`validate`: ``REJECT`` through Arrow; a custom scalar check loops."""
+        if type(self).validate is not ShuweiRecognizer.validate:
+            return np.fromiter((self.validate(v) for v in values.to_pylist()), dtype=bool,
+                               count=len(values))
+        if self.REJECT is None or len(values) == 0:
+            return np.ones(len(values), dtype=bool)
+        return ~pc.fill_null(pc.match_substring_regex(values, self.REJECT), False) \
+            .to_numpy(zero_copy_only=False)
 
     def fullmatch(self, values: pa.Array) -> np.ndarray:
         """RE2 fullmatch of the core pattern over an Arrow string array (nulls → False)."""

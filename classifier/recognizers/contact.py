@@ -59,7 +59,4 @@ class EmailRecognizer(ShuweiRecognizer):
     CORE = "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}"
     CONTEXT = ("邮箱", "电子邮箱", "电子邮件", "邮件", "email", "e_mail", "mail", "yx", "dzyx")
     MIN_LEN, MAX_LEN = 5, 254
-
-    def validate(self, text: str) -> bool:
-        local, _, domain = text.rpartition("@")
-        return len(local) <= 64 and ".." not in text and not local.startswith(".")
+    REJECT = "^\\.|\\.\\.|^[^@]{65,}@"  # leading dot, double dot, local part over 64 chars

@@ -66,6 +66,4 @@ class AddressRecognizer(ShuweiRecognizer):
                "联系地址", "address", "addr", "home_address", "dz", "zz", "jtzz", "hjdz", "xzz", "txdz")
     MIN_LEN, MAX_LEN = 6, 120
     ASCII_ONLY = False
-
-    def validate(self, text: str) -> bool:
-        return not text.endswith(tuple(_ORG_END.split("|")))
+    REJECT = f"(?:{_ORG_END})$"

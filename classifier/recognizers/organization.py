@@ -19,7 +19,4 @@ class OrganizationRecognizer(ShuweiRecognizer):
                "org", "organization", "company", "employer", "dwmc", "gzdw", "qymc", "jgmc")
     MIN_LEN, MAX_LEN = 3, 50
     ASCII_ONLY = False
-
-    def validate(self, text: str) -> bool:
-        # a bare form ("有限公司") names no organisation
-        return text not in ORG_SUFFIXES
+    REJECT = f"^(?:{'|'.join(ORG_SUFFIXES)})$"  # a bare form ("有限公司") names no organisation

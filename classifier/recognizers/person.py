@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from classifier.recognizers.base import HAN, ShuweiRecognizer
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from classifier.recognizers.base import HAN, ShuweiRecognizer, real_dates
 
 # 百家姓: the common single-character surnames and the compound ones. A hand-kept list because no
 # maintained package ships one; Faker's provider data is the test generator, so it is not reused.
@@ -23,7 +27,7 @@ SINGLE_SURNAMES = (
 COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
                      "宇文", "司徒", "夏侯", "轩辕", "令狐", "钟离", "端木", "南宫", "西门", "独孤")
 # A value ending like this is a place, an organisation or a disease, not a given name.
-_NOT_GIVEN_NAME = tuple("市县区省路街局院病症炎司村镇乡厂店部处站所队")
+_NOT_GIVEN_NAME = "市县区省路街局院病症炎司村镇乡厂店部处站所队"
 
 
 class PersonNameRecognizer(ShuweiRecognizer):
@@ -38,9 +42,7 @@ class PersonNameRecognizer(ShuweiRecognizer):
     MIN_LEN, MAX_LEN = 2, 33
     ASCII_ONLY = False
     EVIDENCE = "value pattern+surname list"
-
-    def validate(self, text: str) -> bool:
-        return not text.endswith(_NOT_GIVEN_NAME)
+    REJECT = f"[{_NOT_GIVEN_NAME}]$"
 
 
 _DATE_FORMS = (
@@ -78,3 +80,11 @@ class DateOfBirthRecognizer(ShuweiRecognizer):
     def validate(self, text: str) -> bool:
         date = parse_date(text)
         return date is not None and dt.date(1900, 1, 1) <= date <= dt.date.today()
+
+    def validate_many(self, values: pa.Array) -> np.ndarray:
+        if len(values) == 0:
+            return np.zeros(0, dtype=bool)
+        parts = pc.extract_regex(values, "^(?P<y>[0-9]{4})[-/.年]?(?P<m>[0-9]{1,2})[-/.月]?(?P<d>[0-9]{1,2})")
+        y, m, d = (pc.fill_null(pc.cast(parts.field(k), pa.int64()), 0).to_numpy(zero_copy_only=False)
+                   for k in "ymd")
+        return real_dates(y, m, d)
