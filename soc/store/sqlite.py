@@ -34,21 +34,19 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-_KINDS = tuple((name, name in JSON_COLUMNS) for name in _ROW_FIELDS)
+_JSON_AT = tuple(i for i, name in enumerate(_ROW_FIELDS) if name in JSON_COLUMNS)
+_BOOL_AT = _ROW_FIELDS.index("off_hours")
 
 
 def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
     """The per-field columns of one enriched event, as stored (JSON text for arrays/objects)."""
-    get = event.get
-    out = []
-    for name, is_json in _KINDS:
-        value = get(name)
-        if value is not None:
-            if is_json:
-                value = _dumps(value)
-            elif value is True or value is False:
-                value = int(value)
-        out.append(value)
+    out = list(map(event.get, _ROW_FIELDS))
+    for i in _JSON_AT:
+        if out[i] is not None:
+            out[i] = _dumps(out[i])
+    flag = out[_BOOL_AT]
+    if flag is True or flag is False:
+        out[_BOOL_AT] = int(flag)
     return tuple(out)
 
 
