@@ -136,3 +136,13 @@ def test_headerless_birth_date_is_recognised_from_the_id_column(tmp_path, settin
     (result,) = scan_sources([str(path)], settings)
     assert [c["entity"] for c in result["columns"]] == ["CN_RESIDENT_ID", "DATE_OF_BIRTH", None]
     assert "resident ID column 'column_1'" in result["columns"][1]["reasons"][1]
+
+
+def test_json_array_larger_than_the_read_chunk(tmp_path, settings):
+    rows = [{"id": i, "email": f"user{i}@example.com", "note": "备注" * 20} for i in range(15000)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    assert path.stat().st_size > 2 << 20  # spans several 1 MiB reads
+    (result,) = scan_sources([str(path)], settings, full=True)
+    assert result["rows_total"] == 15000
+    assert {c["name"]: c["entity"] for c in result["columns"]} == {"id": None, "email": "EMAIL_ADDRESS", "note": None}
