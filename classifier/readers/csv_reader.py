@@ -126,7 +126,7 @@ class CsvSource:
                 self._check_cells(batch, first_line + rows_before)
                 rows_before += batch.num_rows
                 yield batch
-        except (pa.ArrowInvalid, UnicodeDecodeError, pa.ArrowException) as exc:
+        except (pa.ArrowException, UnicodeDecodeError) as exc:
             if bad_rows:
                 number, expected, actual = bad_rows[0]
                 line = f"{self.path}:{number}" if number else str(self.path)
