@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -30,8 +31,12 @@ _MAX_BATCH = 2_000
 
 class SelfAudit:
     def __init__(self, ingest: Callable[[list[dict[str, Any]]], Any], data_dir: Path,
-                 wait_seconds: float = 30.0) -> None:
+                 wait_seconds: float = 30.0, idle: Callable[[], Any] | None = None,
+                 idle_seconds: float = 5.0) -> None:
         self._ingest = ingest
+        self._idle = idle
+        self._idle_seconds = idle_seconds
+        self._last_idle = 0.0
         self._data_dir = data_dir
         self._wait = wait_seconds
         self._queue: queue.SimpleQueue[tuple[dict[str, Any], Future[None]] | None] = queue.SimpleQueue()
@@ -63,8 +68,14 @@ class SelfAudit:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        self._on_idle()
         while True:
-            item = self._queue.get()
+            if time.monotonic() - self._last_idle >= self._idle_seconds:
+                self._on_idle()
+            try:
+                item = self._queue.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                continue
             if item is None:
                 return
             batch = [item]
@@ -78,6 +89,16 @@ class SelfAudit:
                     return
                 batch.append(nxt)
             self._commit(batch)
+
+    def _on_idle(self) -> None:
+        """Between batches: pick up what other processes (the CLI) left in the outbox file."""
+        self._last_idle = time.monotonic()
+        if self._idle is None:
+            return
+        try:
+            self._idle()
+        except Exception:
+            log.exception("outbox ingest failed; it is retried later")
 
     def _commit(self, batch: list[tuple[dict[str, Any], Future[None]]]) -> None:
         events = [e for e, _ in batch]

@@ -86,6 +86,16 @@ class Backends:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def drain_outbox(self) -> Any:
+        """Ingest new lines of <data_dir>/audit/outbox.jsonl (events of CLI runs, e.g. new keys)."""
+        pipeline = self.pipeline()
+        with self._ingest_lock, open(self._lock_path, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return pipeline.ingest_outbox(self.settings.data_dir)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def alerts(self) -> Any:
         """The pipeline's AlertManager: the same store (and lock) detections write through."""
         return self.pipeline().alerts
@@ -102,7 +112,7 @@ class ServiceState:
         self.limiter = RateLimiter()
         self.backends = Backends(settings)
         self.audit = SelfAudit(lambda events: self.backends.ingest(events, origin="shuwei-service"),
-                               settings.data_dir)
+                               settings.data_dir, idle=self.backends.drain_outbox)
 
     def install_audit_sink(self) -> None:
         """Route every ``classifier.audit.emit`` of this process into the SOC (see selfaudit)."""

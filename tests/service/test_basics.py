@@ -100,6 +100,17 @@ def test_keys_are_stored_hashed_and_revocable(live: Live) -> None:
     assert any(k["key_id"] == record["key_id"] and k["revoked_at"] for k in json.loads(listed.stdout))
     bad = run("create", "--role", "root", "--name", "x")
     assert bad.returncode == 2 and "unknown role" in bad.stderr
+    # The CLI's permission_grant event reaches the SOC through the outbox the service drains.
+    import sqlite3
+    import time
+    deadline = time.monotonic() + 20
+    found = 0
+    while time.monotonic() < deadline and not found:
+        with sqlite3.connect(live.server.data_dir / "soc.db") as db:
+            found = db.execute("SELECT count(*) FROM events WHERE action = 'permission_grant' AND target_user = "
+                               "'temp'").fetchone()[0]
+        time.sleep(0.5)
+    assert found >= 1
 
 
 def test_rate_limit_429(live: Live) -> None:
