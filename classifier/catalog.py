@@ -79,6 +79,10 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(_SCHEMA)
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(reviews)")}
+        for column, decl in (("scanned_entity", "TEXT"), ("scanned_grade", "TEXT NOT NULL DEFAULT 'L1'")):
+            if column not in have:  # catalogs created by the first schema version
+                self._db.execute(f"ALTER TABLE reviews ADD COLUMN {column} {decl}")
 
     @classmethod
     def open(cls, settings: Settings) -> Catalog:
