@@ -171,6 +171,10 @@ def _run(root: Path, events: int, repeat: int, seed: int) -> int:
     store, alerts = SqliteEventStore.in_dir(data), SqliteAlertStore.in_dir(data)
     ingest_rate, ingest_median = measure_ingest(store, alerts, settings, traffic.history, traffic.day)
     stored = store.count()
+    t = time.perf_counter()
+    chain_ok = store.verify().ok
+    print(f"  soc verify of the SM3 chain over {stored:,} events: {time.perf_counter() - t:.1f} s, "
+          f"{'intact' if chain_ok else 'BROKEN'}")
     store.close()
     alerts.close()
     base_rate = measure_ingest_baseline(root / "baseline", traffic.day)
