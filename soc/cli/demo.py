@@ -46,7 +46,12 @@ STEPS: list[Callable[[Context], None]] = [step_samples, step_classify]
 STEPS.append(step_soc)  # soc: a day of exchange traffic with injected attacks (soc/cli/soc_demo.py)
 
 
-def demo() -> None:
+def demo(
+    serve: bool = typer.Option(False, "--serve", help="end by leaving the HTTP service running on the "
+                               "demo data, with an API key per role"),
+    host: str = typer.Option("127.0.0.1", "--host", help="with --serve: address to bind"),
+    port: int = typer.Option(8080, "--port", help="with --serve: TCP port"),
+) -> None:
     """Run every step in order on the embedded default (SQLite under the data directory)."""
     ctx: Context = {"settings": get_settings()}
     try:
@@ -54,3 +59,7 @@ def demo() -> None:
             step(ctx)
     except InputError as exc:
         fail(str(exc))
+    if serve:
+        from soc.service.demo import serve_demo
+
+        serve_demo(ctx, host, port)
