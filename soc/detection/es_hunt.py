@@ -14,8 +14,10 @@ import copy
 from datetime import datetime
 from typing import Any
 
+from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
+from sigma.types import SigmaFieldReference
 
 from soc.detection.compiler import Placeholders, Predicate, UnsupportedConstruct, compile_rule
 from soc.detection.es_query import candidate_queries
@@ -65,6 +67,36 @@ def rule_clauses(pack: RulePack, placeholders: Placeholders | None,
     return clauses, predicates
 
 
+def needed_fields(pack: RulePack) -> list[str] | None:
+    """The event fields the rules and correlations read (None = the whole event: a keyword
+    search looks everywhere). Fetching only these halves what ES sends and Python parses."""
+    fields = {"ts", "event_id"}
+    whole = False
+
+    def walk(node: Any) -> None:
+        nonlocal whole
+        if isinstance(node, ConditionValueExpression):
+            whole = True
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            fields.add(node.field)
+            if isinstance(node.value, SigmaFieldReference):
+                fields.add(node.value.field)
+        for arg in getattr(node, "args", None) or []:
+            walk(arg)
+
+    for rule in pack.rules:
+        for cond in rule.detection.parsed_condition:
+            walk(cond.parsed)
+    for corr in pack.correlations:
+        fields.update(corr.group_by or [])
+        for alias in corr.aliases.aliases.values():
+            fields.update(alias.mapping.values())
+        fieldref = getattr(corr.condition, "fieldref", None)
+        if isinstance(fieldref, str):
+            fields.add(fieldref)
+    return None if whole else sorted(fields)
+
+
 def es_hunt(pack: RulePack, store: EsEventStore, placeholders: Placeholders | None = None, *,
             since: datetime | None = None, until: datetime | None = None,
             stats: HuntStats | None = None) -> HuntResult:
@@ -84,7 +116,8 @@ def es_hunt(pack: RulePack, store: EsEventStore, placeholders: Placeholders | No
     stats = stats or HuntStats()
     store.refresh()
     assembler = MatchAssembler(pack)
-    for hits in store.search_pages(query):
+    fields = needed_fields(pack)
+    for hits in store.search_pages(query, source=True if fields is None else fields + [SEQ_FIELD]):
         stats.candidates += len(hits)
         for hit in hits:
             doc = hit["_source"]

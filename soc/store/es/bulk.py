@@ -8,7 +8,6 @@ helpers retry only per-item 429s and report neither distinction.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -18,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 
+import orjson
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
@@ -63,9 +63,9 @@ class RetryPolicy:
 def _body(docs: Sequence[Doc]) -> bytes:
     lines = []
     for d in docs:
-        lines.append(json.dumps({"create": {"_index": d.index, "_id": d.event_id}}))
-        lines.append(d.source)
-    return ("\n".join(lines) + "\n").encode()
+        lines.append(orjson.dumps({"create": {"_index": d.index, "_id": d.event_id}}))
+        lines.append(d.source.encode())
+    return b"\n".join(lines) + b"\n"
 
 
 def _retryable(exc: Exception) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from elasticsearch import Elasticsearch
+from elasticsearch.serializer import OrjsonSerializer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from classifier.settings import ConfigError, Settings
@@ -52,7 +53,9 @@ def es_config(settings: Settings) -> EsConfig:
 
 def make_client(cfg: EsConfig) -> Elasticsearch:
     """A client with the configured auth and TLS; transport retries are ours (bulk.py)."""
-    kwargs: dict[str, object] = {"request_timeout": cfg.request_timeout, "max_retries": 0}
+    # orjson: hunting parses every candidate's JSON; the stdlib decoder was a third of hunt time.
+    kwargs: dict[str, object] = {"request_timeout": cfg.request_timeout, "max_retries": 0,
+                                 "serializer": OrjsonSerializer()}
     if cfg.api_key is not None:
         kwargs["api_key"] = cfg.api_key.get_secret_value()
     elif cfg.username is not None:

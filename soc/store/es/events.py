@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from classifier.settings import Settings
@@ -30,7 +32,7 @@ from soc.store.es.mapping import SEQ_FIELD, events_template
 from soc.store.es.spool import Spool
 
 log = logging.getLogger(__name__)
-PAGE = 5000
+PAGE = 10_000
 _DAY_FORMAT = "%Y.%m.%d"
 
 
@@ -109,7 +111,7 @@ class EsEventStore:
                     continue
                 seen.add(eid)
                 seq = first + n
-                source = json.dumps({**event, SEQ_FIELD: seq}, ensure_ascii=False, separators=(",", ":"))
+                source = orjson.dumps({**event, SEQ_FIELD: seq}).decode()
                 docs.append(Doc(eid, self.index_for(_event_day(event.get("ts", ""))), seq, source))
                 stored.append(None)
             results = self._send(docs)
@@ -185,9 +187,7 @@ class EsEventStore:
             self.replay()
         self.client.indices.refresh(index=self.pattern, allow_no_indices=True, ignore_unavailable=True)
 
-    def search_pages(self, query: dict[str, Any], *, source: bool | list[str] = True,
-                     page: int = PAGE) -> Iterator[list[dict[str, Any]]]:
-        """Every hit of ``query`` in arrival order, page by page (point in time + search_after)."""
+    def _pages(self, query: dict[str, Any], source: bool | list[str], page: int) -> Iterator[list[dict[str, Any]]]:
         try:
             pit = self.client.open_point_in_time(index=self.pattern, keep_alive="2m",
                                                  ignore_unavailable=True)["id"]
@@ -211,6 +211,49 @@ class EsEventStore:
                 self.client.close_point_in_time(id=pit)
             except ApiError:
                 pass
+
+    def search_pages(self, query: dict[str, Any], *, source: bool | list[str] = True,
+                     page: int = PAGE) -> Iterator[list[dict[str, Any]]]:
+        """Every hit of ``query`` in arrival order, page by page (point in time + search_after).
+
+        The next page is fetched by a helper thread while the caller works on this one, so the
+        server's search and the caller's evaluation overlap (two pages held at most)."""
+        pages: queue.Queue[Any] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        done = object()
+
+        def fetch() -> None:
+            gen = self._pages(query, source, page)
+            try:
+                for hits in gen:
+                    while not stop.is_set():
+                        try:
+                            pages.put(hits, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        break
+                pages.put(done)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                pages.put(exc)
+            finally:
+                gen.close()
+
+        worker = threading.Thread(target=fetch, name="es-pages", daemon=True)
+        worker.start()
+        try:
+            while (item := pages.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():
+                try:
+                    pages.get_nowait()
+                except queue.Empty:
+                    worker.join(0.1)
 
     def iter_events(self, *, since: datetime | None = None,
                     until: datetime | None = None) -> Iterator[dict[str, Any]]:
