@@ -67,7 +67,7 @@ def check_correlation(rule: SigmaCorrelationRule) -> None:
             raise UnsupportedConstruct("value_percentile needs percentile between 0 and 100")
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     ts: float
     seq: int
@@ -140,7 +140,12 @@ class _Group:
                 self._account(e, -1)
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _hashable(value: Any) -> Any:
+    if type(value) in _SCALARS:
+        return value
     if value is MISSING:
         return None
     if isinstance(value, list):
@@ -239,13 +244,13 @@ class _Correlation:
         raise UnsupportedConstruct(f"unexpected correlation condition {node!r}")  # pragma: no cover
 
     # -- feeding ----------------------------------------------------------------------------
-    def feed(self, bases: list[str], event: dict[str, Any], line: int | None, seq: int,
+    def feed(self, bases: tuple[str, ...], event: dict[str, Any], line: int | None, seq: int,
              ts: float, ts_text: str) -> list[Match]:
         """One event that matched ``bases`` (all referenced by this rule)."""
         if len(bases) == 1:
             base = bases[0]
             gkey = tuple([_hashable(g(event)) for g in self.getters[base]])
-            m = self._feed_group(gkey, (base,), event, line, seq, ts, ts_text)
+            m = self._feed_group(gkey, bases, event, line, seq, ts, ts_text)
             return [] if m is None else [m]
         by_group: dict[tuple[Any, ...], list[str]] = {}
         for base in bases:  # aliases may put one event's rules in different groups
@@ -263,14 +268,17 @@ class _Correlation:
         group = self.groups.get(gkey)
         if group is None:
             group = self.groups[gkey] = _Group(self.mode)
-        if ts < group.latest - self.span:
+        span = self.span
+        if ts < group.latest - span:
             return None  # arrived after its window slid past
         value = self.value_getters[rules[0]](event) if self.value_getters else None
         event_id = event.get("event_id")
         group.add(_Entry(ts, seq, rules, value, line,
-                         event_id if isinstance(event_id, str) else None, ts_text))
-        group.evict_before(group.latest - self.span)
-        if group.fired_at is not None and group.latest <= group.fired_at + self.span:
+                         event_id if type(event_id) is str else None, ts_text))
+        start = group.latest - span
+        if group.entries[0].ts < start:
+            group.evict_before(start)
+        if group.fired_at is not None and group.latest <= group.fired_at + span:
             return None  # this group's last match's window has not slid past yet
         if not self._holds(group):
             return None
@@ -313,6 +321,8 @@ class CorrelationEngine:
                 self.by_base.setdefault(base, []).append(corr)
         self._seq = 0
         self._latest = float("-inf")
+        # which correlations (with which of their base rules) a set of matched rules feeds
+        self._targets: dict[tuple[str, ...], list[tuple[_Correlation, tuple[str, ...]]]] = {}
 
     def referenced(self, base: str) -> bool:
         return base in self.by_base
@@ -323,10 +333,14 @@ class CorrelationEngine:
 
     def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str]) -> list[Match]:
         """Add one event's matches of base rules; return the correlation matches it completes."""
-        targets: dict[int, tuple[_Correlation, list[str]]] = {}
-        for b in bases:
-            for corr in self.by_base.get(b, ()):
-                targets.setdefault(id(corr), (corr, []))[1].append(b)
+        bases = tuple(bases)
+        targets = self._targets.get(bases)
+        if targets is None:
+            by_corr: dict[int, tuple[_Correlation, list[str]]] = {}
+            for b in bases:
+                for corr in self.by_base.get(b, ()):
+                    by_corr.setdefault(id(corr), (corr, []))[1].append(b)
+            targets = self._targets[bases] = [(c, tuple(bs)) for c, bs in by_corr.values()]
         if not targets:
             return []
         when = event_time(event)
@@ -335,7 +349,7 @@ class CorrelationEngine:
         ts, ts_text = when
         self._seq += 1
         out: list[Match] = []
-        for corr, corr_bases in targets.values():
+        for corr, corr_bases in targets:
             out.extend(corr.feed(corr_bases, event, line, self._seq, ts, ts_text))
         if ts > self._latest:
             self._latest = ts
