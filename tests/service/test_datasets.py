@@ -48,3 +48,20 @@ def test_list_detail_review_drift(live: Live, demo_sources: None) -> None:
         assert_error(c.get("/v1/datasets/pop_basic"), 403)
     with live.client("admin") as c:
         assert_error(c.get("/v1/datasets/no_such_dataset"), 404)
+
+
+def test_allow_listed_sql_source(live: Live) -> None:
+    import sqlite3
+
+    db_path = live.root / "sources" / "registry.db"
+    with sqlite3.connect(db_path) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS org_registry (单位名称 TEXT, 统一社会信用代码 TEXT)")
+        db.executemany("INSERT INTO org_registry VALUES (?, ?)",
+                       [("北京市东城区卫生健康委员会", "91110000600037341L")] * 20)
+    with live.client("admin") as c:
+        r = c.post("/v1/datasets/scans", json={"source": f"sqlite:///{db_path}"})
+        assert r.status_code == 200, r.text
+        assert [d["dataset"] for d in r.json()] == ["org_registry"]
+        assert_error(c.post("/v1/datasets/scans", json={"source": f"sqlite:///{db_path}?mode=ro"}), 403)
+    with live.client("owner_pop") as c:  # the table is not among the owner's datasets
+        assert_error(c.post("/v1/datasets/scans", json={"source": f"sqlite:///{db_path}"}), 403)

@@ -50,6 +50,12 @@ def scan(body: ScanRequest, request: Request,
     opts = state.options
     if is_sql_url(body.source):
         source = check_sql(body.source, opts.sql_allowlist)
+        if principal.datasets is not None:  # a scoped key names its table, so we can check first
+            table = source.partition("#")[2]
+            if not table:
+                raise ApiError(403, "this key is limited to its datasets: name the table as URL#table",
+                               field="source")
+            check_dataset(principal, table, field="source")
     else:
         path = resolve_file(body.source, opts.readable_roots)
         check_dataset(principal, path.stem, field="source")
@@ -59,8 +65,6 @@ def scan(body: ScanRequest, request: Request,
     except InputError as exc:
         raise _input_error(exc, "source") from None
     names = [r["dataset"] for r in reports]
-    for name in names:  # SQL sources name their datasets by table: check after the fact
-        check_dataset(principal, name, field="source")
     state.record("api_call", principal, request_id=request.state.request_id,
                  extra={"endpoint": "POST /v1/datasets/scans", "datasets": names, "full": body.full})
     return reports
