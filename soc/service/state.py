@@ -43,6 +43,10 @@ class Backends:
                     self._made[name] = value
         return value
 
+    def loaded(self, name: str) -> Any:
+        """The backend if it is already open (lets the event loop skip a thread hop), else None."""
+        return self._made.get(name)
+
     def masking(self) -> Any:
         from crypto.engine import MaskingEngine
 

@@ -71,7 +71,8 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
                  purpose=body.caller.purpose, approval_id=body.caller.approval_id, rows=len(body.records),
                  fields=fields)
     try:
-        engine = await run_in_threadpool(state.backends.masking)  # a bad policy is a 422 on every call
+        # Opening the engine reads the policy (a bad one is a 422 on every call): in a thread, once.
+        engine = state.backends.loaded("masking") or await run_in_threadpool(state.backends.masking)
         grades = state.backends.field_grades(body.dataset, state.options.catalog_cache_seconds)
         if grades is not None and not all(f in grades for f in fields):
             grades = None  # fields the catalog does not know: the engine classifies them on the fly
