@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from soc.service.auth.principal import Principal
@@ -61,14 +62,18 @@ async def ingest_events(request: Request, principal: Principal = Depends(require
         if len(body) > opts.audit_max_bytes:
             raise ApiError(413, f"audit batch exceeds {opts.audit_max_bytes} bytes; split it", field="body")
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    items, rejected = _parse(bytes(body), ctype)
-    if len(items) + len(rejected) > opts.audit_max_events:
-        raise ApiError(413, f"audit batch of {len(items) + len(rejected)} events exceeds the limit of "
-                       f"{opts.audit_max_events}; split it", field="body")
-    from starlette.concurrency import run_in_threadpool
-
-    result = await run_in_threadpool(_ingest, state, principal, rid, items, rejected)
+    # Parsing up to 10 MB and ingesting are CPU work: off the event loop, in one thread hop.
+    result = await run_in_threadpool(_parse_and_ingest, state, principal, rid, bytes(body), ctype)
     return Response(json.dumps(result, ensure_ascii=False, default=str), media_type="application/json")
+
+
+def _parse_and_ingest(state: Any, principal: Principal, rid: str, body: bytes, ctype: str) -> dict[str, Any]:
+    items, rejected = _parse(body, ctype)
+    limit = state.options.audit_max_events
+    if len(items) + len(rejected) > limit:
+        raise ApiError(413, f"audit batch of {len(items) + len(rejected)} events exceeds the limit of "
+                       f"{limit}; split it", field="body")
+    return _ingest(state, principal, rid, items, rejected)
 
 
 def _parse(body: bytes, ctype: str) -> tuple[list[tuple[int, Any]], list[dict[str, Any]]]:
