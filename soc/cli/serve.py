@@ -26,11 +26,11 @@ def serve(
     """Run the HTTP API (OpenAPI at /docs) on the embedded SQLite stores of data_dir."""
     import uvicorn
 
-    from soc.service.app import create_app
+    from soc.service.state import load_config
 
     try:
         settings = get_settings()
-        create_app(settings)  # fail fast, with a one-line error, on a bad configuration
+        load_config(settings)  # fail fast, with a one-line error, on a bad configuration
     except ConfigError as exc:
         fail(str(exc))
     settings.ensure_data_dir()

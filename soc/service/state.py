@@ -9,7 +9,8 @@ from __future__ import annotations
 import fcntl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from classifier import audit
@@ -83,20 +84,21 @@ class Backends:
         and across worker processes, through a blocking file lock — SQLite's own busy handler
         polls with sleeps of up to 100 ms, which showed up as second-long tails with 2 workers."""
         pipeline = self.pipeline()
-        with self._ingest_lock, open(self._lock_path, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                return pipeline.ingest(events, origin=origin)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with self._exclusive():
+            return pipeline.ingest(events, origin=origin)
 
     def drain_outbox(self) -> Any:
         """Ingest new lines of <data_dir>/audit/outbox.jsonl (events of CLI runs, e.g. new keys)."""
         pipeline = self.pipeline()
+        with self._exclusive():
+            return pipeline.ingest_outbox(self.settings.data_dir)
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
         with self._ingest_lock, open(self._lock_path, "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return pipeline.ingest_outbox(self.settings.data_dir)
+                yield
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -105,14 +107,19 @@ class Backends:
         return self.pipeline().alerts
 
 
+def load_config(settings: Settings) -> tuple[ServiceSettings, RoleMatrix, JwtVerifier | None]:
+    """The service's own configuration, validated (ConfigError names file and field)."""
+    options = ServiceSettings.from_settings(settings)
+    roles = RoleMatrix.load(options.roles_file or settings.policy_dir / "roles.yaml")
+    return options, roles, JwtVerifier(options.jwt) if options.jwt.jwks_file else None
+
+
 class ServiceState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.options = ServiceSettings.from_settings(settings)
+        self.options, self.roles, self.jwt = load_config(settings)
         settings.ensure_data_dir()
         self.keys = KeyStore(settings.data_dir)
-        self.roles = RoleMatrix.load(self.options.roles_file or settings.policy_dir / "roles.yaml")
-        self.jwt = JwtVerifier(self.options.jwt) if self.options.jwt.jwks_file else None
         self.limiter = RateLimiter()
         self.backends = Backends(settings)
         self.audit = SelfAudit(lambda events: self.backends.ingest(events, origin="shuwei-service"),

@@ -122,3 +122,13 @@ def test_rate_limit_429(live: Live) -> None:
     assert int(limited[0].headers["retry-after"]) >= 1
     with live.client("admin") as c:  # other keys are not affected
         assert c.get("/v1/whoami").status_code == 200
+
+
+def test_serve_rejects_bad_configuration(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "shuwei.yaml"
+    config.write_text("service:\n  rate_limit: {rate: -1}\n", encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "SHUWEI_DATA_DIR": str(tmp_path / "var"), "SHUWEI_CONFIG": str(config)}
+    proc = subprocess.run([sys.executable, "-m", "soc.cli.serve", "--port", "0"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "service.rate_limit.rate" in proc.stderr and "Traceback" not in proc.stderr
