@@ -176,8 +176,9 @@ class _Correlation:
                     if by_ref.get(ref.reference) == base:
                         return fname
             return name
-        self.getters = {b: [getter(field_for(n, b)) for n in self.group_names] for b in self.order}
-        self.fields = {field_for(n, b) for n in self.group_names for b in self.order}
+        self.group_fields = {b: [field_for(n, b) for n in self.group_names] for b in self.order}
+        self.getters = {b: [getter(f) for f in fs] for b, fs in self.group_fields.items()}
+        self.fields = {f for fs in self.group_fields.values() for f in fs}
         cond = rule.condition
         self.extended = cond.parsed if isinstance(cond, SigmaExtendedCorrelationCondition) else None
         self.ref_keys = by_ref
@@ -185,10 +186,10 @@ class _Correlation:
             [cond, *extra] if isinstance(cond, SigmaCorrelationCondition) else [])
         self.checks = [(_OPS[c.op], c.count) for c in self.conditions]
         fieldref = self.conditions[0].fieldref if self.conditions else None
-        self.value_getters = ({b: getter(field_for(fieldref, b)) for b in self.order}
-                              if self.type in _VALUE_TYPES and fieldref else {})
-        if self.value_getters:
-            self.fields |= {field_for(fieldref, b) for b in self.order}
+        self.value_fields = ({b: field_for(fieldref, b) for b in self.order}
+                             if self.type in _VALUE_TYPES and fieldref else {})
+        self.value_getters = {b: getter(f) for b, f in self.value_fields.items()}
+        self.fields |= set(self.value_fields.values())
         self.groups: dict[tuple[Any, ...], _Group] = {}
         self.mode = {CT.VALUE_COUNT: "values", CT.VALUE_SUM: "numeric", CT.VALUE_AVG: "numeric",
                      CT.TEMPORAL: "rules"}.get(self.type, "count")

@@ -26,6 +26,7 @@ from soc.detection.fields import json_path
 from soc.detection.timeutil import TIME_FIELDS
 from soc.detection.match import Match
 from soc.detection.pack import RuleLoadError, RulePack, rule_key
+from soc.detection.prune import prune
 from soc.detection.sqlbackend import (
     JsonHuntBackend,
     TableLayout,
@@ -191,20 +192,25 @@ def _detached(rule: SigmaRule) -> SigmaRule:
 
 def _sqlite_hunt(pack: RulePack, conn: sqlite3.Connection, layout: TableLayout,
                  placeholders: Placeholders | None, result: HuntResult) -> None:
-    matched: dict[int, set[str]] = {}
+    rows_by_rule: dict[str, set[int]] = {}
     for key, queries in rule_queries(pack, layout, placeholders, result.errors).items():
-        for sql in queries:
-            try:
-                rows = conn.execute(sql).fetchall()
-            except sqlite3.Error as exc:
-                result.errors.append(RuleLoadError(pack.paths.get(key, ""), key,
-                                                   f"sqlite backend: {exc}"))
-                break
-            for (row_key,) in rows:
-                matched.setdefault(row_key, set()).add(key)
+        rows: set[int] = set()
+        try:
+            for sql in queries:
+                rows.update(r for (r,) in conn.execute(sql))
+        except sqlite3.Error as exc:
+            result.errors.append(RuleLoadError(pack.paths.get(key, ""), key,
+                                               f"sqlite backend: {exc}"))
+            continue
+        rows_by_rule[key] = rows
+    assembler = MatchAssembler(pack)
+    rows_by_rule = prune(conn, layout, assembler.engine, assembler.output, rows_by_rule)
+    matched: dict[int, set[str]] = {}
+    for key, rows in rows_by_rule.items():
+        for row_key in rows:
+            matched.setdefault(row_key, set()).add(key)
     if not matched:
         return
-    assembler = MatchAssembler(pack)
     # Only the fields the assembler reads are fetched (plain columns where the table has them):
     # parsing every matching document in Python would dominate the hunt.
     names = sorted(assembler.fields() | ({"ts"} if layout.scalar_columns else set(TIME_FIELDS)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+import json
 from typing import Any
 
 import yaml
@@ -163,3 +164,33 @@ def test_events_without_time_are_not_correlated(tmp_path: Path) -> None:
     got = run(tmp_path, {"type": "event_count", "rules": ["denied"], "group-by": ["user"],
                          "timespan": "5m", "condition": {"gte": 2}}, events)
     assert got == []
+
+
+def test_hunt_pruning_skips_only_groups_that_cannot_fire(tmp_path: Path) -> None:
+    """The sqlite hunt does not feed groups whose whole-table total misses the threshold."""
+    import sqlite3
+
+    from soc.detection.hunt import _sqlite_hunt, HuntResult
+    from soc.detection.prune import live_rows
+    from soc.detection.sqlbackend import jsonl_layout, register_functions
+    from soc.detection.streaming import MatchAssembler
+
+    corr = {"title": "c", "id": CORR_ID, "correlation": {
+        "type": "value_count", "rules": ["ok"], "group-by": ["user"], "timespan": "1m",
+        "condition": {"gte": 2, "field": "src_ip"}}}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump_all([*BASE, corr]), encoding="utf-8")
+    pack = RulePack.load(tmp_path / "r.yml")
+    events = [ev(0, "login", user="a", src_ip="1.1.1.1"), ev(1, "login", user="a", src_ip="1.1.1.1"),
+              ev(2, "login", user="b", src_ip="1.1.1.1"), ev(900, "login", user="b", src_ip="2.2.2.2")]
+    conn = sqlite3.connect(":memory:")
+    register_functions(conn)
+    conn.execute("CREATE TABLE hunt_events (line INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
+    conn.executemany("INSERT INTO hunt_events VALUES (?, ?)",
+                     [(i, json.dumps(e)) for i, e in enumerate(events, 1)])
+    engine = MatchAssembler(pack).engine
+    # user a has one distinct address in total: dead; user b has two (in separate windows): live
+    assert live_rows(conn, jsonl_layout("hunt_events"), engine.correlations[0],
+                     {BASE[1]["id"]: {1, 2, 3, 4}}) == {3, 4}
+    res = HuntResult()
+    _sqlite_hunt(pack, conn, jsonl_layout("hunt_events"), None, res)
+    assert list(res) == [] and res.errors == []  # b's addresses are 15 minutes apart
