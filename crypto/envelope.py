@@ -68,6 +68,7 @@ class FieldCipher:
         self._bidx: dict[tuple[str, int], bytes] = {}
         self._generation = -1
         self._version: int | None = None
+        self._writers: dict[str, tuple[str, Aead]] = {}  # dataset → (header, cipher) for new writes
 
     def _sync(self) -> None:
         """Drop cached ciphers when the keyring changed (rotate/destroy here or in another process)."""
@@ -76,6 +77,7 @@ class FieldCipher:
             self._aeads.clear()
             self._sivs.clear()
             self._bidx.clear()
+            self._writers.clear()
             self._version = None
             self._generation = generation
 
@@ -102,15 +104,19 @@ class FieldCipher:
 
     def encrypt(self, dataset: str, field: str, value: Any, *, deterministic: bool = False) -> str:
         self._sync()
-        version = self._active()
         plain = encode_value(value)
         if deterministic:
+            version = self._active()
             header = f"{PREFIX}:{SIV}:{self.key_id}:{version}"
             aad = f"{header}|{dataset}|{field}".encode()
             ct = self._siv(self.key_id, version, dataset, True).encrypt(plain, aad)
             return f"{header}::{_b64e(ct)}"
-        header = f"{PREFIX}:{self.algorithm}:{self.key_id}:{version}"
-        cipher = self._aead(self.algorithm, self.key_id, version, dataset, True)
+        writer = self._writers.get(dataset)
+        if writer is None:
+            version = self._active()
+            writer = self._writers[dataset] = (f"{PREFIX}:{self.algorithm}:{self.key_id}:{version}",
+                                               self._aead(self.algorithm, self.key_id, version, dataset, True))
+        header, cipher = writer
         nonce = os.urandom(NONCE_LEN)
         ct = cipher.encrypt(nonce, plain, f"{header}|{dataset}|{field}".encode())
         # 12 bytes are 16 base64 chars with no padding, so one encoding serves nonce and data.

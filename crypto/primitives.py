@@ -63,10 +63,10 @@ class SM4GCM:
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
         if len(data) < TAG_LEN:
             raise InvalidTag()
-        dec = Cipher(self._alg, modes.GCM(nonce, data[-TAG_LEN:])).decryptor()
+        dec = Cipher(self._alg, modes.GCM(nonce)).decryptor()
         if associated_data:
             dec.authenticate_additional_data(associated_data)
-        return dec.update(data[:-TAG_LEN]) + dec.finalize()
+        return dec.update(data[:-TAG_LEN]) + dec.finalize_with_tag(data[-TAG_LEN:])
 
 
 ALGORITHMS = ("SM4-GCM", "AES-256-GCM")
