@@ -114,3 +114,33 @@ def test_key_errors_are_clear(keyring: Keyring) -> None:
     keyring.destroy("default", 1)
     with pytest.raises(KeyringError, match="no active version"):
         FieldCipher(keyring).encrypt("ds", "f", "v")
+
+
+class _OtherProvider:
+    """A second MasterKeyProvider (as a KMS adapter would be): the keyring works through the protocol."""
+
+    name = "test-kms"
+
+    def __init__(self) -> None:
+        self._inner = LocalMasterKey(os.urandom(32))
+        self.calls = 0
+
+    def wrap(self, plaintext: bytes, aad: bytes) -> bytes:
+        self.calls += 1
+        return self._inner.wrap(plaintext, aad)
+
+    def unwrap(self, blob: bytes, aad: bytes) -> bytes:
+        self.calls += 1
+        return self._inner.unwrap(blob, aad)
+
+
+def test_keyring_runs_on_any_master_key_provider(settings: Settings) -> None:
+    provider = _OtherProvider()
+    ring = Keyring.open(settings, provider)
+    ring.create("default")
+    token = FieldCipher(ring).encrypt("ds", "f", "v")
+    again = Keyring.open(settings, provider)
+    assert FieldCipher(again).decrypt("ds", "f", token) == "v"
+    assert provider.calls >= 4 and json.loads(ring.path.read_text())["provider"] == "test-kms"
+    with pytest.raises(MasterKeyError):
+        Keyring.open(settings, _OtherProvider())
