@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from classifier.settings import Settings
-from crypto.errors import DecryptError, MasterKeyError
+from crypto.errors import MasterKeyError
 from crypto.primitives import SM4GCM, derive, open_sealed, seal
 
 MASTER_KEY_ENV = "SHUWEI_MASTER_KEY"
@@ -20,7 +20,7 @@ MASTER_KEY_FILE_ENV = "SHUWEI_MASTER_KEY_FILE"
 
 
 class MasterKeyProvider(Protocol):
-    """Wraps key material; ``unwrap`` raises :class:`DecryptError` under the wrong master key."""
+    """Wraps key material; ``unwrap`` raises ``crypto.errors.DecryptError`` under the wrong master key."""
 
     name: str
 
@@ -92,5 +92,3 @@ class LocalMasterKey:
     def unwrap(self, blob: bytes, aad: bytes) -> bytes:
         return open_sealed(self._cipher, blob, aad, "master key")
 
-
-__all__ = ["MasterKeyProvider", "LocalMasterKey", "DecryptError", "MASTER_KEY_ENV"]
