@@ -120,7 +120,7 @@ class IngestPipeline:
         from classifier.catalog import Catalog
 
         enricher = Enricher(Catalog.open(settings), cfg.working_hours, tz, cfg.catalog_cache_seconds)
-        detector = anomaly = runner = None
+        detector = anomaly = None
         if detection:
             detector = load_detector(rules_dir(settings, cfg), cfg.placeholders)
             anomaly = AnomalyDetector(load_anomaly_config(anomaly_file(settings, cfg)),
@@ -177,8 +177,6 @@ class IngestPipeline:
                     batch = []
             if batch:
                 self._commit(batch, result, alerts)
-            if self.anomaly is not None:
-                self.anomaly.flush()
         result.alerts = list(alerts.values())
         if result.rejected:
             log.info("%s: %d event(s) rejected", origin, len(result.rejected))
@@ -193,8 +191,9 @@ class IngestPipeline:
         if self.detector is None and self.anomaly is None:
             return
         ctx = self._context
-        for event, _, _ in fresh:
-            ctx[event["event_id"]] = event
+        for event, _, _ in fresh:  # what an alert needs of its events, not the whole event
+            ctx[event["event_id"]] = {"user": event["user"], "dataset": event.get("dataset"),
+                                      "data_level": event.get("data_level")}
         while len(ctx) > _CONTEXT_LIMIT:
             ctx.popitem(last=False)
         for event, ts, line in fresh:
@@ -208,6 +207,8 @@ class IngestPipeline:
                 alerts[alert["id"]] = alert
                 if is_new and self.playbooks is not None:
                     self.playbooks.submit(alert)
+        if self.anomaly is not None:
+            self.anomaly.flush()  # baselines move with the stored events
 
     def ingest_file(self, path: Path) -> IngestResult:
         with open(path, encoding="utf-8", errors="strict") as fh:
