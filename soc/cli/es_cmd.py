@@ -51,6 +51,7 @@ def status(fmt: OutputFormat = FormatOption) -> None:
     store = _store()
     try:
         health = store.client.cluster.health()
+        store.client.indices.refresh(index=store.pattern, allow_no_indices=True, ignore_unavailable=True)
         rows = store.client.cat.indices(index=store.pattern, format="json", h="index,docs.count,store.size",
                                         s="index")
     except (ApiError, TransportError) as exc:

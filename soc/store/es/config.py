@@ -28,6 +28,7 @@ class EsConfig(BaseModel):
     shards: int = Field(default=1, ge=1, description="primary shards per daily event index")
     replicas: int = Field(default=1, ge=0)
     refresh_interval: str = "1s"
+    ilm_policy: str | None = Field(default=None, description="ILM policy set on new daily indices")
     retention_days: int | None = Field(default=None, ge=1, description="default: soc.retention_days")
     batch_size: int = Field(default=5000, ge=1, description="events per bulk request")
     workers: int = Field(default=2, ge=1, description="bulk requests in flight at once")

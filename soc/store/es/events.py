@@ -92,7 +92,7 @@ class EsEventStore:
         self.client.indices.put_index_template(
             name=f"{self.prefix}-events",
             **events_template(self.prefix, shards=self.cfg.shards, replicas=self.cfg.replicas,
-                              refresh_interval=self.cfg.refresh_interval))
+                              refresh_interval=self.cfg.refresh_interval, ilm_policy=self.cfg.ilm_policy))
         self._template_ok = True
 
     # -- writing ----------------------------------------------------------------------------
