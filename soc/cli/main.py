@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from classifier.settings import CONFIG_ENV, ConfigError, get_settings
-from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, mask, serve, soc_cmd
+from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, soc_cmd
 from soc.cli.common import fail
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.add_typer(mask.app, name="mask", help="Dynamic and static desensitization (�
 app.add_typer(crypto_cmd.app, name="crypto", help="Keys, field encryption and tokens (商用密码).")
 app.add_typer(soc_cmd.app, name="soc", help="Audit ingest, detection, alerts and playbooks.")
 app.add_typer(es_cmd.app, name="es", help="The Elasticsearch store: status, setup, spool replay, retention, hunt.")
+app.add_typer(evidence.app, name="evidence", help="Graded-protection evidence for auditors (等保 2.0, 密评).")
 app.add_typer(apikey.app, name="apikey", help="API keys of the HTTP service.")
 app.command("serve", help="Run the HTTP service (uvicorn).")(serve.serve)
 app.command("demo", help="Run the whole suite on generated sample data.")(demo.demo)
