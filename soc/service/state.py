@@ -132,13 +132,19 @@ class ServiceState:
     def record(self, action: str, principal: Any, *, request_id: str | None, wait: bool = True,
                result: str = "success", extra: dict[str, Any] | None = None, **fields: Any) -> None:
         """Emit one audit event about a call; ``wait=False`` from the event loop (never block it)."""
-        event = audit.make_event(action, user=principal.subject, role=principal.role, result=result,
-                                 extra={"api_key_id": principal.key_id, "request_id": request_id,
-                                        **(extra or {})}, **fields)
+        event = self.call_event(action, principal, request_id=request_id, result=result, extra=extra, **fields)
         if wait:
             self.audit.emit(event)
         else:
             self.audit.submit(event)
+
+    @staticmethod
+    def call_event(action: str, principal: Any, *, request_id: str | None, result: str = "success",
+                   extra: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        """The audit event (``source: shuwei``) describing one API call by ``principal``."""
+        return audit.make_event(action, user=principal.subject, role=principal.role, result=result,
+                                extra={"api_key_id": principal.key_id, "request_id": request_id,
+                                       **(extra or {})}, **fields)
 
     def alert_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

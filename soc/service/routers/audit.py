@@ -108,23 +108,28 @@ def _parse(body: bytes, ctype: str) -> tuple[list[tuple[int, Any]], list[dict[st
 
 def _ingest(state: Any, principal: Principal, rid: str, items: list[tuple[int, Any]],
             rejected: list[dict[str, Any]]) -> dict[str, Any]:
-    indices = [i for i, _ in items]
-    result = state.backends.ingest([obj for _, obj in items], origin=f"api:{principal.subject}")
+    objects = []
+    for index, obj in items:
+        if isinstance(obj, dict):
+            objects.append((index, obj))
+        else:
+            rejected.append({"index": index, "field": None, "reason": "not a JSON object"})
+    indices = [i for i, _ in objects]
+    # The self-audit event about this call rides in the same batch: one durable commit, not two.
+    meta = state.call_event("api_call", principal, request_id=rid, rows=len(objects),
+                            extra={"endpoint": "POST /v1/audit/events", "received": len(items)})
+    result = state.backends.ingest([obj for _, obj in objects] + [meta], origin=f"api:{principal.subject}")
     for rej in result.rejected:
-        pos = rej.get("index", rej.get("line"))
-        # The pipeline numbers what it was given (0-based index or 1-based line): map back to the body.
-        if "index" in rej and isinstance(pos, int) and 0 <= pos < len(indices):
-            pos = indices[pos]
-        elif isinstance(pos, int) and 1 <= pos <= len(indices):
-            pos = indices[pos - 1]
-        rejected.append({"index": pos, "field": rej.get("field"), "reason": rej.get("reason", "")})
-    rejected.sort(key=lambda r: r["index"] if isinstance(r["index"], int) else -1)
-    alert_ids = [a["id"] if isinstance(a, dict) else str(getattr(a, "id", a)) for a in (result.alerts or [])]
-    EVENTS_INGESTED.labels("accepted").inc(result.accepted)
+        pos = rej.get("index")
+        if not isinstance(pos, int) or pos >= len(indices):
+            continue  # the meta event; contract-shaped by construction
+        rejected.append({"index": indices[pos], "field": rej.get("field"), "reason": rej.get("reason", "")})
+    rejected.sort(key=lambda r: r["index"])
+    meta_rejected = any(r.get("index") == len(indices) for r in result.rejected)
+    accepted = result.accepted - (0 if meta_rejected else 1)  # the meta event is new (fresh event_id)
+    alert_ids = [a["id"] for a in result.alerts]
+    EVENTS_INGESTED.labels("accepted").inc(accepted)
     EVENTS_INGESTED.labels("duplicate").inc(result.duplicates)
     EVENTS_INGESTED.labels("rejected").inc(len(rejected))
-    state.record("api_call", principal, request_id=rid, rows=result.accepted,
-                 extra={"endpoint": "POST /v1/audit/events", "duplicates": result.duplicates,
-                        "rejected": len(rejected)})
-    return {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": rejected,
+    return {"accepted": accepted, "duplicates": result.duplicates, "rejected": rejected,
             "alerts": alert_ids, "request_id": rid}
