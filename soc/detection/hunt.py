@@ -233,7 +233,7 @@ def _sqlite_hunt(pack: RulePack, conn: sqlite3.Connection, layout: TableLayout,
 def _select_expr(layout: TableLayout, name: str) -> tuple[str, bool]:
     """SQL reading one field, and whether it returns JSON text to decode."""
     head, _, rest = name.partition(".")
-    if name in layout.scalar_columns:
+    if name in layout.scalar_columns and name not in layout.bool_columns:
         return f'"{name}"', False
     if head in layout.json_columns:
         return (f'"{head}" -> \'{json_path(rest)}\'' if rest else f'"{head}"'), True

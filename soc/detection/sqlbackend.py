@@ -25,7 +25,11 @@ from functools import lru_cache
 from typing import Any
 
 from sigma.backends.sqlite import sqliteBackend
-from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionValueExpression,
+)
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
@@ -46,6 +50,7 @@ from soc.detection.compiler import parse_ip
 from soc.detection.fields import json_path
 
 TEXT, NUMBER, BOOL = "text", "number", "bool"
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_@-]+")
 VALUE = "\x00json_each.value"  # stands for json_each's value column inside a wrapped condition
 
 
@@ -58,6 +63,7 @@ class TableLayout:
     doc_column: str = "doc"
     scalar_columns: frozenset[str] = field(default_factory=frozenset)
     json_columns: frozenset[str] = field(default_factory=frozenset)
+    bool_columns: frozenset[str] = field(default_factory=frozenset)  # 0/1 columns of JSON booleans
 
 
 def jsonl_layout(table: str) -> TableLayout:
@@ -68,11 +74,11 @@ def store_layout() -> TableLayout:
     from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, JSON_COLUMNS
 
     cols = set(CONTRACT_COLUMNS) | set(ENRICHMENT_COLUMNS) | {"event_id", "ts"}
-    # off_hours is 0/1 in its column but true/false in the document: read it from the document
-    # so a boolean rule cannot match a number.
-    scalar = frozenset(c for c in cols if c not in JSON_COLUMNS and c != "off_hours")
+    scalar = frozenset(c for c in cols if c not in JSON_COLUMNS)
+    # off_hours is stored 0/1 for the boolean enrichment: only boolean values may match it
     return TableLayout(table="events", key_column="seq", scalar_columns=scalar,
-                       json_columns=frozenset(JSON_COLUMNS) - {"extra"})
+                       json_columns=frozenset(JSON_COLUMNS) - {"extra"},
+                       bool_columns=frozenset({"off_hours"}))
 
 
 def _kind(value: Any) -> str | None:
@@ -121,13 +127,37 @@ class JsonHuntBackend(sqliteBackend):
         kind = _kind(cond.value)
         src, path = self._source(cond.field)
         if path is None:
-            inner = super().convert_condition_field_eq_val(
-                _with_field(cond, cond.field), state)
-            guard = _COL_GUARD[kind].format(c=src) if kind else "1"
+            if cond.field in self.layout.bool_columns:
+                if kind != BOOL:
+                    return "0"
+                guard = f"typeof({src}) = 'integer'"
+            else:
+                guard = _COL_GUARD[kind].format(c=src) if kind else "1"
+            inner = super().convert_condition_field_eq_val(_with_field(cond, cond.field), state)
             return f"({guard} AND {inner})"
         inner = super().convert_condition_field_eq_val(_with_field(cond, VALUE), state)
         guard = _JSON_GUARD[kind] if kind else "1"
-        return f"EXISTS (SELECT 1 FROM json_each({src}, '{path}') WHERE {guard} AND {inner})"
+        exists = f"EXISTS (SELECT 1 FROM json_each({src}, '{path}') WHERE {guard} AND {inner})"
+        key = cond.field.rsplit(".", 1)[-1]
+        if src == self.layout.doc_column and _PLAIN_KEY.fullmatch(key):
+            # The key must appear in the document's text: a byte search spares parsing the JSON
+            # of most rows (a superset test -- it also hits values spelled like the key).
+            return f"(instr({src}, '\"{key}\"') > 0 AND {exists})"
+        return exists
+
+    def convert_condition_and(self, cond: ConditionAND, state: ConversionState) -> Any:
+        """SQLite evaluates AND operands in the order written: put cheap column tests first."""
+        cond.args = sorted(cond.args, key=self._cost)
+        return super().convert_condition_and(cond, state)
+
+    def _cost(self, node: Any) -> int:
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            column = self._source(node.field)[1] is None
+            plain = type(node.value) is SigmaString and not node.value.contains_special()
+            return (0 if column else 10) + (0 if plain else 2)
+        if isinstance(node, ConditionValueExpression):
+            return 100
+        return 5 + sum(self._cost(a) for a in getattr(node, "args", []) or [])
 
     def convert_condition_field_eq_val(self, cond: ConditionFieldEqualsValueExpression,
                                        state: ConversionState) -> Any:
