@@ -47,6 +47,9 @@ def test_concurrent_writers_then_kill9_and_restart(tmp_path: Path) -> None:
         assert not bad, bad  # no "database is locked", no 5xx under concurrent writers
         acked = sum(n for _, n, _ in results)
         assert acked == 32 * 200 and _count(data_dir, "conc-") == acked
+        with sqlite3.connect(data_dir / "soc.db") as db:  # each answered mask call left its audit event
+            masks = db.execute("SELECT count(*) FROM events WHERE action = 'mask' AND source = 'shuwei'").fetchone()[0]
+        assert masks == 16
 
         for round_ in range(2):  # kill -9 right after acknowledged requests, restart, count
             with httpx.Client(base_url=server.url, headers=headers, timeout=60) as c:

@@ -41,6 +41,8 @@ def test_contract_example(live: Live) -> None:
     ev = events[0]
     assert ev["source"] == "shuwei" and ev["user"] == "u1024" and ev["dataset"] == "adhoc_release"
     assert ev["rows"] == 1 and ev["result"] == "success" and ev["extra"]["api_key"] == "exchange_platform-key"
+    with live.client() as c:
+        assert 'shuwei_mask_decisions_total{strategy="mask_name"}' in c.get("/metrics").text
 
 
 def test_fallbacks_never_leak_raw_values(live: Live) -> None:
