@@ -119,3 +119,16 @@ def test_config_env_url_and_secrets_never_shown(tmp_path: Path) -> None:
     bad.write_text("es:\n  shards: 0\n")
     with pytest.raises(ValueError, match="es.shards"):
         es_config(load_settings(bad, environ={}))
+
+
+def test_refused_event_is_kept_as_dead_letter_not_lost(make_store, es_prefix: str) -> None:
+    store = make_store(max_retries=1, backoff_seconds=0.05)
+    first, second = make_events(2, seed=5)
+    store.append([first])
+    index = f"{es_prefix}-events-2026.03.02"
+    store.client.indices.close(index=index)  # ES now refuses writes to that day (400, not retryable)
+    assert store.append([second]) == [True]  # acknowledged: it is kept locally
+    dead = store.spool.dead_letters()
+    assert [d["event_id"] for d in dead] == [second["event_id"]]
+    assert "closed" in dead[0]["reason"]
+    store.client.indices.open(index=index)

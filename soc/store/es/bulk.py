@@ -147,7 +147,14 @@ class BulkWriter:
     def _resolve_conflicts(self, batch: Sequence[Doc], positions: list[int], results: list[Result | None]) -> None:
         """A 409 after a retry is ours when the stored doc carries our arrival seq."""
         docs = [{"_index": batch[i].index, "_id": batch[i].event_id} for i in positions]
-        found = self.client.mget(docs=docs, source_includes=[SEQ_FIELD])["docs"]
+        try:
+            found = self.client.mget(docs=docs, source_includes=[SEQ_FIELD])["docs"]
+        except (ApiError, TransportConnectionError, ConnectionTimeout):
+            # Cannot tell: count them as ours (stored once either way; at worst alerted twice,
+            # which beats never alerting on an event we may have been the first to store).
+            for i in positions:
+                results[i] = Result(Outcome.CREATED)
+            return
         for i, doc in zip(positions, found):
             ours = doc.get("found") and doc["_source"].get(SEQ_FIELD) == batch[i].seq
             results[i] = Result(Outcome.CREATED if ours else Outcome.DUPLICATE)
