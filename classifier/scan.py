@@ -25,6 +25,10 @@ from classifier.readers import ReadOptions, Source, open_sources
 from classifier.sampling import Reservoir
 from classifier.settings import Settings
 
+# --full folds batches into the tallies in chunks of about this size: Arrow compiles each RE2
+# pattern per call, so fewer, larger calls are much faster; memory stays bounded by the chunk.
+FULL_CHUNK_BYTES = 64 << 20
+
 CONTRACT_KEYS = ("dataset", "source", "grade", "important_data_candidate", "rows_scanned", "rows_total")
 COLUMN_KEYS = ("name", "entity", "category", "grade", "confidence", "hit_ratio", "evidence", "reasons")
 
@@ -66,11 +70,22 @@ def scan_one(source: Source, clf: Classifier, cfg: ClassifyConfig, *, full: bool
     names, batches, has_header = source.open()
     reservoir = Reservoir(cfg.sample_size, cfg.seed)
     tallies: dict[str, ColumnTally] = {}
+    pending: list[pa.RecordBatch] = []
+
+    def fold() -> None:
+        for name in dict.fromkeys(n for b in pending for n in b.schema.names):
+            chunks = [b.column(name) for b in pending if name in b.schema.names]
+            clf.scanner.update(tallies.setdefault(name, ColumnTally()), pa.chunked_array(chunks, pa.string()))
+        pending.clear()
+
     for batch in batches:
         reservoir.offer(batch)
         if full:
-            for name, column in zip(batch.schema.names, batch.columns):
-                clf.scanner.update(tallies.setdefault(name, ColumnTally()), column)
+            pending.append(batch)
+            if sum(b.nbytes for b in pending) >= FULL_CHUNK_BYTES:
+                fold()
+    if pending:
+        fold()
     sample = {n: reservoir.column(n) for n in names}
     if not full:
         for n in names:

@@ -36,7 +36,7 @@ def f1(predicted: dict[str, str | None]) -> float:
 
 
 def run_child(mode: str, path: Path) -> tuple[dict, float]:
-    """(child's JSON result, its peak RSS in MiB)."""
+    """(child's JSON result: wall and CPU seconds of the scan, its peak RSS in MiB)."""
     with tempfile.TemporaryDirectory() as data_dir:
         proc = subprocess.Popen([sys.executable, "-m", "bench.classify.child", mode, str(path), data_dir],
                                 stdout=subprocess.PIPE)
@@ -60,7 +60,7 @@ def per_cell_baseline(data: dict[str, list[str]]) -> tuple[float, dict[str, str 
     engine.analyze("warm up 13812345678", language=LANGUAGE)
     predicted: dict[str, str | None] = {}
     cells = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for column, values in data.items():
         votes: Counter[str] = Counter()
         for value in values:
@@ -70,7 +70,7 @@ def per_cell_baseline(data: dict[str, list[str]]) -> tuple[float, dict[str, str 
                 votes[max(results, key=lambda r: r.score).entity_type] += 1
         top = votes.most_common(1)
         predicted[column] = top[0][0] if top and top[0][1] >= 0.5 * len(values) else None
-    return cells / (time.perf_counter() - start), predicted
+    return cells / (time.perf_counter() - start), cells / (time.process_time() - cpu), predicted
 
 
 def structured_baseline(data: dict[str, list[str]]) -> tuple[float, dict[str, str | None]]:
@@ -79,11 +79,11 @@ def structured_baseline(data: dict[str, list[str]]) -> tuple[float, dict[str, st
 
     df = pd.DataFrame(data)
     builder = PandasAnalysisBuilder(analyzer=build_analyzer())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     analysis = builder.generate_analysis(df, language=LANGUAGE)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     mapping = analysis.entity_mapping
-    return df.size / seconds, {c: mapping.get(c) for c in LABELS}
+    return df.size / seconds, df.size / cpu, {c: mapping.get(c) for c in LABELS}
 
 
 def _runs(results: list[tuple[dict, float]]) -> str:
@@ -113,24 +113,27 @@ def main() -> None:
     sample_s = statistics.median(r["seconds"] for r, _ in sampled)
     full_s = statistics.median(r["seconds"] for r, _ in full)
     full_cps = cells / full_s
+    full_cpu_cps = cells / statistics.median(r["cpu"] for r, _ in full)
     peak_rss = max(rss for _, rss in sampled + full)
     shuwei_f1 = f1(full[0][0]["entities"])
     sample_f1 = f1(sampled[0][0]["entities"])
 
-    cell_cps, cell_pred = per_cell_baseline(head_rows(path, args.cell_rows))
-    struct_cps, struct_pred = structured_baseline(head_rows(path, args.structured_rows))
+    cell_cps, cell_cpu_cps, cell_pred = per_cell_baseline(head_rows(path, args.cell_rows))
+    struct_cps, struct_cpu_cps, struct_pred = structured_baseline(head_rows(path, args.structured_rows))
     ratio = full_cps / cell_cps
 
     print(f"\nShuwei sampled scan   : median {sample_s:.2f} s over {args.repeat} runs "
           f"(runs: {_runs(sampled)}), column F1 {sample_f1:.3f}")
     print(f"Shuwei --full         : median {full_s:.2f} s = {full_cps:,.0f} cells/s "
           f"(runs: {_runs(full)}), column F1 {shuwei_f1:.3f}")
+    print(f"Shuwei --full per CPU : {full_cpu_cps:,.0f} cells per CPU-second (load-independent)")
     print(f"Shuwei peak RSS       : {peak_rss:,.0f} MiB (max over all runs)")
-    print(f"Presidio per cell     : {cell_cps:,.0f} cells/s on {args.cell_rows * N_COLUMNS:,} cells, "
+    print(f"Presidio per cell     : {cell_cps:,.0f} cells/s ({cell_cpu_cps:,.0f} per CPU-s) on {args.cell_rows * N_COLUMNS:,} cells, "
           f"column F1 {f1(cell_pred):.3f}")
-    print(f"presidio-structured   : {struct_cps:,.0f} cells/s on {args.structured_rows * N_COLUMNS:,} cells, "
+    print(f"presidio-structured   : {struct_cps:,.0f} cells/s ({struct_cpu_cps:,.0f} per CPU-s) on {args.structured_rows * N_COLUMNS:,} cells, "
           f"column F1 {f1(struct_pred):.3f}")
-    print(f"ratio Shuwei --full / per-cell: {ratio:,.0f}×;  / structured: {full_cps / struct_cps:,.0f}×")
+    print(f"ratio Shuwei --full / per-cell: {ratio:,.0f}× wall, {full_cpu_cps / cell_cpu_cps:,.0f}× CPU;  "
+          f"/ structured: {full_cps / struct_cps:,.0f}× wall, {full_cpu_cps / struct_cpu_cps:,.0f}× CPU")
     wrong = {c: (cell_pred[c], struct_pred[c]) for c in LABELS if cell_pred[c] != LABELS[c] or struct_pred[c] != LABELS[c]}
     print("baseline column errors (per-cell, structured):", json.dumps(wrong, ensure_ascii=False))
 
