@@ -278,9 +278,15 @@ def compile_leaf_field(cond: ConditionFieldEqualsValueExpression,
         return _in_set(*plain)
     value = cond.value
     if isinstance(value, SigmaNull):
+        if "." not in cond.field:
+            name = cond.field
+            return lambda e: e.get(name) is None
         return lambda e: get(e) in (MISSING, None)
     if isinstance(value, SigmaExists):
         want = bool(value.exists)
+        if "." not in cond.field:
+            name = cond.field
+            return lambda e: (e.get(name) is not None) is want
         return lambda e: (get(e) not in (MISSING, None)) is want
     if isinstance(value, SigmaFieldReference):
         return _fieldref(get, value)
@@ -296,9 +302,20 @@ def compile_leaf_keyword(cond: ConditionValueExpression, placeholders: Placehold
 
 
 def _in_set(field: str, values: frozenset[str]) -> Predicate:
+    """The hottest leaf of a pack (``action: [export, download]``), as one closure."""
     def test(v: Any) -> bool:
         return type(v) is str and v.lower() in values
-    return _any_value(field, test)
+    if "." in field:
+        return _any_value(field, test)
+
+    def pred(event: dict[str, Any]) -> bool:
+        v = event.get(field)
+        if type(v) is str:
+            return v.lower() in values
+        if type(v) is list:
+            return any(map(test, v))
+        return False
+    return pred
 
 
 def _and(p0: Predicate, p1: Predicate) -> Predicate:

@@ -108,6 +108,13 @@ class _Group:
                 self.numeric += sign
         elif mode == "values":
             v = e.value
+            if type(v) is str:  # the usual case: one scalar value
+                n = self.values.get(v, 0) + sign
+                if n:
+                    self.values[v] = n
+                else:
+                    del self.values[v]
+                return
             for x in (v if isinstance(v, list) else (v,)):
                 if x is not MISSING and x is not None:
                     h = _hashable(x)
