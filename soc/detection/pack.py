@@ -60,11 +60,6 @@ def _rule_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _source_path(rule: Any, fallback: Path) -> str:
-    src = getattr(rule, "source", None)
-    return str(getattr(src, "path", None) or fallback)
-
-
 @dataclass
 class RulePack:
     """Valid rules and correlation rules of a pack, plus what failed and why."""
