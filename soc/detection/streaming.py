@@ -54,7 +54,11 @@ class MatchAssembler:
 
 
 class StreamingDetector:
-    """Compiled rule pack; ``process`` returns base matches and correlations closed by the event."""
+    """Compiled rule pack; ``process`` returns base matches and correlations closed by the event.
+
+    It holds the correlation windows, so events must reach one detector in time order from one
+    thread at a time (the ingest path serialises batches).
+    """
 
     def __init__(self, pack: RulePack, placeholders: Placeholders | None = None) -> None:
         self.pack = pack
