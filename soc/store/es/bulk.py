@@ -25,6 +25,7 @@ from elasticsearch import ApiError, Elasticsearch
 from soc.store.es.mapping import SEQ_FIELD
 
 log = logging.getLogger(__name__)
+_MIN_SPLIT = 500
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
@@ -81,14 +82,18 @@ class BulkWriter:
         self.client = client
         self.batch_size = batch_size
         self.policy = policy
+        self.workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="es-bulk")
         self._slots = threading.BoundedSemaphore(2 * workers)  # backpressure: bounded queue
 
     def send(self, docs: Sequence[Doc]) -> list[Result]:
         """Index all ``docs`` (op_type create); one Result per doc, in order."""
         futures: list[Future[list[Result]]] = []
-        for start in range(0, len(docs), self.batch_size):
-            futures.append(self.submit(docs[start:start + self.batch_size]))
+        # Small appends (the ingest pipeline commits 2,000 at a time) are still split across the
+        # workers, so the server indexes them on as many threads as we allow in flight.
+        size = min(self.batch_size, max(_MIN_SPLIT, -(-len(docs) // self.workers)))
+        for start in range(0, len(docs), size):
+            futures.append(self.submit(docs[start:start + size]))
         out: list[Result] = []
         for fut in futures:
             out.extend(fut.result())
