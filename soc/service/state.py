@@ -53,6 +53,16 @@ class Backends:
 
         return self._get("masking", lambda: MaskingEngine.from_settings(self.settings))
 
+    def keys(self) -> Any:
+        """Managed keys for /v1/tokenize, /v1/encrypt and their reverse: the masking engine's when
+        it is open (shared caches), else their own — they need no masking policy."""
+        engine = self._made.get("masking")
+        if engine is not None:
+            return engine.keys
+        from crypto.keys import ManagedKeys
+
+        return self._get("keys", lambda: ManagedKeys(self.settings))
+
     def field_grades(self, dataset: str, ttl: float) -> dict[str, Any] | None:
         """Catalog grades of ``dataset``, cached for ``ttl`` seconds (a review shows within ``ttl``).
 

@@ -65,7 +65,7 @@ def _tokenizer(state: Any, body: TokenizeRequest) -> Any:
 
     params = TokenizeParams(key_id=body.key_id, cipher=body.cipher, alphabet=body.alphabet,
                             keep_first=body.keep_first, keep_last=body.keep_last)
-    keys = state.backends.masking().keys
+    keys = state.backends.keys()
     return Tokenizer(keys.ff1(body.key_id, body.cipher, body.alphabet, body.key_version), params)
 
 
@@ -128,7 +128,7 @@ def encrypt(body: EncryptRequest, request: Request,
     def make() -> Callable[[Any], str]:
         from crypto.strategies import Unfit
 
-        cipher = get_state(request).backends.masking().keys.field_cipher(body.key_id, body.algorithm)
+        cipher = get_state(request).backends.keys().field_cipher(body.key_id, body.algorithm)
 
         def one(value: Any) -> str:
             if value is None or value == "":
@@ -144,6 +144,6 @@ def decrypt(body: DecryptRequest, request: Request,
             principal: Principal = Depends(require("decrypt"))) -> dict[str, Any]:
     # Algorithm, key id and version come from each ciphertext's header; any cipher object reads them.
     def make() -> Callable[[Any], Any]:
-        cipher = get_state(request).backends.masking().keys.field_cipher("default", "SM4-GCM")
+        cipher = get_state(request).backends.keys().field_cipher("default", "SM4-GCM")
         return lambda v: cipher.decrypt(body.dataset, body.field, v)
     return _run(request, principal, body, "decrypt", make)
