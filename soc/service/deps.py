@@ -80,6 +80,11 @@ def require(permission: str) -> Callable[..., Awaitable[Principal] | Principal]:
     return dependency
 
 
-def check_dataset(principal: Principal, dataset: str, field: str = "dataset") -> None:
+def check_dataset(request: Request, principal: Principal, dataset: str, field: str = "dataset") -> None:
+    """Refuse (and audit) a dataset outside the key's ``--datasets``."""
     if not principal.may_see(dataset):
-        raise ApiError(403, f"this key is not granted dataset '{dataset}'", field=field)
+        reason = f"this key is not granted dataset '{dataset}'"
+        get_state(request).record("api_call", principal, wait=False, result="denied", dataset=dataset,
+                                  request_id=getattr(request.state, "request_id", None),
+                                  extra={"endpoint": f"{request.method} {request.url.path}", "reason": reason})
+        raise ApiError(403, reason, field=field)

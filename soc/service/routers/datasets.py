@@ -55,10 +55,10 @@ def scan(body: ScanRequest, request: Request,
             if not table:
                 raise ApiError(403, "this key is limited to its datasets: name the table as URL#table",
                                field="source")
-            check_dataset(principal, table, field="source")
+            check_dataset(request, principal, table, field="source")
     else:
         path = resolve_file(body.source, opts.readable_roots)
-        check_dataset(principal, path.stem, field="source")
+        check_dataset(request, principal, path.stem, field="source")
         source = str(path)
     try:
         reports = scan_sources([source], state.settings, full=body.full, force=body.force)
@@ -85,7 +85,7 @@ def drift(request: Request, principal: Principal = Depends(require("datasets:dri
 @router.get("/v1/datasets/{dataset}", summary="One dataset with its columns, reviews and scan history",
             responses={**ERRORS, **NOT_FOUND})
 def show(dataset: str, request: Request, principal: Principal = Depends(require("datasets:read"))) -> dict[str, Any]:
-    check_dataset(principal, dataset)
+    check_dataset(request, principal, dataset)
     found = get_state(request).backends.catalog().show(dataset)
     if found is None:
         raise ApiError(404, f"unknown dataset '{dataset}'", field="dataset")
@@ -98,7 +98,7 @@ def review(dataset: str, body: ReviewRequest, request: Request,
            principal: Principal = Depends(require("datasets:review"))) -> dict[str, Any]:
     from classifier.errors import InputError
 
-    check_dataset(principal, dataset)
+    check_dataset(request, principal, dataset)
     catalog = get_state(request).backends.catalog()
     if catalog.dataset_grade(dataset) is None:
         raise ApiError(404, f"unknown dataset '{dataset}'", field="dataset")

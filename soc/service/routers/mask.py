@@ -60,7 +60,7 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
 
     state = get_state(request)
     rid = request.state.request_id
-    check_dataset(principal, body.dataset)
+    check_dataset(request, principal, body.dataset)
     limit = state.options.mask_max_records
     if len(body.records) > limit:
         raise ApiError(413, f"batch of {len(body.records)} records exceeds the limit of {limit}", field="records")
