@@ -118,3 +118,38 @@ def check(
                    f"{', '.join(sorted(EXCLUDED_VALIDATORS))} - they need network data)")
     if problems:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@rules_app.command("list")
+def list_rules(
+    path: Optional[Path] = typer.Argument(None, help="rule file or directory (default: the pack)"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="at most N rules"),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """List the rules of a pack: id, title, level, kind (detection or correlation type), file.
+
+    Rules that fail to load are listed on stderr and make the exit code 1.
+    """
+    from sigma.correlations import SigmaCorrelationRule
+
+    from soc.detection import RulePack
+    from soc.detection.pack import rule_key, rule_level
+
+    default_rules, _, _ = _soc_options()
+    rules_path = path or default_rules
+    if not rules_path.exists():
+        fail(f"{rules_path}: no such rule file or directory")
+    pack = RulePack.load(rules_path)
+    rows = [{"rule_id": rule_key(r), "title": r.title, "level": rule_level(r),
+             "kind": r.type.name.lower() if isinstance(r, SigmaCorrelationRule) else "detection",
+             "output": bool(r._output), "path": pack.paths.get(rule_key(r), "")}
+            for r in [*pack.rules, *pack.correlations]]
+    rows = rows[:limit] if limit else rows
+    if fmt == OutputFormat.json:
+        print_json(rows)
+    else:
+        print_table(rows, ["rule_id", "level", "kind", "output", "title", "path"])
+    for err in pack.errors:
+        typer.echo(f"rule error: {err}", err=True)
+    if pack.errors:
+        raise typer.Exit(EXIT_FINDINGS)

@@ -79,3 +79,14 @@ def test_rules_check(tmp_path: Path, data_dir: Path) -> None:
     assert {"IdentifierExistenceIssue", "DanglingDetectionIssue"} <= checks
     res = runner.invoke(app, ["soc", "rules", "check", str(tmp_path / "nope")])
     assert res.exit_code == 2
+
+
+def test_rules_list(data_dir: Path) -> None:
+    res = runner.invoke(app, ["soc", "rules", "list", str(PACK), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert len(rows) == len(list(PACK.glob("*.yml")))
+    kinds = {r["kind"] for r in rows}
+    assert {"detection", "event_count", "value_count", "temporal_ordered"} <= kinds
+    res = runner.invoke(app, ["soc", "rules", "list", str(PACK), "--limit", "3", "--format", "json"])
+    assert len(json.loads(res.stdout)) == 3
