@@ -112,3 +112,16 @@ def test_real_entry_point_help_and_bad_input(env, tmp_path):
     for cmd in (["soc", "--help"], ["soc", "ingest", "--help"], ["soc", "alert", "--help"],
                 ["soc", "purge", "--help"], ["soc", "verify", "--help"]):
         assert shuwei(*cmd).exit_code == 0
+
+
+def test_purge_default_is_the_retention_setting(settings, tmp_path, monkeypatch):
+    from datetime import datetime, timedelta, timezone
+
+    use_rules(tmp_path, monkeypatch, RULE_BULK, retention_days="30")
+    now = datetime.now(timezone.utc)
+    shuwei("soc", "ingest", str(write(tmp_path / "e.jsonl", [
+        event(1, ts=(now - timedelta(days=31)).isoformat()),
+        event(2, ts=(now - timedelta(days=29)).isoformat())])))
+    r = shuwei("soc", "purge", "-f", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["purged"] == 1
+    assert json.loads(shuwei("soc", "verify", "-f", "json").stdout)["ok"] is True
