@@ -84,25 +84,39 @@ def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy:
                 rejected.append(f"{rec.ENTITY} rejected: dates without birth context in the name")
             continue
         threshold = det.min_hit_ratio_named if named else det.min_hit_ratio
+        shape_only = False
         if ratio < threshold:
-            if shape_ratio >= det.min_hit_ratio and rec.EVIDENCE != "value pattern":
-                rejected.append(f"{rec.ENTITY} rejected: {et.matches} values fit the pattern, "
-                                f"only {et.hits} pass validation")
-            continue
-        score = ratio + (0.05 if named else 0.0)
+            validated = rec.EVIDENCE != "value pattern"
+            if named and validated and shape_ratio >= threshold:
+                # The header names this entity and the values have its shape but fail validation
+                # (mistyped check chars, test data): keep the entity at low confidence. Releasing
+                # real identifiers in clear is the costly mistake (就高原则); unnamed look-alikes
+                # (serial numbers) still do not count.
+                shape_only = True
+            else:
+                if shape_ratio >= det.min_hit_ratio and validated:
+                    rejected.append(f"{rec.ENTITY} rejected: {et.matches} values fit the pattern, "
+                                    f"only {et.hits} pass validation")
+                continue
+        score = (shape_ratio * 0.5 if shape_only else ratio) + (0.05 if named else 0.0)
         if best is None or score > best[0]:
-            best = (score, order, rec, named, ratio)
+            best = (score, order, rec, named, ratio, shape_only)
     if best is None:
         reasons = rejected or ["no entity reached the hit-ratio threshold"]
         return Decision(None, 0.9 if col.tally.nonblank else 0.5, 0.0, [], reasons)
-    _, _, rec, named, ratio = best
+    _, _, rec, named, ratio, shape_only = best
     et = col.tally.entities[rec.ENTITY]
+    denom = col.tally.nonblank - et.allowed
+    if shape_only:
+        return Decision(rec.ENTITY, 0.5, round(et.matches / denom, 4), list(et.evidence),
+                        ["column name", f"value shape: {et.matches} of {denom} non-blank values fit "
+                         f"the pattern but only {et.hits} pass validation"])
     strong = rec.EVIDENCE != "value pattern"
     confidence = min(0.99, 0.6 * ratio + (0.3 if strong else 0.2) + (0.09 if named else 0.0))
     reasons = [rec.EVIDENCE]
     if named:
         reasons.append("column name")
-    reasons.append(f"{et.hits} of {col.tally.nonblank - et.allowed} non-blank values ({ratio:.0%})")
+    reasons.append(f"{et.hits} of {denom} non-blank values ({ratio:.0%})")
     return Decision(rec.ENTITY, round(confidence, 2), round(ratio, 4), list(et.evidence), reasons)
 
 

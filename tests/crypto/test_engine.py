@@ -97,6 +97,12 @@ def test_unknown_dataset_is_classified_on_the_fly(engine: MaskingEngine, setting
     assert Catalog.open(settings).field_grades("never_scanned") is None  # no catalog write
 
 
+def test_spec_example_on_an_unknown_dataset_is_masked(engine: MaskingEngine) -> None:
+    """Classified on the fly from one record: the header names the ID even though its check char fails."""
+    res = engine.mask("pop_unscanned", Caller("u1024", "analyst"), [SPEC_RECORD])
+    assert res.records == [{"姓名": "张*", "公民身份号码": "110105********0021", "联系电话": "138****5678"}]
+
+
 def test_record_errors(engine: MaskingEngine) -> None:
     with pytest.raises(RecordError) as err:
         engine.mask("pop_basic", Caller("u1", "analyst"), [{"a": 1}, ["not", "an", "object"]])
