@@ -70,5 +70,20 @@ def check_file(path: Path) -> None:
         raise InputError(str(path), "empty file (no header, no rows)")
 
 
+class FileSource:
+    """What every file reader shares: the dataset is the file name without extension, and an
+    unchanged file (size, mtime, content hash) is skipped on re-scan."""
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        self.path = path
+        self.options = options
+        self.dataset = path.stem
+        self.source = str(path)
+
+    def fingerprint(self) -> dict[str, Any]:
+        check_file(self.path)
+        return file_fingerprint(self.path)
+
+
 def batch_from_columns(names: list[str], columns: list[list[Any]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array(c, type=pa.string()) for c in columns], names=names)

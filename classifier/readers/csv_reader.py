@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from classifier.errors import InputError
-from classifier.readers.base import ReadOptions, check_file, file_fingerprint, unique_names
+from classifier.readers.base import FileSource, check_file, unique_names
 from classifier.recognizers import all_recognizers
 
 _HEAD = 1 << 20
@@ -65,17 +65,7 @@ def _looks_like_data(cells: list[str]) -> bool:
     return False
 
 
-class CsvSource:
-    def __init__(self, path: Path, options: ReadOptions) -> None:
-        self.path = path
-        self.options = options
-        self.dataset = path.stem
-        self.source = str(path)
-
-    def fingerprint(self) -> dict[str, Any]:
-        check_file(self.path)
-        return file_fingerprint(self.path)
-
+class CsvSource(FileSource):
     def _sniff(self) -> tuple[str, str, list[list[str]]]:
         with open(self.path, "rb") as fh:
             head = fh.read(_HEAD)

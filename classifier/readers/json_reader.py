@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from classifier.errors import InputError
-from classifier.readers.base import ReadOptions, check_file, file_fingerprint
+from classifier.readers.base import FileSource, check_file
 
 _CHUNK = 1 << 20
 
@@ -29,17 +28,7 @@ def _cell(value: Any) -> str | None:
     return str(value)
 
 
-class JsonSource:
-    def __init__(self, path: Path, options: ReadOptions) -> None:
-        self.path = path
-        self.options = options
-        self.dataset = path.stem
-        self.source = str(path)
-
-    def fingerprint(self) -> dict[str, Any]:
-        check_file(self.path)
-        return file_fingerprint(self.path)
-
+class JsonSource(FileSource):
     def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         with open(self.path, encoding="utf-8-sig", errors="strict") as fh:
             first = ""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from classifier.errors import InputError
-from classifier.readers.base import ReadOptions, check_file, file_fingerprint
+from classifier.readers.base import FileSource, check_file
 
 
 def as_text(column: pa.Array) -> pa.Array:
@@ -23,17 +22,7 @@ def as_text(column: pa.Array) -> pa.Array:
                          for v in column.to_pylist()], type=pa.string())
 
 
-class ParquetSource:
-    def __init__(self, path: Path, options: ReadOptions) -> None:
-        self.path = path
-        self.options = options
-        self.dataset = path.stem
-        self.source = str(path)
-
-    def fingerprint(self) -> dict[str, Any]:
-        check_file(self.path)
-        return file_fingerprint(self.path)
-
+class ParquetSource(FileSource):
     def open(self) -> tuple[list[str], Iterator[pa.RecordBatch], bool]:
         check_file(self.path)
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -13,7 +12,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from classifier.errors import InputError
-from classifier.readers.base import ReadOptions, batch_from_columns, check_file, file_fingerprint, unique_names
+from classifier.readers.base import FileSource, batch_from_columns, check_file, unique_names
 
 
 def _cell(value: Any) -> str | None:
@@ -28,17 +27,7 @@ def _cell(value: Any) -> str | None:
     return str(value)
 
 
-class XlsxSource:
-    def __init__(self, path: Path, options: ReadOptions) -> None:
-        self.path = path
-        self.options = options
-        self.dataset = path.stem
-        self.source = str(path)
-
-    def fingerprint(self) -> dict[str, Any]:
-        check_file(self.path)
-        return file_fingerprint(self.path)
-
+class XlsxSource(FileSource):
     def open(self) -> tuple[list[str], Iterator[pa.RecordBatch], bool]:
         check_file(self.path)
         try:
