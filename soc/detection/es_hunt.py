@@ -20,6 +20,7 @@ from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from soc.detection.compiler import Placeholders, Predicate, UnsupportedConstruct, compile_rule
+from soc.detection.es_prune import restrictions
 from soc.detection.es_query import candidate_queries
 from soc.detection.hunt import HuntResult
 from soc.detection.pack import RuleLoadError, RulePack, rule_key
@@ -34,6 +35,7 @@ class HuntStats:
     def __init__(self) -> None:
         self.candidates = 0
         self.confirmed = 0
+        self.pruned_rules = 0  # base rules fetched only for correlation groups that may fire
 
 
 def _detached(rule: SigmaRule) -> SigmaRule:
@@ -49,22 +51,22 @@ def _detached(rule: SigmaRule) -> SigmaRule:
     return detached
 
 
-def rule_clauses(pack: RulePack, placeholders: Placeholders | None,
-                 errors: list[RuleLoadError]) -> tuple[list[dict[str, Any]], dict[str, Predicate]]:
-    """Named candidate queries and compiled predicates of every base rule that converts."""
-    clauses: list[dict[str, Any]] = []
+def rule_queries(pack: RulePack, placeholders: Placeholders | None,
+                 errors: list[RuleLoadError]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Predicate]]:
+    """Candidate queries and compiled predicates of every base rule that converts."""
+    queries: dict[str, list[dict[str, Any]]] = {}
     predicates: dict[str, Predicate] = {}
     for rule in pack.rules:
         key = rule_key(rule)
         try:
             predicate = compile_rule(rule, placeholders or {})
-            queries = candidate_queries(_detached(rule), dict(placeholders or {}))
+            converted = candidate_queries(_detached(rule), dict(placeholders or {}))
         except (UnsupportedConstruct, SigmaError, NotImplementedError, TypeError) as exc:
             errors.append(RuleLoadError(pack.paths.get(key, ""), key, f"elasticsearch backend: {exc}"))
             continue
         predicates[key] = predicate
-        clauses.extend({"bool": {"must": [q], "_name": key}} for q in queries)
-    return clauses, predicates
+        queries[key] = converted
+    return queries, predicates
 
 
 def needed_fields(pack: RulePack) -> list[str] | None:
@@ -99,22 +101,31 @@ def needed_fields(pack: RulePack) -> list[str] | None:
 
 def es_hunt(pack: RulePack, store: EsEventStore, placeholders: Placeholders | None = None, *,
             since: datetime | None = None, until: datetime | None = None,
-            stats: HuntStats | None = None) -> HuntResult:
+            stats: HuntStats | None = None, prune: bool = True) -> HuntResult:
     """Matches in arrival order; ``line`` is the event's ``ingest_seq`` (its arrival key in ES)."""
     result = HuntResult()
-    clauses, predicates = rule_clauses(pack, placeholders, result.errors)
-    if not clauses:
+    queries, predicates = rule_queries(pack, placeholders, result.errors)
+    if not queries:
         return result
-    query: dict[str, Any] = {"bool": {"should": clauses, "minimum_should_match": 1}}
     rng: dict[str, str] = {}
     if since is not None:
         rng["gte"] = since.isoformat()
     if until is not None:
         rng["lt"] = until.isoformat()
-    if rng:
-        query["bool"]["filter"] = [{"range": {"ts": rng}}]
-    stats = stats or HuntStats()
+    time_filter = [{"range": {"ts": rng}}] if rng else []
     store.refresh()
+    output = {rule_key(r) for r in pack.rules if r._output}
+    limits = restrictions(store, pack.correlations, output, queries, time_filter) if prune else {}
+    clauses = []
+    for key, qs in queries.items():
+        for q in qs:
+            clause: dict[str, Any] = {"bool": {"must": [q], "_name": key}}
+            if key in limits:
+                clause["bool"]["filter"] = [limits[key]]
+            clauses.append(clause)
+    query: dict[str, Any] = {"bool": {"should": clauses, "minimum_should_match": 1, "filter": time_filter}}
+    stats = stats or HuntStats()
+    stats.pruned_rules = len(limits)
     assembler = MatchAssembler(pack)
     fields = needed_fields(pack)
     for hits in store.search_pages(query, source=True if fields is None else fields + [SEQ_FIELD]):

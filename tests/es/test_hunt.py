@@ -95,3 +95,46 @@ def test_query_forms_exact_or_widened() -> None:
         {"s": {"src_ip|cidr": "10.0.0.0/8"}, "condition": "s"})
     # flattened extra is case-sensitive: widened
     assert _query({"s": {"extra.channel": "VPN"}, "condition": "s"}) == "_exists_:extra.channel"
+
+
+PRUNABLE = """
+title: Query
+id: 0e5d1a00-0000-4000-8000-000000000301
+name: any_query
+logsource: {product: shuwei}
+detection: {sel: {action: query}, condition: sel}
+level: low
+---
+title: Many queries
+id: 0e5d1a00-0000-4000-8000-000000000302
+correlation: {type: event_count, rules: [any_query], group-by: [user], timespan: 2h, condition: {gte: 10}}
+level: medium
+---
+title: Big export sum
+id: 0e5d1a00-0000-4000-8000-000000000303
+name: any_export
+logsource: {product: shuwei}
+detection: {sel: {action: export}, condition: sel}
+level: low
+---
+title: Export volume by org
+id: 0e5d1a00-0000-4000-8000-000000000304
+correlation: {type: value_sum, rules: [any_export], group-by: [org, user], timespan: 1h,
+              condition: {field: rows, gt: 150000}}
+level: high
+"""
+
+
+def test_group_pruning_fetches_less_and_changes_nothing(store: EsEventStore, tmp_path: Path) -> None:
+    (tmp_path / "pack.yml").write_text(PRUNABLE)
+    pack = RulePack.load(tmp_path / "pack.yml")
+    assert pack.errors == []
+    pruned, full = HuntStats(), HuntStats()
+    with_pruning = [signature(m) for m in es_hunt(pack, store, stats=pruned)]
+    without = [signature(m) for m in es_hunt(pack, store, stats=full, prune=False)]
+    expected = [signature(m) for m in hunt(pack, EVENTS, backend="memory")]
+    assert with_pruning == without == expected
+    assert {m[0] for m in expected} == {"0e5d1a00-0000-4000-8000-000000000302",
+                                        "0e5d1a00-0000-4000-8000-000000000304"}  # both fire
+    assert pruned.pruned_rules == 2
+    assert pruned.candidates < full.candidates

@@ -28,7 +28,7 @@ def test_template_and_mapping_installed(make_store, es_prefix: str) -> None:
     assert props["src_ip"]["type"] == "ip" and props["src_ip"]["fields"]["text"]["type"] == "keyword"
     assert props["extra"]["type"] == "flattened"
     assert props["user"] == {"type": "keyword", "normalizer": "shuwei_lowercase", "ignore_above": 8191,
-                             "doc_values": False}
+                             "doc_values": False, "fields": {"raw": {"type": "keyword", "ignore_above": 8191}}}
     settings = client.indices.get_settings(index=index)[index]["settings"]["index"]
     assert settings["translog"]["durability"] == "request"
     # The normaliser makes keyword matches case-insensitive, as Sigma's default is.

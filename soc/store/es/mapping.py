@@ -31,17 +31,27 @@ _KEYWORD_LC = tuple(
 )
 
 
-def _keyword() -> dict[str, Any]:
-    # No doc_values: hunts filter on these fields, never sort or aggregate on them (correlation
-    # runs in Shuwei), and skipping the column store makes bulk indexing cheaper.
-    return {"type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE, "doc_values": False}
+# Fields correlation rules group or count by: they also get an exact ``.raw`` keyword with doc
+# values, so the hunt can prune groups that can never fire with exact (case-preserving)
+# composite aggregations (soc/detection/es_prune.py). Other keywords only filter: no doc values.
+RAW_FIELDS = ("user", "target_user", "session_id", "dataset", "dest", "org", "role", "source",
+              "approval_id", "src_ip")
+
+
+def _keyword(raw: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "keyword", "normalizer": NORMALIZER, "ignore_above": IGNORE_ABOVE,
+                           "doc_values": False}
+    if raw:
+        out["fields"] = {"raw": {"type": "keyword", "ignore_above": IGNORE_ABOVE}}
+    return out
 
 
 def event_properties() -> dict[str, Any]:
-    props: dict[str, Any] = {name: _keyword() for name in _KEYWORD_LC}
+    props: dict[str, Any] = {name: _keyword(name in RAW_FIELDS) for name in _KEYWORD_LC}
     props.update({name: {"type": "long", "ignore_malformed": True} for name in _LONG})
     props.update({name: {"type": "boolean"} for name in _BOOL})
-    props["src_ip"] = {"type": "ip", "ignore_malformed": True, "fields": {"text": _keyword()}}
+    props["src_ip"] = {"type": "ip", "ignore_malformed": True, "fields": {
+        "text": _keyword(), "raw": {"type": "keyword", "ignore_above": IGNORE_ABOVE}}}
     props["event_id"] = _keyword()
     props["ts"] = {"type": "date", "format": "strict_date_optional_time", "ignore_malformed": True}
     props["extra"] = {"type": "flattened", "ignore_above": IGNORE_ABOVE}
