@@ -33,7 +33,6 @@ from sigma.correlations import (
     SigmaExtendedCorrelationCondition,
     SigmaRuleReference,
 )
-from sigma.rule import SigmaRule
 
 from soc.detection.compiler import UnsupportedConstruct, is_number
 from soc.detection.fields import MISSING, getter
@@ -54,9 +53,7 @@ def check_correlation(rule: SigmaCorrelationRule) -> None:
     """Raise UnsupportedConstruct for a correlation this engine cannot evaluate exactly."""
     if rule.type not in _SUPPORTED:
         raise UnsupportedConstruct(f"correlation type {rule.type.name.lower()} is not supported")
-    for ref in rule.referenced_rules:
-        if not isinstance(ref.rule, SigmaRule):
-            raise UnsupportedConstruct("correlations over correlation rules are not supported")
+    _check_acyclic(rule, [])
     if isinstance(rule.condition, SigmaExtendedCorrelationCondition) and rule.type != CT.TEMPORAL:
         raise UnsupportedConstruct("an extended (boolean) condition needs type temporal")
     if isinstance(rule.condition, SigmaCorrelationCondition) and isinstance(rule.condition.fieldref, list):
@@ -67,14 +64,24 @@ def check_correlation(rule: SigmaCorrelationRule) -> None:
             raise UnsupportedConstruct("value_percentile needs percentile between 0 and 100")
 
 
+def _check_acyclic(rule: SigmaCorrelationRule, path: list[str]) -> None:
+    key = rule_key(rule)
+    if key in path:
+        raise UnsupportedConstruct("correlation rules reference each other in a cycle: "
+                                   + " -> ".join([*path, key]))
+    for ref in rule.referenced_rules:
+        if isinstance(ref.rule, SigmaCorrelationRule) and ref.rule.referenced_rules:
+            _check_acyclic(ref.rule, [*path, key])
+
+
 @dataclass(slots=True)
 class _Entry:
     ts: float
     seq: int
     rules: tuple[str, ...]
     value: Any
-    line: int | None
-    event_id: str | None
+    lines: tuple[int, ...]      # one event, or every event of a lower correlation's match
+    event_ids: tuple[str, ...]
     ts_text: str
 
 
@@ -280,9 +287,14 @@ class _Correlation:
         if ts < group.latest - span:
             return None  # arrived after its window slid past
         value = self.value_getters[rules[0]](event) if self.value_getters else None
-        event_id = event.get("event_id")
-        group.add(_Entry(ts, seq, rules, value, line,
-                         event_id if type(event_id) is str else None, ts_text))
+        made_of = event.get(_MADE_OF)
+        if made_of is not None:  # a lower correlation's match: it stands for all its events
+            lines, event_ids = made_of
+        else:
+            event_id = event.get("event_id")
+            lines = (line,) if line is not None else ()
+            event_ids = (event_id,) if type(event_id) is str else ()
+        group.add(_Entry(ts, seq, rules, value, lines, event_ids, ts_text))
         start = group.latest - span
         if group.entries[0].ts < start:
             group.evict_before(start)
@@ -296,14 +308,15 @@ class _Correlation:
     def _match(self, gkey: tuple[Any, ...], group: _Group, event: dict[str, Any],
                line: int | None, ts_text: str) -> Match:
         ordered = sorted(group.entries, key=lambda e: e.seq)
+        lines = sorted({n for e in ordered for n in e.lines})
+        event_ids = list(dict.fromkeys(i for e in ordered for i in e.event_ids))
         event_id = event.get("event_id")
         return Match(
             rule_id=self.key, rule_title=self.title, level=self.level, tags=self.tags,
             event_id=event_id if isinstance(event_id, str) else None, line=line, ts=ts_text,
             correlation=True,
             group={n: (list(v) if isinstance(v, tuple) else v) for n, v in zip(self.group_names, gkey)},
-            event_ids=[e.event_id for e in ordered if e.event_id is not None],
-            lines=[e.line for e in ordered if e.line is not None],
+            event_ids=event_ids, lines=lines,
             first_seen=group.entries[0].ts_text, last_seen=group.entries[-1].ts_text,
         )
 
@@ -314,6 +327,16 @@ class _Correlation:
                  and (g.fired_at is None or g.fired_at + self.span < now - self.span)]
         for k in stale:
             del self.groups[k]
+
+
+_MADE_OF = "\x00made_of"  # key of the (lines, event_ids) a correlation match carries upward
+
+
+def _as_event(m: Match) -> dict[str, Any]:
+    """A correlation match as an event for the correlation above it: its group values, the
+    time of its last event, and the events it is made of."""
+    return {**m.group, "ts": m.last_seen, "event_id": m.event_id,
+            _MADE_OF: (tuple(m.lines), tuple(m.event_ids))}
 
 
 class CorrelationEngine:
@@ -358,7 +381,11 @@ class CorrelationEngine:
         self._seq += 1
         out: list[Match] = []
         for corr, corr_bases in targets:
-            out.extend(corr.feed(corr_bases, event, line, self._seq, ts, ts_text))
+            for m in corr.feed(corr_bases, event, line, self._seq, ts, ts_text):
+                if corr.rule._output:
+                    out.append(m)
+                if m.rule_id in self.by_base:  # feeds a correlation above it
+                    out.extend(self.feed(_as_event(m), m.line, (m.rule_id,)))
         if ts > self._latest:
             self._latest = ts
         if self._seq % SWEEP_EVERY == 0:

@@ -160,20 +160,45 @@ class RulePack:
                 continue
             self.rules.append(rule)
             self.paths[rule_key(rule)] = str(file)
-        # Correlations resolve their references against the valid base rules only, so a
-        # correlation over a broken rule is itself reported instead of silently never firing.
-        lookup = SigmaCollection(list(self.rules), resolve_references=False)
-        for file, rule in ok:
-            if not isinstance(rule, SigmaCorrelationRule):
-                continue
-            try:
-                rule.resolve_rule_references(lookup)
-                check_correlation(rule)
-            except (SigmaError, UnsupportedConstruct) as exc:
-                self.errors.append(RuleLoadError(str(file), rule_key(rule), str(exc)))
-                continue
+        # Correlations resolve against valid rules only, so a correlation over a broken rule
+        # (or over a broken correlation) is itself reported instead of silently never firing.
+        pending = [(f, r) for f, r in ok if isinstance(r, SigmaCorrelationRule)]
+        while pending:
+            lookup = SigmaCollection([*self.rules, *(r for _, r in pending)],
+                                     resolve_references=False)
+            failed = []
+            for file, rule in pending:
+                try:
+                    rule.resolve_rule_references(lookup)
+                    check_correlation(rule)
+                except (SigmaError, UnsupportedConstruct) as exc:
+                    failed.append((file, rule, str(exc)))
+            for file, rule, reason in failed:
+                self.errors.append(RuleLoadError(str(file), rule_key(rule), reason))
+            dropped = {id(r) for _, r, _ in failed}
+            pending = [(f, r) for f, r in pending if id(r) not in dropped]
+            if not failed:
+                break
+        for file, rule in pending:
             self.correlations.append(rule)
             self.paths[rule_key(rule)] = str(file)
+        # lower-level correlations first, so a match feeds the correlations above it
+        self.correlations = _referenced_first(self.correlations)
+
+
+def _referenced_first(rules: list[SigmaCorrelationRule]) -> list[SigmaCorrelationRule]:
+    done: dict[int, SigmaCorrelationRule] = {}
+
+    def visit(rule: SigmaCorrelationRule) -> None:
+        if id(rule) in done:
+            return
+        for ref in rule.referenced_rules:
+            if isinstance(ref.rule, SigmaCorrelationRule):
+                visit(ref.rule)
+        done[id(rule)] = rule
+    for rule in rules:
+        visit(rule)
+    return list(done.values())
 
 
 def _doc_key(doc: Any) -> str | None:

@@ -64,8 +64,8 @@ def live_rows(conn: sqlite3.Connection, layout: TableLayout, corr: _Correlation,
               rows_by_rule: dict[str, set[int]]) -> set[int] | None:
     """Rows of ``corr``'s base rules in groups that may fire; None = cannot tell (keep all)."""
     having = _having(corr)
-    if having is None:
-        return None
+    if having is None or not all(b in rows_by_rule for b in corr.order):
+        return None  # no bound, or fed by a correlation's matches (not by table rows)
     selects, params = [], []
     for i, base in enumerate(dict.fromkeys(corr.order)):
         cols = []

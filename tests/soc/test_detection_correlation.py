@@ -194,3 +194,36 @@ def test_hunt_pruning_skips_only_groups_that_cannot_fire(tmp_path: Path) -> None
     res = HuntResult()
     _sqlite_hunt(pack, conn, jsonl_layout("hunt_events"), None, res)
     assert list(res) == [] and res.errors == []  # b's addresses are 15 minutes apart
+
+
+def test_correlation_over_a_correlation(tmp_path: Path) -> None:
+    """'Several denials, then a success': event_count feeding temporal_ordered; the lower
+    correlation is hidden (generate is false) and its events appear in the upper match, with
+    every other event of the window (the earlier success on line 1)."""
+    burst = {"title": "burst", "name": "burst", "id": "00000000-0000-4000-8000-0000000000c2",
+             "correlation": {"type": "event_count", "rules": ["denied"], "group-by": ["user"],
+                             "timespan": "10m", "condition": {"gte": 3}}}
+    upper = {"title": "then ok", "id": CORR_ID, "correlation": {
+        "type": "temporal_ordered", "rules": ["burst", "ok"], "group-by": ["user"], "timespan": "10m"}}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump_all([*BASE, upper, burst]), encoding="utf-8")
+    pack = RulePack.load(tmp_path / "r.yml")
+    assert pack.errors == []
+    events = [ev(0, "login"), ev(10, "login", result="denied"), ev(20, "login", result="denied"),
+              ev(30, "login", result="denied"), ev(40, "login"), ev(50, "login", user="u2")]
+    got = [(m.rule_id, m.lines, m.line) for m in hunt(pack, events)]
+    assert got == [(CORR_ID, [1, 2, 3, 4, 5], 5)]
+    assert [m.to_hunt_json() for m in hunt(pack, events, backend="sqlite")] == \
+        [m.to_hunt_json() for m in hunt(pack, events)]
+    # success before the burst: no sequence
+    assert list(hunt(pack, [events[0], *events[1:4]])) == []
+
+
+def test_correlation_cycle_is_a_load_error(tmp_path: Path) -> None:
+    a = {"title": "a", "name": "a", "id": "00000000-0000-4000-8000-0000000000d1",
+         "correlation": {"type": "temporal", "rules": ["b", "denied"], "timespan": "1m"}}
+    b = {"title": "b", "name": "b", "id": "00000000-0000-4000-8000-0000000000d2",
+         "correlation": {"type": "temporal", "rules": ["a", "denied"], "timespan": "1m"}}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump_all([*BASE, a, b]), encoding="utf-8")
+    pack = RulePack.load(tmp_path / "r.yml")
+    assert pack.correlations == [] and len(pack.errors) == 2
+    assert any("cycle" in e.reason for e in pack.errors)
