@@ -85,7 +85,7 @@ def _run(root: Path, url: str, events: int, repeat: int, seed: int) -> int:
 
     print("\n[1] baseline: SQLite durable ingest (validate, enrich, WAL) and hunt", flush=True)
     store, alerts = SqliteEventStore.in_dir(root / "sqlite"), SqliteAlertStore.in_dir(root / "sqlite")
-    sq_rate, sq_median = measure_ingest(store, alerts, settings, traffic.history, day)
+    sq_rate, sq_median, *_ = measure_ingest(store, alerts, settings, traffic.history, day)
     store.close()
     alerts.close()
     sq_hunts = [measure_hunt(pack, root / "sqlite" / "soc.db") for _ in range(max(1, min(repeat, 3)))]
@@ -112,7 +112,7 @@ def _run(root: Path, url: str, events: int, repeat: int, seed: int) -> int:
         pipe_store = EsEventStore(make_client(pipe_cfg), pipe_cfg, root / "es-spool-p.db")
         pipe_alerts = EsAlertStore(make_client(pipe_cfg), pipe_cfg)
         fresh = generate(events, seed=seed)  # un-enriched copies: the pipeline enriches itself
-        p_rate, p_median = measure_ingest(pipe_store, pipe_alerts, settings, fresh.history, fresh.day)
+        p_rate, p_median, *_ = measure_ingest(pipe_store, pipe_alerts, settings, fresh.history, fresh.day)
         print(f"  {p_rate:,.0f} events/s overall, median per 100k chunk {p_median:,.0f}/s; "
               f"ratio to SQLite ingest {p_rate / sq_rate:.2f}x")
         pipe_store.client.indices.delete(index=f"{prefix}p-*")
