@@ -229,10 +229,11 @@ class _Correlation:
             return nums[int(rank) - 1]
         if self.type == CT.TEMPORAL:
             return float(len(group.rules))
-        # temporal_ordered: length of the longest prefix of the rule list seen in time order
+        # temporal_ordered: how much of the rule list (repeats allowed: [denied, denied, ok])
+        # distinct events in time order cover, each event taking one step
         i, order = 0, self.order
         for e in group.entries:
-            while i < len(order) and order[i] in e.rules:
+            if i < len(order) and order[i] in e.rules:
                 i += 1
         return float(i)
 

@@ -48,7 +48,7 @@ def _having(corr: _Correlation) -> str | None:
         CT.VALUE_COUNT: "COUNT(DISTINCT v COLLATE BINARY)",
         CT.VALUE_SUM: "TOTAL(CASE WHEN typeof(v) IN ('integer', 'real') THEN v END)",
         CT.TEMPORAL: "COUNT(DISTINCT r)",
-        CT.TEMPORAL_ORDERED: "COUNT(DISTINCT r)",
+        CT.TEMPORAL_ORDERED: "COUNT(DISTINCT k)",  # one step per event
     }.get(corr.type)
     if measure is None:
         return None

@@ -227,3 +227,13 @@ def test_correlation_cycle_is_a_load_error(tmp_path: Path) -> None:
     pack = RulePack.load(tmp_path / "r.yml")
     assert pack.correlations == [] and len(pack.errors) == 2
     assert any("cycle" in e.reason for e in pack.errors)
+
+
+def test_temporal_ordered_with_repeated_rule(tmp_path: Path) -> None:
+    """[denied, denied, ok]: two distinct denied events must precede the success."""
+    corr = {"type": "temporal_ordered", "rules": ["denied", "denied", "ok"], "group-by": ["user"],
+            "timespan": "10m"}
+    one = [ev(0, "login", result="denied"), ev(10, "login")]
+    two = [ev(0, "login", result="denied"), ev(5, "login", result="denied"), ev(10, "login")]
+    assert run(tmp_path, corr, one) == []
+    assert [m.lines for m in run(tmp_path, corr, two)] == [[1, 2, 3]]
