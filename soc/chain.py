@@ -143,7 +143,7 @@ def _name_moves(suspects: list[tuple[ChainRow, int | None]], near: dict[str, int
         for prev_hash, seq in near.items():
             if seq != row.seq and link(prev_hash, row.doc) == row.chain_hash:
                 problem = Problem("reordered", row.seq, row.event_id,
-                                  f"order changed: this event was chained right after "
+                                  "order changed: this event was chained right after "
                                   + (f"the event now at seq {seq}" if seq else "the chain's start"))
                 if index is None:
                     report.problems.append(problem)

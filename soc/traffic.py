@@ -238,7 +238,6 @@ def generate(events: int = 1_000_000, *, seed: int = 42, day: date = date(2026, 
 
 
 def _attacks(g: _Gen, day: date, cast: list[str]) -> list[tuple[list[dict[str, Any]], Scenario]]:
-    r = g.r
     at = lambda h, m=0, s=0: datetime.combine(day, datetime.min.time(), TZ) + timedelta(hours=h, minutes=m, seconds=s)  # noqa: E731
     out: list[tuple[list[dict[str, Any]], Scenario]] = []
 
