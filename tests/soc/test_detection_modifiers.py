@@ -182,3 +182,13 @@ def test_expand_in_regex_and_wildcard_values(tmp_path: Path) -> None:
     got = matching_lines(tmp_path, sel(ua__expand="%agents%"), events,
                          placeholders={"agents": ["moz*"]})
     assert got == [3]
+
+
+def test_backslashes_and_sql_metacharacters_are_literal(tmp_path: Path) -> None:
+    events = [{"p": "C:\\Windows\\x"}, {"p": "C:Windowsx"}, {"p": "50%_off"}, {"p": "50ab_off"},
+              {"p": "it's"}]
+    assert matching_lines(tmp_path, sel(p="C:\\Windows\\x"), events) == [1]
+    assert matching_lines(tmp_path, sel(p__contains="\\windows\\"), events) == [1]
+    assert matching_lines(tmp_path, sel(p="50%_off"), events) == [3]
+    assert matching_lines(tmp_path, sel(p__startswith="50%"), events) == [3]
+    assert matching_lines(tmp_path, sel(p="it's"), events) == [5]
