@@ -77,7 +77,7 @@ def store_layout() -> TableLayout:
     scalar = frozenset(c for c in cols if c not in JSON_COLUMNS)
     # off_hours is stored 0/1 for the boolean enrichment: only boolean values may match it
     return TableLayout(table="events", key_column="seq", scalar_columns=scalar,
-                       json_columns=frozenset(JSON_COLUMNS) - {"extra"},
+                       json_columns=frozenset(JSON_COLUMNS),
                        bool_columns=frozenset({"off_hours"}))
 
 
