@@ -39,16 +39,35 @@ def _field_sql(layout: TableLayout, name: str) -> tuple[str, str] | None:
             f"(json_type({layout.doc_column}, '{path}') IN ('array', 'object'))")
 
 
+_NUMERIC = "CASE WHEN typeof(v) IN ('integer', 'real') THEN v END"
+
+
 def _having(corr: _Correlation) -> str | None:
+    """HAVING clause true for every group that may fire (an upper bound of the measure)."""
     bounds = [(_REACHING[c.op], c.count) for c in corr.conditions if c.op in _REACHING]
     if corr.extended is not None or not bounds:
         return None
+    if corr.type == CT.TEMPORAL_ORDERED:
+        # reaching step n needs n events and every distinct rule among the first n steps
+        index = {b: i for i, b in enumerate(dict.fromkeys(corr.order))}
+        parts = []
+        for op, count in bounds:
+            steps = count + 1 if op == ">" else count
+            needed = sorted({index[b] for b in corr.order[:steps]})
+            parts.append(f"COUNT(DISTINCT k) >= {steps}")
+            if needed:
+                parts.append(f"COUNT(DISTINCT CASE WHEN r IN ({', '.join(map(str, needed))}) "
+                             f"THEN r END) >= {len(needed)}")
+        return " AND ".join(parts)
     measure = {
         CT.EVENT_COUNT: "COUNT(DISTINCT k)",
         CT.VALUE_COUNT: "COUNT(DISTINCT v COLLATE BINARY)",
-        CT.VALUE_SUM: "TOTAL(CASE WHEN typeof(v) IN ('integer', 'real') THEN v END)",
+        CT.VALUE_SUM: f"TOTAL({_NUMERIC})",
+        # an average, median or percentile of a window never exceeds the group's maximum
+        CT.VALUE_AVG: f"MAX({_NUMERIC})",
+        CT.VALUE_MEDIAN: f"MAX({_NUMERIC})",
+        CT.VALUE_PERCENTILE: f"MAX({_NUMERIC})",
         CT.TEMPORAL: "COUNT(DISTINCT r)",
-        CT.TEMPORAL_ORDERED: "COUNT(DISTINCT k)",  # one step per event
     }.get(corr.type)
     if measure is None:
         return None
@@ -56,7 +75,7 @@ def _having(corr: _Correlation) -> str | None:
     # no bound over containers (counted element-wise in Python) or negative sums
     escape = "MAX(c) = 1"
     if corr.type == CT.VALUE_SUM:
-        escape += " OR MIN(CASE WHEN typeof(v) IN ('integer', 'real') THEN v END) < 0"
+        escape += f" OR MIN({_NUMERIC}) < 0"
     return f"({cond}) OR {escape}"
 
 

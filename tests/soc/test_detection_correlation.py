@@ -237,3 +237,29 @@ def test_temporal_ordered_with_repeated_rule(tmp_path: Path) -> None:
     two = [ev(0, "login", result="denied"), ev(5, "login", result="denied"), ev(10, "login")]
     assert run(tmp_path, corr, one) == []
     assert [m.lines for m in run(tmp_path, corr, two)] == [[1, 2, 3]]
+
+
+def test_hunt_pruning_bounds_for_avg_and_ordered(tmp_path: Path) -> None:
+    import sqlite3
+
+    from soc.detection.prune import live_rows
+    from soc.detection.sqlbackend import jsonl_layout
+    from soc.detection.streaming import MatchAssembler
+
+    events = [ev(0, "export", user="a", rows=10), ev(1, "export", user="b", rows=900),
+              ev(2, "login", user="a", result="denied"), ev(3, "login", user="a"),
+              ev(4, "login", user="b")]
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (line INTEGER PRIMARY KEY, doc TEXT NOT NULL)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(i, json.dumps(e)) for i, e in enumerate(events, 1)])
+    rows = {BASE[3]["id"]: {1, 2}, BASE[0]["id"]: {3}, BASE[1]["id"]: {4, 5}}
+    for correlation, live in [
+        ({"type": "value_avg", "rules": ["export"], "group-by": ["user"], "timespan": "1h",
+          "condition": {"gt": 500, "field": "rows"}}, {2}),          # a's maximum is 10
+        ({"type": "temporal_ordered", "rules": ["denied", "ok"], "group-by": ["user"],
+          "timespan": "1h"}, {3, 4}),                                  # b has no denial
+    ]:
+        corr = {"title": "c", "id": CORR_ID, "correlation": correlation}
+        (tmp_path / "r.yml").write_text(yaml.safe_dump_all([*BASE, corr]), encoding="utf-8")
+        engine = MatchAssembler(RulePack.load(tmp_path / "r.yml")).engine
+        assert live_rows(conn, jsonl_layout("t"), engine.correlations[0], rows) == live
