@@ -95,40 +95,48 @@ class SqliteEventStore:
             return []
         day = datetime.now(self._tz).date().isoformat()
         with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                head = conn.execute("SELECT last_seq, head_hash FROM chain_head").fetchone()
-                seq, prev = head if head else (0, chain.GENESIS)
-                first_seq = seq + 1
-                seen = self._existing([e["event_id"] for e in events])
-                stored: list[bool] = []
-                rows = []
-                for event in events:
-                    eid = event["event_id"]
-                    if eid in seen:
-                        stored.append(False)
-                        continue
-                    seen.add(eid)
-                    seq += 1
-                    doc = _dumps(event)
-                    prev = chain.link(prev, doc)
-                    rows.append((seq, eid, event["ts"], ts_epoch(event["ts"]))
-                                + _column_values(event) + (doc, prev))
-                    stored.append(True)
-                if rows:
-                    conn.executemany(_INSERT, rows)
-                    conn.execute("INSERT INTO chain_head (id, last_seq, head_hash) VALUES (1, ?, ?) "
-                                 "ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, "
-                                 "head_hash = excluded.head_hash", (seq, prev))
-                    conn.execute("INSERT INTO chain_checkpoints (day, first_seq, last_seq, head_hash) "
-                                 "VALUES (?, ?, ?, ?) ON CONFLICT(day) DO UPDATE SET "
-                                 "last_seq = excluded.last_seq, head_hash = excluded.head_hash",
-                                 (day, first_seq, seq, prev))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                # Resent events are rare: insert straight away and let the UNIQUE index object,
+                # rather than looking every event_id up first.
+                return self._append(events, day, check=False)
+            except sqlite3.IntegrityError:
+                return self._append(events, day, check=True)
+
+    def _append(self, events: list[dict[str, Any]], day: str, *, check: bool) -> list[bool]:
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            head = conn.execute("SELECT last_seq, head_hash FROM chain_head").fetchone()
+            seq, prev = head if head else (0, chain.GENESIS)
+            first_seq = seq + 1
+            seen = self._existing([e["event_id"] for e in events]) if check else set()
+            stored: list[bool] = []
+            rows = []
+            for event in events:
+                eid = event["event_id"]
+                if eid in seen:
+                    stored.append(False)
+                    continue
+                seen.add(eid)
+                seq += 1
+                doc = _dumps(event)
+                prev = chain.link(prev, doc)
+                rows.append((seq, eid, event["ts"], ts_epoch(event["ts"]))
+                            + _column_values(event) + (doc, prev))
+                stored.append(True)
+            if rows:
+                conn.executemany(_INSERT, rows)
+                conn.execute("INSERT INTO chain_head (id, last_seq, head_hash) VALUES (1, ?, ?) "
+                             "ON CONFLICT(id) DO UPDATE SET last_seq = excluded.last_seq, "
+                             "head_hash = excluded.head_hash", (seq, prev))
+                conn.execute("INSERT INTO chain_checkpoints (day, first_seq, last_seq, head_hash) "
+                             "VALUES (?, ?, ?, ?) ON CONFLICT(day) DO UPDATE SET "
+                             "last_seq = excluded.last_seq, head_hash = excluded.head_hash",
+                             (day, first_seq, seq, prev))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         return stored
 
     def iter_events(self, *, since: datetime | None = None,
