@@ -89,10 +89,20 @@ def fetch() -> Path:
                 mode = info.external_attr >> 16  # zipfile drops Unix modes; bin/ needs +x
                 if mode:
                     os.chmod(staging / info.filename, mode & 0o7777)
+        _readable_by_all(staging)  # the unprivileged ES user must read it, whatever our umask
         (staging / f"elasticsearch-{ES_VERSION}").rename(home)
         shutil.rmtree(staging, ignore_errors=True)
         archive.unlink()
     return home
+
+
+def _readable_by_all(root: Path) -> None:
+    for path in [root, *root.rglob("*")]:
+        mode = path.stat().st_mode
+        os.chmod(path, mode | 0o444 | (0o111 if path.is_dir() or mode & 0o100 else 0))
+    for parent in (cache_dir(), cache_dir().parent):
+        if parent.is_dir() and parent.stat().st_uid == os.geteuid():
+            os.chmod(parent, parent.stat().st_mode | 0o555)
 
 
 def _java_major(java_home: Path) -> int | None:
