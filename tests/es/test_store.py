@@ -72,6 +72,7 @@ def test_retention_deletes_by_event_time(make_store, es_prefix: str) -> None:
     store.append(events)
     cutoff = datetime.fromisoformat(events[250]["ts"])  # inside a day: partial day delete
     older = sum(datetime.fromisoformat(e["ts"]) < cutoff for e in events)
+    assert store.count_before(cutoff) == older
     assert store.purge(cutoff) == older
     left = list(store.iter_events())
     assert len(left) == 400 - older

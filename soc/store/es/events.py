@@ -275,6 +275,13 @@ class EsEventStore:
         resp = self.client.count(index=self.pattern, allow_no_indices=True, ignore_unavailable=True)
         return int(resp["count"])
 
+    def count_before(self, before: datetime) -> int:
+        """Events a purge at ``before`` would delete (the pipeline records it in the purge's audit event)."""
+        self.refresh()
+        resp = self.client.count(index=self.pattern, allow_no_indices=True, ignore_unavailable=True,
+                                 query={"range": {"ts": {"lt": before.isoformat()}}})
+        return int(resp["count"])
+
     # -- retention --------------------------------------------------------------------------
     def _daily_indices(self) -> dict[str, date]:
         out: dict[str, date] = {}
