@@ -12,7 +12,6 @@ import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -106,7 +105,6 @@ class IngestPipeline:
         self.batch_size = batch_size
         self._context: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.RLock()
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="soc-store")
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: EventStore | None = None,
@@ -136,7 +134,6 @@ class IngestPipeline:
         return pipe
 
     def close(self) -> None:
-        self._writer.shutdown(wait=True)
         if self.playbooks is not None:
             self.playbooks.close()
         if self.anomaly is not None:
@@ -153,57 +150,48 @@ class IngestPipeline:
         result = IngestResult()
         alerts: dict[str, dict[str, Any]] = {}
         batch: list[tuple[dict[str, Any], float, int | None]] = []
-        pending: list[tuple[Future[list[bool]], list[tuple[dict[str, Any], float, int | None]]]] = []
 
         def write(ready: list[tuple[dict[str, Any], float, int | None]]) -> None:
-            # The store writes batch N on its own thread (SQLite releases the GIL) while this one
-            # parses batch N+1; detection of N waits for N to be durable, and runs in order.
-            pending.append((self._writer.submit(self.store.append, [e for e, _, _ in ready]), ready))
-            while len(pending) > 1:
-                self._detect(*pending.pop(0), result, alerts)
+            # Measured: a separate writer thread gains nothing here (the GIL convoys with
+            # SQLite's per-row release), so the batch is written, then detected, in line.
+            stored = self.store.append([e for e, _, _ in ready])  # durable from here on
+            self._detect(stored, ready, result, alerts)
 
         with self._lock:
-            try:
-                pos = -1
-                for item in events:
-                    if item is FLUSH:  # the source is idle: store and detect what we have now
-                        if batch:
-                            write(batch)
-                            batch = []
-                        while pending:
-                            self._detect(*pending.pop(0), result, alerts)
-                        continue
-                    pos += 1
-                    is_line = isinstance(item, (str, bytes))
-                    where, number = ("line", pos + first_line) if is_line else ("index", pos)
-                    if is_line and not item.strip():  # type: ignore[union-attr]
-                        continue
-                    try:
-                        obj = _decode(item)
-                        ts = validate_event(obj)
-                    except EventError as exc:
-                        result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
-                        continue
-                    # A caller's dict is not ours to change; a freshly parsed line is.
-                    event = obj if is_line else dict(obj)  # type: ignore[call-overload]
-                    self.enricher.enrich(event, ts)
-                    batch.append((event, ts, number if is_line else None))
-                    if len(batch) >= self.batch_size:
+            pos = -1
+            for item in events:
+                if item is FLUSH:  # the source is idle: store and detect what we have now
+                    if batch:
                         write(batch)
                         batch = []
-                if batch:
+                    continue
+                pos += 1
+                is_line = isinstance(item, (str, bytes))
+                where, number = ("line", pos + first_line) if is_line else ("index", pos)
+                if is_line and not item.strip():  # type: ignore[union-attr]
+                    continue
+                try:
+                    obj = _decode(item)
+                    ts = validate_event(obj)
+                except EventError as exc:
+                    result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
+                    continue
+                # A caller's dict is not ours to change; a freshly parsed line is.
+                event = obj if is_line else dict(obj)  # type: ignore[call-overload]
+                self.enricher.enrich(event, ts)
+                batch.append((event, ts, number if is_line else None))
+                if len(batch) >= self.batch_size:
                     write(batch)
-            finally:  # never return (or raise) while a batch is still being written
-                while pending:
-                    self._detect(*pending.pop(0), result, alerts)
+                    batch = []
+            if batch:
+                write(batch)
         result.alerts = list(alerts.values())
         if result.rejected:
             log.info("%s: %d event(s) rejected", origin, len(result.rejected))
         return result
 
-    def _detect(self, written: Future[list[bool]], batch: list[tuple[dict[str, Any], float, int | None]],
+    def _detect(self, stored: list[bool], batch: list[tuple[dict[str, Any], float, int | None]],
                 result: IngestResult, alerts: dict[str, dict[str, Any]]) -> None:
-        stored = written.result()  # durable from here on
         fresh = [item for item, ok in zip(batch, stored) if ok]
         result.accepted += len(fresh)
         result.duplicates += len(batch) - len(fresh)
