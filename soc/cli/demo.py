@@ -42,8 +42,42 @@ def step_classify(ctx: Context) -> None:
                      for c in obj["columns"]], ["field", "entity", "grade", "category", "evidence"])
 
 
-STEPS: list[Callable[[Context], None]] = [step_samples, step_classify]
+def step_mask(ctx: Context) -> None:
+    """Release three pop_basic records to two consumer roles through the masking engine (动态脱敏)."""
+    import csv
+
+    from crypto.engine import Caller, MaskingEngine
+
+    source = next(Path(s) for s in ctx["samples"] if s.endswith("pop_basic.csv"))
+    with open(source, newline="", encoding="utf-8") as fh:
+        records = [row for _, row in zip(range(3), csv.DictReader(fh))]
+    engine = MaskingEngine.from_settings(ctx["settings"])
+    typer.echo("\n== dynamic desensitization (动态脱敏) of pop_basic, decided per field from the catalog")
+    for role in ("analyst", "case_officer"):
+        result = engine.mask("pop_basic", Caller(user="demo", role=role, purpose="demo"), records)
+        fields = list(result.records[0])
+        typer.echo(f"\nreleased to role {role}:")
+        print_table(result.records, fields)
+        typer.echo("decisions: " + "; ".join(f"{f}: {d['strategy']}" for f, d in result.decisions.items()))
+
+
+def step_evidence(ctx: Context) -> None:
+    """The compliance officer's view of the SOC step's data: controls met or with gaps."""
+    from soc.evidence import build_report, load_controls
+    from soc.evidence.collectors import COLLECTORS
+
+    settings = ctx.get("soc_settings", ctx["settings"])
+    report = build_report(settings, load_controls(settings.policy_dir / "controls.yaml", set(COLLECTORS)))
+    s = report["summary"]
+    typer.echo(f"\n== graded-protection evidence (等保 2.0 / 密评): {s['met']} of {s['controls']} controls met")
+    print_table([{**c, "gaps": ",".join(c["gaps"])} for c in report["controls"]],
+                ["status", "standard", "clause", "title", "gaps"])
+    typer.echo("export: shuwei evidence export --format markdown --out evidence.md")
+
+
+STEPS: list[Callable[[Context], None]] = [step_samples, step_classify, step_mask]
 STEPS.append(step_soc)  # soc: a day of exchange traffic with injected attacks (soc/cli/soc_demo.py)
+STEPS.append(step_evidence)
 
 
 def demo(

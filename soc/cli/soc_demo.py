@@ -28,6 +28,7 @@ def step_soc(ctx: dict[str, Any]) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
     settings = base.model_copy(update={"data_dir": data_dir})
     settings.ensure_data_dir()
+    ctx["soc_settings"] = settings
     typer.echo("\n== security operations (一体化安全运营): one generated day of exchange traffic")
     grades = seed_catalog(settings)
     typer.echo("exchange datasets graded: " + ", ".join(f"{d} {g}" for d, g in grades.items()))
