@@ -1,9 +1,11 @@
 """Validation of exchange audit events against contract v1 (shared/spec/audit-event.md).
 
-pydantic in strict mode (no silent coercion of "12" to 12 or true to 1) checks ~2 µs per event
-here, well inside the 30,000 events/s ingest budget. The caller keeps the original dict: the model
-only judges it, so fields added by newer emitters (the contract allows new optional fields) are
-kept untouched.
+pydantic in strict mode (no silent coercion of "12" to 12 or true to 1) is the judge and words
+every rejection. Valid events, the overwhelming majority, first meet a precompiled plain type
+check that accepts only what the model accepts (measured: pydantic plus its error path was a
+quarter of durable ingest time); anything it doubts goes to pydantic for the verdict. The caller
+keeps the original dict: the model only judges it, so fields added by newer emitters (the
+contract allows new optional fields) are kept untouched.
 """
 
 from __future__ import annotations
@@ -79,20 +81,85 @@ class EventError(ValueError):
         self.reason = reason
 
 
+# Parsed timestamps are remembered (bounded; cleared when full) so the store, which needs the
+# epoch of every event again, does not parse it a second time; repeated strings also hit.
+_TS_CACHE: dict[str, float] = {}
+_TS_CACHE_MAX = 200_000
+
+
 def parse_ts(value: str) -> float:
     """UTC epoch seconds of an RFC 3339 timestamp; raises EventError naming ``ts``."""
+    hit = _TS_CACHE.get(value)
+    if hit is not None:
+        return hit
     if not _RFC3339.match(value):
         raise EventError("ts", f"not an RFC 3339 date-time with offset: {value[:40]!r}")
     try:
-        return datetime.fromisoformat(value).timestamp()
+        epoch = datetime.fromisoformat(value).timestamp()
     except ValueError as exc:
         raise EventError("ts", f"invalid date-time {value[:40]!r}: {exc}") from None
+    if len(_TS_CACHE) >= _TS_CACHE_MAX:
+        _TS_CACHE.clear()
+    _TS_CACHE[value] = epoch
+    return epoch
+
+
+def cached_epoch(value: str) -> float | None:
+    """The epoch :func:`parse_ts` gave for ``value`` lately, if any: the store reuses it."""
+    return _TS_CACHE.get(value)
+
+
+_REQUIRED_STR = ("ts", "event_id", "source", "user")  # event_id/source/user: min_length 1
+_OPTIONAL_STR = ("role", "org", "src_ip", "target_user", "dataset", "dest", "approval_id",
+                 "purpose", "session_id", "user_agent")
+_STR_FIELDS = _REQUIRED_STR + _OPTIONAL_STR
+_STR_OR_NONE = frozenset((str, type(None)))
+_STR_ONLY = frozenset((str,))
+_ACTION_SET = frozenset(ACTIONS)
+_RESULT_SET = frozenset(RESULTS)
+
+
+def _plainly_valid(obj: dict[str, Any]) -> bool:
+    """True only for events AuditEvent accepts (exact types, as strict mode demands; no lone
+    surrogates, which pydantic cannot read as text); False means "ask pydantic", never
+    "invalid". Loops run in C (map/set), not per field in Python."""
+    get = obj.get
+    texts = list(map(get, _STR_FIELDS))
+    if not _STR_OR_NONE.issuperset(map(type, texts)) or not all(texts[:4]):
+        return False  # a non-string, or a required string missing or empty
+    action, result = get("action"), get("result")
+    if type(action) is not str or action not in _ACTION_SET:
+        return False
+    if type(result) is not str or result not in _RESULT_SET:
+        return False
+    for name in ("rows", "bytes"):
+        v = get(name)
+        if v is not None and (type(v) is not int or v < 0):
+            return False
+    fields = get("fields")
+    if fields is not None:
+        if type(fields) is not list or not _STR_ONLY.issuperset(map(type, fields)):
+            return False
+        texts.extend(fields)
+    extra = get("extra")
+    if extra is not None and (type(extra) is not dict or not _STR_ONLY.issuperset(map(type, extra))):
+        return False
+    joined = "".join(filter(None, texts))
+    if joined.isascii():
+        return True
+    try:
+        joined.encode()  # fails on a lone surrogate; ~3x faster than a regex search here
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_event(obj: object) -> float:
     """Check one decoded JSON value; returns its ``ts`` as UTC epoch seconds."""
     if not isinstance(obj, dict):
         raise EventError(None, f"an event must be a JSON object, got {type(obj).__name__}")
+    if _plainly_valid(obj):
+        return parse_ts(obj["ts"])
     try:
         AuditEvent.model_validate(obj)
     except ValidationError as exc:

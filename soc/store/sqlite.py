@@ -18,6 +18,7 @@ import orjson
 
 from soc import chain
 from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, EVENT_COLUMNS, JSON_COLUMNS, SQLITE_SCHEMA
+from soc.validate import cached_epoch
 
 DB_NAME = "soc.db"
 _ROW_FIELDS = CONTRACT_COLUMNS + ENRICHMENT_COLUMNS + ("extra",)
@@ -34,6 +35,14 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _dumps_utf8(value: Any) -> bytes:
+    """:func:`_dumps` as UTF-8 bytes: the chain hashes these, the doc column stores their text."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 _JSON_AT = tuple(i for i, name in enumerate(_ROW_FIELDS) if name in JSON_COLUMNS)
 _BOOL_AT = _ROW_FIELDS.index("off_hours")
 
@@ -42,8 +51,12 @@ def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
     """The per-field columns of one enriched event, as stored (JSON text for arrays/objects)."""
     out = list(map(event.get, _ROW_FIELDS))
     for i in _JSON_AT:
-        if out[i] is not None:
-            out[i] = _dumps(out[i])
+        value = out[i]
+        if value is not None:
+            try:  # _dumps inlined: this runs four times per stored event
+                out[i] = orjson.dumps(value).decode()
+            except orjson.JSONEncodeError:
+                out[i] = _dumps(value)
     flag = out[_BOOL_AT]
     if flag is True or flag is False:
         out[_BOOL_AT] = int(flag)
@@ -51,7 +64,8 @@ def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def ts_epoch(ts: str) -> float:
-    return datetime.fromisoformat(ts).timestamp()
+    epoch = cached_epoch(ts)  # validation parsed it moments ago
+    return datetime.fromisoformat(ts).timestamp() if epoch is None else epoch
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -112,6 +126,7 @@ class SqliteEventStore:
             seen = self._existing([e["event_id"] for e in events]) if check else set()
             stored: list[bool] = []
             rows = []
+            link = chain.link_utf8
             for event in events:
                 eid = event["event_id"]
                 if eid in seen:
@@ -119,10 +134,11 @@ class SqliteEventStore:
                     continue
                 seen.add(eid)
                 seq += 1
-                doc = _dumps(event)
-                prev = chain.link(prev, doc)
-                rows.append((seq, eid, event["ts"], ts_epoch(event["ts"]))
-                            + _column_values(event) + (doc, prev))
+                doc = _dumps_utf8(event)  # serialised once: hashed as bytes, stored as text
+                prev = link(prev, doc)
+                ts = event["ts"]
+                rows.append((seq, eid, ts, ts_epoch(ts)) + _column_values(event)
+                            + (doc.decode(), prev))
                 stored.append(True)
             if rows:
                 conn.executemany(_INSERT, rows)
