@@ -157,6 +157,7 @@ class IngestPipeline:
             stored = self.store.append([e for e, _, _ in ready])  # durable from here on
             self._detect(stored, ready, result, alerts)
 
+        enrich, batch_size = self.enricher.enrich, self.batch_size
         with self._lock:
             pos = -1
             for item in events:
@@ -167,20 +168,23 @@ class IngestPipeline:
                     continue
                 pos += 1
                 is_line = isinstance(item, (str, bytes))
-                where, number = ("line", pos + first_line) if is_line else ("index", pos)
                 if is_line and not item.strip():  # type: ignore[union-attr]
                     continue
                 try:
-                    obj = _decode(item)
+                    obj = _decode(item) if is_line else item
                     ts = validate_event(obj)
                 except EventError as exc:
+                    where, number = ("line", pos + first_line) if is_line else ("index", pos)
                     result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
                     continue
                 # A caller's dict is not ours to change; a freshly parsed line is.
-                event = obj if is_line else dict(obj)  # type: ignore[call-overload]
-                self.enricher.enrich(event, ts)
-                batch.append((event, ts, number if is_line else None))
-                if len(batch) >= self.batch_size:
+                if is_line:
+                    event, line = obj, pos + first_line
+                else:
+                    event, line = dict(obj), None  # type: ignore[call-overload]
+                enrich(event, ts)
+                batch.append((event, ts, line))
+                if len(batch) >= batch_size:
                     write(batch)
                     batch = []
             if batch:

@@ -49,6 +49,10 @@ _BOOL_AT = _ROW_FIELDS.index("off_hours")
 
 def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
     """The per-field columns of one enriched event, as stored (JSON text for arrays/objects)."""
+    return tuple(_column_list(event))
+
+
+def _column_list(event: dict[str, Any]) -> list[Any]:
     out = list(map(event.get, _ROW_FIELDS))
     for i in _JSON_AT:
         value = out[i]
@@ -60,7 +64,7 @@ def _column_values(event: dict[str, Any]) -> tuple[Any, ...]:
     flag = out[_BOOL_AT]
     if flag is True or flag is False:
         out[_BOOL_AT] = int(flag)
-    return tuple(out)
+    return out
 
 
 def ts_epoch(ts: str) -> float:
@@ -137,8 +141,10 @@ class SqliteEventStore:
                 doc = _dumps_utf8(event)  # serialised once: hashed as bytes, stored as text
                 prev = link(prev, doc)
                 ts = event["ts"]
-                rows.append((seq, eid, ts, ts_epoch(ts)) + _column_values(event)
-                            + (doc.decode(), prev))
+                row = [seq, eid, ts, ts_epoch(ts)]  # one list per row: fewer objects for the GC
+                row += _column_list(event)
+                row += (doc.decode(), prev)
+                rows.append(row)
                 stored.append(True)
             if rows:
                 conn.executemany(_INSERT, rows)
