@@ -201,7 +201,7 @@ class Keyring:
             del self._deks[k]
         self._emit("config_change", "key_destroy", key_id=key_id, version=version)
 
-    def list(self) -> list[dict[str, Any]]:
+    def entries(self) -> list[dict[str, Any]]:
         """Metadata only (id, version, state, dates, data-key count) — never material."""
         with self._lock:
             self._reload()

@@ -71,7 +71,7 @@ def keys_rotate(key_id: str = typer.Argument(..., help="key id")) -> None:
 def keys_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="json or table"),
               limit: Optional[int] = typer.Option(None, "--limit", min=1, help="at most this many rows")) -> None:
     """Key ids, versions, states and data-key counts — never key material."""
-    rows = guarded(lambda: _keyring().list())[:limit]
+    rows = guarded(lambda: _keyring().entries())[:limit]
     if fmt is OutputFormat.json:
         print_json(rows)
     else:

@@ -79,7 +79,7 @@ def encryption_keys(src: Sources) -> Evidence:
     from crypto.keyring import Keyring
 
     try:
-        keys = Keyring.open(src.settings).list()
+        keys = Keyring.open(src.settings).entries()
     except CryptoError as exc:
         return Evidence("gap", f"keyring unavailable: {exc}")
     active = [k for k in keys if k["state"] == "active"]

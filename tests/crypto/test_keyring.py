@@ -40,7 +40,7 @@ def test_rotation_keeps_old_data_readable_and_new_writes_use_new_version(keyring
     new = fc.encrypt("pop", "phone", "13812345678")
     assert old.split(":")[3] == "1" and new.split(":")[3] == "2"
     assert fc.decrypt("pop", "phone", old) == fc.decrypt("pop", "phone", new) == "13812345678"
-    states = {r["version"]: r["state"] for r in keyring.list()}
+    states = {r["version"]: r["state"] for r in keyring.entries()}
     assert states == {1: "decrypt-only", 2: "active"}
     rewrapped = fc.rewrap("pop", "phone", old)
     assert rewrapped.split(":")[3] == "2" and fc.decrypt("pop", "phone", rewrapped) == "13812345678"
