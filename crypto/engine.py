@@ -67,7 +67,7 @@ class MaskingEngine:
         self.settings = settings
         self.keys = keys or ManagedKeys(settings)
         self._catalog: Any = None
-        self._plans: dict[tuple, _Plan] = {}
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MaskingEngine:
@@ -114,7 +114,7 @@ class MaskingEngine:
     @staticmethod
     def _run(plan: _Plan, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
         steps, fell = plan.steps, set()
-        out = []
+        out: list[dict[str, Any]] = []
         append = out.append
         for record in records:
             masked = dict(record)

@@ -8,6 +8,7 @@ check it against the NIST samples with AES as the block cipher before trusting i
 
 from __future__ import annotations
 
+from cryptography.hazmat.primitives.ciphers import CipherContext
 from fastfpe import ff1 as _fastff1
 
 from crypto.errors import DomainError
@@ -36,7 +37,7 @@ def min_length(radix: int) -> int:
 class _Feistel:
     """FF1 (SP 800-38G, Algorithms 7–9) over a cached ECB encryptor of a 128-bit block cipher."""
 
-    def __init__(self, ecb, radix: int) -> None:
+    def __init__(self, ecb: CipherContext, radix: int) -> None:
         self._ecb = ecb
         self._radix = radix
         self._p_cache: dict[tuple[int, int], bytes] = {}
@@ -153,7 +154,8 @@ class FF1:
         self._check(text)
         if self._feistel is None:
             fn = _fastff1.encrypt if encrypt else _fastff1.decrypt
-            return fn(self._hexkey, tweak.hex(), self.alphabet, text)
+            result: str = fn(self._hexkey, tweak.hex(), self.alphabet, text)
+            return result
         digits = [self._index[ch] for ch in text]
         out = self._feistel.encrypt(digits, tweak) if encrypt else self._feistel.decrypt(digits, tweak)
         return "".join(self.alphabet[i] for i in out)

@@ -182,7 +182,7 @@ class Keyring:
             for v in versions:
                 if v["state"] == ACTIVE:
                     v["state"] = DECRYPT_ONLY
-            new = max(v["version"] for v in versions) + 1
+            new: int = max(v["version"] for v in versions) + 1
             versions.append(self._new_version(key_id, new))
         self._emit("key_rotate", "rotate", key_id=key_id, version=new)
         return new
@@ -218,7 +218,8 @@ class Keyring:
     @staticmethod
     def _versions(doc: dict[str, Any], key_id: str) -> list[dict[str, Any]]:
         try:
-            return doc["keys"][key_id]["versions"]
+            versions: list[dict[str, Any]] = doc["keys"][key_id]["versions"]
+            return versions
         except KeyError:
             raise KeyringError(f"unknown key '{key_id}'") from None
 
@@ -235,7 +236,8 @@ class Keyring:
                 self._reload()
             for v in self._versions(self._doc, key_id):
                 if v["state"] == ACTIVE:
-                    return v["version"]
+                    active: int = v["version"]
+                    return active
         raise KeyringError(f"key '{key_id}' has no active version; rotate it to add one")
 
     def material(self, key_id: str, version: int) -> bytes:

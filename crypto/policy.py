@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from classifier.policy import ENTITY_IDS, GRADES
 from crypto.errors import PolicyError
-from crypto.strategies import STRATEGIES, KeyServices, Masker
+from crypto.strategies import STRATEGIES, KeyServices, Masker, Params
 from crypto.yamlmarks import Located, load
 
 SENSITIVE = ("L3", "L4")
@@ -34,7 +34,7 @@ MATCH_KEYS = ("roles", "purposes", "entities", "grades", "categories", "datasets
 @dataclass(frozen=True)
 class StrategySpec:
     id: str
-    params: BaseModel
+    params: Params
 
     @property
     def keyed(self) -> bool:
@@ -227,6 +227,7 @@ def _roles(node: Any, f: str, line: int) -> dict[str, str]:
 def _strategy(node: Any, f: str, line: int, rule: str, *, deny: bool = False,
               params_node: Any = None) -> StrategySpec:
     """``{strategy: id, params: {...}}`` (or just the id) → a validated StrategySpec."""
+    sid: Any
     if isinstance(node, str):
         sid, params = node, params_node or {}
     elif isinstance(node, Located):
@@ -311,7 +312,7 @@ def _approvals(node: Any, f: str, line: int) -> dict[str, Approval]:
         expires = item.get("expires")
         if expires is not None and not isinstance(expires, date):
             raise PolicyError("expires must be a date (YYYY-MM-DD)", file=f, line=item.line_of("expires"), rule=aid)
-        out[aid] = Approval(aid, item.line, fields,
-                            *(_names(item.get(k), f, item.line_of(k), k)
-                              for k in ("datasets", "roles", "users", "purposes")), expires)
+        datasets, roles, users, purposes = (_names(item.get(k), f, item.line_of(k), k)
+                                            for k in ("datasets", "roles", "users", "purposes"))
+        out[aid] = Approval(aid, item.line, fields, datasets, roles, users, purposes, expires)
     return out

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -108,10 +108,10 @@ class Siv:
         return self._siv.decrypt(data, [associated_data])
 
 
-def sm4_ecb_encryptor(key: bytes):
+def sm4_ecb_encryptor(key: bytes) -> CipherContext:
     """A reusable SM4-ECB encryptor (ECB keeps no state between ``update`` calls)."""
     return Cipher(algorithms.SM4(key), modes.ECB()).encryptor()
 
 
-def aes_ecb_encryptor(key: bytes):
+def aes_ecb_encryptor(key: bytes) -> CipherContext:
     return Cipher(algorithms.AES(key), modes.ECB()).encryptor()

@@ -41,7 +41,7 @@ def mask_file(engine: MaskingEngine, src: Path, dst: Path, caller: Caller, *,
         grades: dict[str, Any] | None = None
         decisions: dict[str, dict[str, str]] = {}
         fallbacks: dict[str, None] = {}
-        classes: Counter[tuple] = Counter()
+        classes: Counter[tuple[Any, ...]] = Counter()
         qi: list[str] | None = None
         rows = 0
         with open(partial, "w", encoding=table.encoding, newline="") as out:

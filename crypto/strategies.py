@@ -12,11 +12,15 @@ import math
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crypto.shapes import fits
+
+if TYPE_CHECKING:
+    from crypto.envelope import FieldCipher
+    from crypto.fpe import FF1
 
 Masker = Callable[[Any], Any]
 
@@ -36,8 +40,8 @@ class KeyServices(Protocol):
     """Managed keys for the keyed strategies (see :mod:`crypto.keys`)."""
 
     def hmac_key(self, key_id: str) -> bytes: ...
-    def ff1(self, key_id: str, cipher: str, alphabet: str): ...
-    def field_cipher(self, key_id: str, algorithm: str): ...
+    def ff1(self, key_id: str, cipher: str, alphabet: str) -> FF1: ...
+    def field_cipher(self, key_id: str, algorithm: str) -> FieldCipher: ...
 
 
 class Params(BaseModel):
@@ -67,7 +71,8 @@ class Keep(Strategy):
     id = "keep"
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: Params, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         return lambda v: v
 
 
@@ -75,7 +80,8 @@ class Redact(Strategy):
     id = "redact"
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: Params, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         return lambda v: None
 
 
@@ -90,7 +96,8 @@ class MaskMiddle(Strategy):
     Params = MaskMiddleParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: MaskMiddleParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         first, last, char = p.keep_first, p.keep_last, p.char
         keep = first + last
 
@@ -124,7 +131,8 @@ class MaskName(Strategy):
     Params = MaskNameParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: MaskNameParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         char = p.char
 
         def mask(value: Any) -> str:
@@ -160,7 +168,8 @@ class MaskAddress(Strategy):
     Params = MaskAddressParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: MaskAddressParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         upto = _LEVELS.index(p.level)
         tail = p.char * p.mask_length
 
@@ -192,7 +201,8 @@ class MaskEmail(Strategy):
     Params = MaskEmailParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: MaskEmailParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         keep, tail = p.keep_first, p.char * p.stars
 
         def mask(value: Any) -> str:
@@ -226,7 +236,8 @@ class GeneralizeDate(Strategy):
     Params = GeneralizeDateParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: GeneralizeDateParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         level = p.level
 
         def mask(value: Any) -> str:
@@ -264,7 +275,8 @@ class GeneralizeNumber(Strategy):
     Params = GeneralizeNumberParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: GeneralizeNumberParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         bucket = p.bucket
 
         def mask(value: Any) -> str:
@@ -286,7 +298,8 @@ class TruncateGeo(Strategy):
     Params = TruncateGeoParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: TruncateGeoParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         d = p.decimals
 
         def coordinate(value: Any) -> float:
@@ -319,8 +332,10 @@ class Hash(Strategy):
     keyed = True
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: HashParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         import hmac
+        assert keys is not None  # keyed: the engine passes its managed keys
         key, n = keys.hmac_key(p.key_id), p.length
 
         def mask(value: Any) -> str:
@@ -385,7 +400,9 @@ class TokenizeFpe(Strategy):
     keyed = True
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: TokenizeParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
+        assert keys is not None  # keyed: the engine passes its managed keys
         return Tokenizer(keys.ff1(p.key_id, p.cipher, p.alphabet), p).encrypt
 
 
@@ -403,7 +420,9 @@ class Encrypt(Strategy):
     keyed = True
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: EncryptParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
+        assert keys is not None  # keyed: the engine passes its managed keys
         fc, det = keys.field_cipher(p.key_id, p.algorithm), p.deterministic
 
         def mask(value: Any) -> str:
@@ -441,7 +460,8 @@ class RandomReplace(Strategy):
     Params = RandomReplaceParams
 
     @classmethod
-    def build(cls, p, entity, dataset, field, keys):
+    def build(cls, p: RandomReplaceParams, entity: str | None, dataset: str, field: str,
+              keys: KeyServices | None) -> Masker:
         from faker import Faker
 
         faker = Faker(p.locale)

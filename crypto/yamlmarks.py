@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 
-class Located(dict):
+class Located(dict[Any, Any]):
     """A mapping with the 1-based line of itself (``line``) and of each key (``key_lines``)."""
 
     line: int = 0
