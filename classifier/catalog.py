@@ -123,7 +123,8 @@ class Catalog:
                         (rep["dataset"], rep["source"], rep.get("scanned_at") or _now(),
                          int(bool(rep.get("full"))), json.dumps(rep.get("fingerprint") or {}),
                          json.dumps(rep, ensure_ascii=False)))
-                    ids.append(int(cur.lastrowid))
+                    assert cur.lastrowid is not None  # set by every INSERT
+                    ids.append(cur.lastrowid)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -184,7 +185,8 @@ class Catalog:
         scan = self._latest_scan(dataset)
         if scan is None or scan["source"] != source:
             return None
-        return scan["fingerprint"]
+        fingerprint: dict[str, Any] = scan["fingerprint"]
+        return fingerprint
 
     def _reviews(self, dataset: str) -> dict[str, sqlite3.Row]:
         with self._lock:

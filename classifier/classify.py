@@ -35,7 +35,7 @@ class Classifier:
         decisions = [decide_column(c, self.recognizers, self.policy, dataset) for c in columns]
         decide_split_coordinates(columns, decisions, self.policy, dataset)
         decide_birth_from_id(columns, decisions, self.policy, dataset)
-        out = []
+        out: list[dict[str, Any]] = []
         for col, dec in zip(columns, decisions):
             grade, category = self.policy.entity_grade(dec.entity, dataset)
             out.append({"name": col.name, "entity": dec.entity, "category": category, "grade": grade,

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from classifier.evidence import mask_sample
-from classifier.recognizers import ShuweiRecognizer
+from classifier.recognizers.base import ShuweiRecognizer
 from classifier.recognizers.location import GeoCoordinateRecognizer, LAT_RANGE, LON_RANGE
 
 BLANKS = pa.array(["", "null", "NULL", "None", "none", "NaN", "nan", "N/A", "n/a", "NA", "-", "—", "/"])

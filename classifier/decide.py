@@ -8,7 +8,7 @@ from typing import Any
 
 from classifier.columns import ColumnTally
 from classifier.policy import Policy
-from classifier.recognizers import ShuweiRecognizer
+from classifier.recognizers.base import ShuweiRecognizer
 from classifier.recognizers.person import parse_date
 
 # Digit identifiers whose validation a counter can pass (prefix only, or Luhn 1 in 10).
@@ -62,7 +62,7 @@ def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy:
     det = policy.rules.detection
     suppressed = policy.suppressed(dataset)
     name = col.name if col.named_by_header else None
-    best: tuple[float, int, ShuweiRecognizer, bool, float] | None = None
+    best: tuple[float, int, ShuweiRecognizer, bool, float, bool] | None = None
     rejected: list[str] = []
     for order, rec in enumerate(recognizers):
         et = col.tally.entities.get(rec.ENTITY)
@@ -183,9 +183,9 @@ def decide_birth_from_id(cols: list[ColumnInput], decisions: list[Decision], pol
         for i in ids:
             pairs = [(parse_date(str(v).strip()), _id_birth(w)) for v, w in zip(col.sample, cols[i].sample)
                      if v is not None and w is not None]
-            pairs = [(d, b) for d, b in pairs if d is not None and b is not None]
-            same = sum(d.strftime("%Y%m%d") == b for d, b in pairs)
-            if len(pairs) >= 10 and same / len(pairs) >= 0.9:
+            known = [(d, b) for d, b in pairs if d is not None and b is not None]
+            same = sum(d.strftime("%Y%m%d") == b for d, b in known)
+            if len(known) >= 10 and same / len(known) >= 0.9:
                 ratio = et.hits / col.tally.nonblank
                 decisions[k] = Decision("DATE_OF_BIRTH", round(min(0.99, 0.6 * ratio + 0.35), 2), round(ratio, 4),
                                         list(et.evidence),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from faker import Faker
+from openpyxl.worksheet.worksheet import Worksheet
 
 from classifier.recognizers.health import DIAGNOSES
 
@@ -148,6 +149,7 @@ def write_samples(out_dir: Path, rows: int = 2000, seed: int = 7) -> list[Path]:
     path = out_dir / "enterprise_registry.xlsx"
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook opens on one worksheet
     data = _rows(rows, seed + 2, enterprise_registry)
     ws.append(list(data[0]))
     for r in data:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from classifier.errors import InputError
@@ -12,7 +13,8 @@ from classifier.readers.parquet_reader import ParquetSource
 from classifier.readers.sql_reader import is_url, sql_sources
 from classifier.readers.xlsx_reader import XlsxSource
 
-_BY_SUFFIX = {".csv": CsvSource, ".tsv": CsvSource, ".tab": CsvSource, ".txt": CsvSource,
+_BY_SUFFIX: dict[str, Callable[[Path, ReadOptions], Source]] = {
+              ".csv": CsvSource, ".tsv": CsvSource, ".tab": CsvSource, ".txt": CsvSource,
               ".jsonl": JsonSource, ".ndjson": JsonSource, ".json": JsonSource,
               ".parquet": ParquetSource, ".pq": ParquetSource, ".xlsx": XlsxSource, ".xlsm": XlsxSource}
 

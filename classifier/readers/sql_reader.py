@@ -82,7 +82,7 @@ class SqlTableSource:
     def fingerprint(self) -> dict[str, Any]:
         """Row count and the largest primary key: an unchanged table is skipped on re-scan."""
         pk = list(self.table.primary_key.columns)
-        query = [sa.func.count()]
+        query: list[sa.ColumnElement[Any]] = [sa.func.count()]
         if len(pk) == 1:
             query.append(sa.func.max(pk[0]))
         try:

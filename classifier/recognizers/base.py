@@ -64,15 +64,17 @@ class ShuweiRecognizer(PatternRecognizer):
                                count=len(values))
         if self.REJECT is None or len(values) == 0:
             return np.ones(len(values), dtype=bool)
-        return ~pc.fill_null(pc.match_substring_regex(values, self.REJECT), False) \
+        rejected: np.ndarray = pc.fill_null(pc.match_substring_regex(values, self.REJECT), False) \
             .to_numpy(zero_copy_only=False)
+        return ~rejected
 
     def fullmatch(self, values: pa.Array) -> np.ndarray:
         """RE2 fullmatch of the core pattern over an Arrow string array (nulls → False)."""
         if len(values) == 0:
             return np.zeros(0, dtype=bool)
-        return pc.fill_null(pc.match_substring_regex(values, self.column_pattern), False) \
+        matched: np.ndarray = pc.fill_null(pc.match_substring_regex(values, self.column_pattern), False) \
             .to_numpy(zero_copy_only=False)
+        return matched
 
 
 def fixed_width(values: pa.Array, width: int) -> np.ndarray:
@@ -89,7 +91,8 @@ def fixed_width(values: pa.Array, width: int) -> np.ndarray:
 def days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     table = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-    return table[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    days: np.ndarray = table[np.clip(month, 0, 12)] + ((month == 2) & leap)
+    return days
 
 
 def real_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray, *, min_year: int = 1900,

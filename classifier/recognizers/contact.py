@@ -35,7 +35,7 @@ class MobileRecognizer(ShuweiRecognizer):
         digits = pc.replace_substring_regex(values, "[^0-9]", "")
         # keep the last 11 digits: drops a leading 86 country code
         tail = pc.utf8_slice_codeunits(digits, -11)
-        ok = pc.utf8_length(tail).to_numpy(zero_copy_only=False) == 11
+        ok: np.ndarray = pc.utf8_length(tail).to_numpy(zero_copy_only=False) == 11
         m = fixed_width(tail.filter(pa.array(ok)), 11).astype(np.int64) - 48
         prefix = m[:, 0] * 100 + m[:, 1] * 10 + m[:, 2]
         ok[ok] = _ALLOCATED[prefix]

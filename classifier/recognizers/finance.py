@@ -14,7 +14,8 @@ def luhn_ok(digits: np.ndarray) -> np.ndarray:
     rev = digits[:, ::-1].copy()
     doubled = rev[:, 1::2] * 2
     rev[:, 1::2] = doubled - 9 * (doubled > 9)
-    return rev.sum(axis=1) % 10 == 0
+    ok: np.ndarray = rev.sum(axis=1) % 10 == 0
+    return ok
 
 
 class BankCardRecognizer(ShuweiRecognizer):
@@ -67,4 +68,5 @@ class UsccRecognizer(ShuweiRecognizer):
             return np.zeros(0, dtype=bool)
         codes = _USCC_VALUE[fixed_width(values, 18)]
         check = (31 - (np.maximum(codes[:, :17], 0) @ _USCC_WEIGHTS) % 31) % 31
-        return (codes >= 0).all(axis=1) & (check == codes[:, 17])
+        ok: np.ndarray = (codes >= 0).all(axis=1) & (check == codes[:, 17])
+        return ok
