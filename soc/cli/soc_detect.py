@@ -131,6 +131,7 @@ def list_rules(
     Rules that fail to load are listed on stderr and make the exit code 1.
     """
     from sigma.correlations import SigmaCorrelationRule
+    from sigma.rule import SigmaRule
 
     from soc.detection import RulePack
     from soc.detection.pack import rule_key, rule_level
@@ -140,10 +141,11 @@ def list_rules(
     if not rules_path.exists():
         fail(f"{rules_path}: no such rule file or directory")
     pack = RulePack.load(rules_path)
+    rules: list[SigmaRule | SigmaCorrelationRule] = [*pack.rules, *pack.correlations]
     rows = [{"rule_id": rule_key(r), "title": r.title, "level": rule_level(r),
              "kind": r.type.name.lower() if isinstance(r, SigmaCorrelationRule) else "detection",
              "output": bool(r._output), "path": pack.paths.get(rule_key(r), "")}
-            for r in [*pack.rules, *pack.correlations]]
+            for r in rules]
     rows = rows[:limit] if limit else rows
     if fmt == OutputFormat.json:
         print_json(rows)

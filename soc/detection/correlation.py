@@ -201,7 +201,7 @@ class _Correlation:
         self.checks = [(_OPS[c.op], c.count) for c in self.conditions]
         fieldref = self.conditions[0].fieldref if self.conditions else None
         self.value_fields = ({b: field_for(fieldref, b) for b in self.order}
-                             if self.type in _VALUE_TYPES and fieldref else {})
+                             if self.type in _VALUE_TYPES and isinstance(fieldref, str) and fieldref else {})
         self.value_getters = {b: getter(f) for b, f in self.value_fields.items()}
         self.fields |= set(self.value_fields.values())
         self.groups: dict[tuple[Any, ...], _Group] = {}

@@ -60,7 +60,7 @@ def rule_queries(pack: RulePack, placeholders: Placeholders | None,
         key = rule_key(rule)
         try:
             predicate = compile_rule(rule, placeholders or {})
-            converted = candidate_queries(_detached(rule), dict(placeholders or {}))
+            converted = candidate_queries(_detached(rule), {k: list(v) for k, v in (placeholders or {}).items()})
         except (UnsupportedConstruct, SigmaError, NotImplementedError, TypeError) as exc:
             errors.append(RuleLoadError(pack.paths.get(key, ""), key, f"elasticsearch backend: {exc}"))
             continue

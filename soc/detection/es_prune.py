@@ -134,8 +134,9 @@ def restrictions(store: EsEventStore, correlations: list[SigmaCorrelationRule], 
             per_base.setdefault(b, []).append(flt)
     out: dict[str, dict[str, Any]] = {}
     for base, filters in per_base.items():
-        if base in output or any(f is None for f in filters):
+        present = [f for f in filters if f is not None]
+        if base in output or len(present) < len(filters):
             continue
-        out[base] = filters[0] if len(filters) == 1 else {
-            "bool": {"should": filters, "minimum_should_match": 1}}
+        out[base] = present[0] if len(present) == 1 else {
+            "bool": {"should": present, "minimum_should_match": 1}}
     return out

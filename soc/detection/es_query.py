@@ -123,10 +123,12 @@ class ShuweiLuceneBackend(LuceneBackend):
 
     def _expansion(self, cond: ConditionFieldEqualsValueExpression, state: ConversionState) -> Any:
         """``expand``/placeholder values: an OR of the single values, each judged on its own."""
-        or_cond = ConditionOR([ConditionFieldEqualsValueExpression(cond.field, v) for v in cond.value.values],
-                              cond.source)
+        expansion = cond.value
+        assert isinstance(expansion, SigmaExpansion)  # the caller dispatches expansions here
+        args = [ConditionFieldEqualsValueExpression(cond.field, v) for v in expansion.values]
+        or_cond = ConditionOR(list(args), cond.source)
         or_cond.parent = cond.parent
-        for arg in or_cond.args:
+        for arg in args:
             arg.parent = or_cond
         return self.group_expression.format(expr=self.convert_condition(or_cond, state))
 

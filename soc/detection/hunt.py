@@ -120,7 +120,7 @@ def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, ba
     elif hasattr(source, "iter_events"):  # any other EventStore: read it in arrival order
         if backend == "sqlite":
             raise ValueError("the sqlite hunt backend needs a SQLite store file")
-        source = source.iter_events()  # type: ignore[union-attr]
+        source = source.iter_events()
     result = HuntResult()
     path = Path(source) if isinstance(source, (str, Path)) else None
     if path is not None and not path.is_file():

@@ -17,6 +17,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.modifiers import SigmaWideModifier, modifier_mapping
+from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
 
 from soc.detection.compiler import Placeholders, UnsupportedConstruct, compile_rule
@@ -75,10 +76,12 @@ class RulePack:
     @property
     def collection(self) -> SigmaCollection:
         """The valid rules as a pySigma collection (for backends such as Elasticsearch)."""
-        return SigmaCollection(self.rules + self.correlations, resolve_references=False)
+        rules: list[SigmaRule | SigmaCorrelationRule | SigmaFilter] = [*self.rules, *self.correlations]
+        return SigmaCollection(rules, resolve_references=False)
 
     def by_key(self) -> dict[str, SigmaRule | SigmaCorrelationRule]:
-        return {rule_key(r): r for r in [*self.rules, *self.correlations]}
+        rules: list[SigmaRule | SigmaCorrelationRule] = [*self.rules, *self.correlations]
+        return {rule_key(r): r for r in rules}
 
     @classmethod
     def load(cls, path: str | Path, placeholders: Placeholders | None = None) -> "RulePack":

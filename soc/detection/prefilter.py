@@ -32,10 +32,10 @@ def _bound(node: Any) -> set[str] | None:
         bounds = [b for b in (_bound(a) for a in node.args) if b is not None]
         return set.intersection(*bounds) if bounds else None
     if isinstance(node, ConditionOR):
-        bounds = [_bound(a) for a in node.args]
-        if any(b is None for b in bounds):
+        maybe = [_bound(a) for a in node.args]
+        if any(b is None for b in maybe):
             return None
-        return set().union(*bounds)  # type: ignore[arg-type]
+        return set().union(*(b for b in maybe if b is not None))
     return None  # NOT, keywords: no positive requirement
 
 

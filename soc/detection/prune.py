@@ -108,10 +108,10 @@ def live_rows(conn: sqlite3.Connection, layout: TableLayout, corr: _Correlation,
     groups = [f"g{j}" for j in range(len(corr.group_names))]
     group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
     join = " AND ".join(f"b.{g} IS l.{g}" for g in groups) or "1"
-    sql = (f"WITH base AS ({' UNION ALL '.join(selects)}), "
-           f"live AS (SELECT {', '.join(groups) or '1 AS one'} FROM base{group_by} HAVING {having}) "
-           f"SELECT DISTINCT b.k FROM base b JOIN live l ON {join}")
-    return {k for (k,) in conn.execute(sql, params)}
+    statement = (f"WITH base AS ({' UNION ALL '.join(selects)}), "
+                 f"live AS (SELECT {', '.join(groups) or '1 AS one'} FROM base{group_by} HAVING {having}) "
+                 f"SELECT DISTINCT b.k FROM base b JOIN live l ON {join}")
+    return {k for (k,) in conn.execute(statement, params)}
 
 
 def prune(conn: sqlite3.Connection, layout: TableLayout, engine: CorrelationEngine,

@@ -210,6 +210,7 @@ class JsonHuntBackend(sqliteBackend):
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         value = cond.value
+        assert isinstance(value, SigmaString)  # pySigma dispatches string keywords here
         if not value.startswith(SpecialChars.WILDCARD_MULTI):
             value = SpecialChars.WILDCARD_MULTI + value
         if not value.endswith(SpecialChars.WILDCARD_MULTI):
@@ -217,6 +218,7 @@ class JsonHuntBackend(sqliteBackend):
         return self._keyword(ConditionValueExpression(value), state, "'text'")
 
     def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        assert isinstance(cond.value, SigmaNumber)  # pySigma dispatches number keywords here
         value = SigmaString("*") + str(cond.value.number) + SpecialChars.WILDCARD_MULTI
         return self._keyword(ConditionValueExpression(value), state,
                              "'text', 'integer', 'real'")

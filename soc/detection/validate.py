@@ -28,9 +28,11 @@ def check_rules(path: str | Path, placeholders: Placeholders | None = None) -> l
             problems.append({"path": e.path, "rule_id": e.rule_id, "severity": "error",
                              "check": "placeholders", "message": e.reason})
     validators = InstalledSigmaPlugins.autodiscover().validators
-    validator = SigmaValidator([v for name, v in validators.items()
+    # pySigma annotates its validator registry as instances (they are classes) and
+    # validate_rules as detection rules only (it validates correlations too).
+    validator = SigmaValidator([v for name, v in validators.items()  # type: ignore[misc]
                                 if name not in EXCLUDED_VALIDATORS])
-    for issue in validator.validate_rules(iter([*pack.rules, *pack.correlations])):
+    for issue in validator.validate_rules(iter([*pack.rules, *pack.correlations])):  # type: ignore[list-item]
         for rule in issue.rules:
             extra = {f: getattr(issue, f) for f in getattr(issue, "__dataclass_fields__", {})
                      if f not in ("rules", "severity", "description")}
