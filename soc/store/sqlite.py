@@ -201,10 +201,10 @@ class SqliteEventStore:
                             run = [seq, seq, 0, chain_hash]
                         run[1], run[2], run[3] = seq, run[2] + 1, chain_hash
                     elif run is not None:
-                        runs.append(tuple(run))  # type: ignore[arg-type]
+                        runs.append(tuple(run))
                         run = None
                 if run is not None:
-                    runs.append(tuple(run))  # type: ignore[arg-type]
+                    runs.append(tuple(run))
                 conn.executemany("INSERT INTO chain_purges (first_seq, last_seq, count, last_hash, "
                                  "purge_event_id) VALUES (?, ?, ?, ?, ?)",
                                  [r + (audit_event_id,) for r in runs])
@@ -284,7 +284,7 @@ class SqliteAlertStore:
         return json.loads(row[0]) if row else None
 
     def list(self, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        q, args = "SELECT doc FROM alerts", []
+        q, args = "SELECT doc FROM alerts", list[Any]()
         if status is not None:
             q += " WHERE status = ?"
             args.append(status)

@@ -113,7 +113,8 @@ class BulkWriter:
             if attempt:
                 time.sleep(self.policy.delay(attempt - 1))
             try:
-                resp = self.client.bulk(operations=_body([batch[i] for i in todo]), refresh=False)
+                resp = self.client.bulk(operations=_body([batch[i] for i in todo]),  # type: ignore[arg-type]  # NDJSON bytes: the stub lists only mappings
+                                        refresh=False)
             except (ApiError, TransportConnectionError, ConnectionTimeout) as exc:
                 if not _retryable(exc):
                     reason = f"bulk request refused: {exc.__class__.__name__} {getattr(exc, 'message', '')}"

@@ -17,7 +17,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -187,7 +187,8 @@ class EsEventStore:
             self.replay()
         self.client.indices.refresh(index=self.pattern, allow_no_indices=True, ignore_unavailable=True)
 
-    def _pages(self, query: dict[str, Any], source: bool | list[str], page: int) -> Iterator[list[dict[str, Any]]]:
+    def _pages(self, query: dict[str, Any], source: bool | list[str],
+               page: int) -> Generator[list[dict[str, Any]], None, None]:
         try:
             pit = self.client.open_point_in_time(index=self.pattern, keep_alive="2m",
                                                  ignore_unavailable=True)["id"]
@@ -198,7 +199,8 @@ class EsEventStore:
             while True:
                 resp = self.client.search(
                     query=query, size=page, sort=[{SEQ_FIELD: "asc"}, {"_shard_doc": "asc"}],
-                    pit={"id": pit, "keep_alive": "2m"}, search_after=after, source=source,
+                    pit={"id": pit, "keep_alive": "2m"}, search_after=after,
+                    source=source,  # type: ignore[arg-type]  # the stub omits a list of field names, which ES accepts
                     track_total_hits=False)
                 hits = resp["hits"]["hits"]
                 if not hits:
@@ -319,7 +321,7 @@ class EsEventStore:
         total = 0
         while ids:
             ops = "".join(json.dumps({"delete": {"_index": index, "_id": i}}) + "\n" for i in ids)
-            self.client.bulk(operations=ops, refresh=True)
+            self.client.bulk(operations=ops, refresh=True)  # type: ignore[arg-type]  # NDJSON text: the stub lists only mappings
             total += len(ids)
             ids = [h["_id"] for h in
                    self.client.search(index=index, query=query, size=10_000, source=False)["hits"]["hits"]]
