@@ -61,7 +61,7 @@ class PlaybookRunner:
         self.manager = manager
         self.cfg = cfg
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="playbook")
-        self._pending: set[Future[None]] = set()
+        self._pending: set[Future[dict[str, Any]]] = set()
         self._lock = threading.Lock()
         self._http = httpx.Client(timeout=5.0)
 
@@ -77,7 +77,7 @@ class PlaybookRunner:
                 started += 1
         return started
 
-    def _done(self, fut: Future[None]) -> None:
+    def _done(self, fut: Future[dict[str, Any]]) -> None:
         with self._lock:
             self._pending.discard(fut)
         if (exc := fut.exception()) is not None:
@@ -168,7 +168,7 @@ class PlaybookRunner:
             client.send_message(msg)
 
 
-class _Fmt(dict):  # type: ignore[type-arg]
+class _Fmt(dict[str, Any]):
     """str.format_map over an alert that leaves unknown {names} as they are."""
 
     def __missing__(self, key: str) -> str:

@@ -73,7 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
         # The masking contract answers malformed bodies with 400 (422 is reserved for policy errors).
-        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        err: dict[str, Any] = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = _loc_to_field(err.get("loc", ()))
         msg = str(err.get("msg", "invalid request"))
         if err.get("type") == "json_invalid":

@@ -51,7 +51,7 @@ def render(extra: Collector | None) -> bytes:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
-        from prometheus_client import REGISTRY as registry  # type: ignore[no-redef]
+        from prometheus_client import REGISTRY as registry
     if extra is None:
         return generate_latest(registry)
     local = CollectorRegistry()

@@ -16,7 +16,7 @@ from soc.service.schemas import ERRORS
 router = APIRouter(tags=["alerts"])
 Status = Literal["new", "acknowledged", "in_progress", "resolved", "false_positive"]
 Severity = Literal["informational", "low", "medium", "high", "critical"]
-NOT_FOUND = {404: {"description": "unknown alert", "model": ERRORS[400]["model"]}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown alert", "model": ERRORS[400]["model"]}}
 
 
 class AlertPage(BaseModel):

@@ -80,7 +80,7 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
     rid = request.state.request_id
     check_dataset(request, principal, body.dataset)
     action = "decrypt" if operation in ("decrypt", "detokenize") else "api_call"
-    audit = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id,
+    audit: dict[str, Any] = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id,
                  extra={"operation": operation})
     out: list[Any] = []
     try:

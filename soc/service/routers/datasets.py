@@ -14,7 +14,7 @@ from soc.service.paths import check_sql, is_sql_url, resolve_file
 from soc.service.schemas import ERRORS
 
 router = APIRouter(tags=["datasets"])
-NOT_FOUND = {404: {"description": "unknown dataset", "model": ERRORS[400]["model"]}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown dataset", "model": ERRORS[400]["model"]}}
 
 
 class ScanRequest(BaseModel):
