@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -168,7 +168,7 @@ class IngestPipeline:
                     continue
                 pos += 1
                 is_line = isinstance(item, (str, bytes))
-                if is_line and not item.strip():  # type: ignore[union-attr]
+                if isinstance(item, (str, bytes)) and not item.strip():
                     continue
                 try:
                     obj = _decode(item) if is_line else item
@@ -178,10 +178,11 @@ class IngestPipeline:
                     result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
                     continue
                 # A caller's dict is not ours to change; a freshly parsed line is.
+                checked = cast(dict[str, Any], obj)  # validate_event accepts JSON objects only
                 if is_line:
-                    event, line = obj, pos + first_line
+                    event, line = checked, pos + first_line
                 else:
-                    event, line = dict(obj), None  # type: ignore[call-overload]
+                    event, line = dict(checked), None
                 enrich(event, ts)
                 batch.append((event, ts, line))
                 if len(batch) >= batch_size:

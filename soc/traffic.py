@@ -294,7 +294,7 @@ def seed_catalog(settings: Any, rows: int = 200, seed: int = 7) -> dict[str, str
         reports = []
         for spec in DATASETS:
             grades = classify_records(sample_rows(spec, rows, seed), spec.name, settings)
-            columns = [{"name": n, "entity": g.entity, "category": g.category, "grade": g.grade}
+            columns: list[dict[str, Any]] = [{"name": n, "entity": g.entity, "category": g.category, "grade": g.grade}
                        for n, g in grades.items()]
             reports.append({"dataset": spec.name, "source": f"generated:{spec.name}",
                             "grade": max((c["grade"] for c in columns), default="L1"),

@@ -68,7 +68,7 @@ class AlertManager:
         group = group_of(match, events)
         key = json.dumps(group, sort_keys=True, ensure_ascii=False, default=str)
         top_level = max((e.get("data_level") for e in touched if e.get("data_level")),
-                        key=lambda lv: _LEVEL_RANK.get(lv, 0), default=None)
+                        key=lambda lv: _LEVEL_RANK.get(str(lv), 0), default=None)
         severity = severity_for(match.level, top_level)
         with self._lock:
             alert = self.store.find_open(match.rule_id, key, last_epoch - self.window)

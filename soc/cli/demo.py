@@ -66,7 +66,7 @@ def step_evidence(ctx: Context) -> None:
     from soc.evidence import build_report, load_controls
     from soc.evidence.collectors import COLLECTORS
 
-    settings = ctx.get("soc_settings", ctx["settings"])
+    settings = ctx.get("soc_settings") or ctx["settings"]
     report = build_report(settings, load_controls(settings.policy_dir / "controls.yaml", set(COLLECTORS)))
     s = report["summary"]
     typer.echo(f"\n== graded-protection evidence (等保 2.0 / 密评): {s['met']} of {s['controls']} controls met")
