@@ -66,10 +66,12 @@ def _groups(store: EsEventStore, query: dict[str, Any], fields: list[str],
             bound: tuple[str, str | None, float, bool]) -> set[tuple[Any, ...]] | None:
     """Groups whose bound reaches the condition; None when there are too many to filter on."""
     measure, value_field, threshold, strict = bound
-    sources = [{f"g{i}": {"terms": {"field": f, "missing_bucket": True}}} for i, f in enumerate(fields)]
+    sources: list[dict[str, Any]] = [{f"g{i}": {"terms": {"field": f, "missing_bucket": True}}}
+                                     for i, f in enumerate(fields)]
     sub: dict[str, Any] = {}
     if measure == "distinct":
-        sources.append({"v": {"terms": {"field": _agg_field(value_field)}}})  # type: ignore[arg-type]
+        assert value_field is not None  # _bound gives distinct counts their field
+        sources.append({"v": {"terms": {"field": _agg_field(value_field)}}})
     elif measure in ("sum", "max"):
         sub = {"m": {measure: {"field": value_field}}}
     distinct: Counter[tuple[Any, ...]] = Counter()
@@ -121,15 +123,16 @@ def restrictions(store: EsEventStore, correlations: list[SigmaCorrelationRule], 
     for corr in correlations:
         bases = list(dict.fromkeys(rule_key(r.rule) for r in corr.referenced_rules))
         fields = [_agg_field(g) for g in (corr.group_by or [])]
+        names = [f for f in fields if f is not None]
         bound = _bound(corr)
         flt: dict[str, Any] | None = None
-        if bound and fields and None not in fields and not corr.aliases.aliases \
+        if bound and names and len(names) == len(fields) and not corr.aliases.aliases \
                 and all(b in rule_queries for b in bases):
             query = {"bool": {"should": [q for b in bases for q in rule_queries[b]],
                               "minimum_should_match": 1, "filter": time_filter}}
-            groups = _groups(store, query, fields, bound)  # type: ignore[arg-type]
+            groups = _groups(store, query, names, bound)
             if groups is not None:
-                flt = _group_filter(fields, groups)  # type: ignore[arg-type]
+                flt = _group_filter(names, groups)
         for b in bases:
             per_base.setdefault(b, []).append(flt)
     out: dict[str, dict[str, Any]] = {}

@@ -41,7 +41,7 @@ def _bound(node: Any) -> set[str] | None:
 
 def action_bound(rule: SigmaRule) -> set[str] | None:
     """Lower-cased ``action`` values the rule requires, or None when it is not bounded."""
-    bounds = [_bound(c.parsed) for c in rule.detection.parsed_condition]
-    if any(b is None for b in bounds):
+    maybe = [_bound(c.parsed) for c in rule.detection.parsed_condition]
+    if any(b is None for b in maybe):
         return None
-    return set().union(*bounds)  # type: ignore[arg-type]
+    return set().union(*(b for b in maybe if b is not None))

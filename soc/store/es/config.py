@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
@@ -55,7 +56,7 @@ def es_config(settings: Settings) -> EsConfig:
 def make_client(cfg: EsConfig) -> Elasticsearch:
     """A client with the configured auth and TLS; transport retries are ours (bulk.py)."""
     # orjson: hunting parses every candidate's JSON; the stdlib decoder was a third of hunt time.
-    kwargs: dict[str, object] = {"request_timeout": cfg.request_timeout, "max_retries": 0,
+    kwargs: dict[str, Any] = {"request_timeout": cfg.request_timeout, "max_retries": 0,
                                  "serializer": OrjsonSerializer()}
     if cfg.api_key is not None:
         kwargs["api_key"] = cfg.api_key.get_secret_value()
@@ -66,4 +67,4 @@ def make_client(cfg: EsConfig) -> Elasticsearch:
         kwargs["verify_certs"] = cfg.verify_certs
         if cfg.ca_file is not None:
             kwargs["ca_certs"] = str(cfg.ca_file)
-    return Elasticsearch(cfg.url, **kwargs)  # type: ignore[arg-type]
+    return Elasticsearch(cfg.url, **kwargs)

@@ -71,7 +71,7 @@ FIELD_TYPES: dict[str, str] = {
 
 def events_template(prefix: str, *, shards: int, replicas: int, refresh_interval: str,
                     ilm_policy: str | None = None) -> dict[str, Any]:
-    template = {
+    template: dict[str, Any] = {
         "index_patterns": [f"{prefix}-events-*"],
         "priority": 200,
         "template": {
@@ -89,7 +89,7 @@ def events_template(prefix: str, *, shards: int, replicas: int, refresh_interval
         "_meta": {"managed_by": "shuwei", "schema": "audit-event v1"},
     }
     if ilm_policy:  # e.g. hot → warm (shrink, force-merge) → delete, on clusters that have ILM
-        template["template"]["settings"]["lifecycle"] = {"name": ilm_policy}  # type: ignore[index]
+        template["template"]["settings"]["lifecycle"] = {"name": ilm_policy}
     return template
 
 

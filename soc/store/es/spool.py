@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 _SCHEMA = """
@@ -64,7 +65,7 @@ class Spool:
         return self._conn.execute(
             "SELECT id, event_id, idx, doc FROM spool ORDER BY id LIMIT ?", (limit,)).fetchall()
 
-    def remove(self, ids: list[int], dead: list[tuple[Row, str]] = ()) -> None:  # type: ignore[assignment]
+    def remove(self, ids: list[int], dead: Sequence[tuple[Row, str]] = ()) -> None:
         """Drop replayed rows; rows ES refused for good move to ``dead_letters`` with the reason."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
