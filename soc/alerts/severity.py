@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-SEVERITIES: tuple[str, ...] = ("informational", "low", "medium", "high", "critical")
+from typing import Literal, get_args
+
+Severity = Literal["informational", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 # Steps a data_level adds to the rule's level: touching 敏感 (L4) data makes any finding more
 # urgent, 较敏感 (L3) and below leave the rule author's judgement alone.

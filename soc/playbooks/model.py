@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from soc.alerts.severity import SEVERITIES
+from soc.alerts.severity import SEVERITIES, Severity
 
 
 class PlaybookError(ValueError):
@@ -47,7 +47,7 @@ class HookStep(_Step):
 
 class RaiseSeverityStep(_Step):
     type: Literal["raise_severity"]
-    to: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
+    to: Severity | None = None
 
 
 class AssignStep(_Step):
@@ -66,7 +66,7 @@ class MatchSpec(BaseModel):
 
     rules: list[str] = Field(default_factory=list, description="rule ids or titles")
     tags: list[str] = Field(default_factory=list)
-    min_severity: Literal[SEVERITIES] | None = None  # type: ignore[valid-type]
+    min_severity: Severity | None = None
 
 
 class Playbook(BaseModel):
