@@ -178,7 +178,7 @@ class IngestPipeline:
                     result.rejected.append(Rejection(where, number, exc.field, exc.reason).as_dict())
                     continue
                 # A caller's dict is not ours to change; a freshly parsed line is.
-                checked = cast(dict[str, Any], obj)  # validate_event accepts JSON objects only
+                checked = cast("dict[str, Any]", obj)  # validate_event accepts JSON objects only
                 if is_line:
                     event, line = checked, pos + first_line
                 else:
