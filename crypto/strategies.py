@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from classifier.surnames import split_name
 from crypto.shapes import fits
 
 if TYPE_CHECKING:
@@ -111,12 +112,6 @@ class MaskMiddle(Strategy):
         return mask
 
 
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 太史 端木 上官 司马 东方 独孤 南宫 万俟 闻人 夏侯 诸葛 尉迟 公羊 赫连 澹台 皇甫 宗政 濮阳 "
-    "公冶 太叔 申屠 公孙 慕容 仲孙 钟离 长孙 宇文 司徒 鲜于 司空 闾丘 子车 亓官 司寇 巫马 公西 颛孙 "
-    "壤驷 公良 漆雕 乐正 宰父 谷梁 拓跋 夹谷 轩辕 令狐 段干 百里 呼延 东郭 南门 羊舌 微生 公户 公玉 "
-    "公仪 梁丘 公仲 公上 公门 公山 公坚 左丘 公伯 西门 公祖 第五 公乘 贯丘 公皙 南荣 东里 东宫 仲长 "
-    "子书 子桑 即墨 达奚 褚师 吴铭".split())
 _HAN = re.compile(r"[\u3400-\u9fff·•]+")
 _LATIN_NAME = re.compile(r"[A-Za-z][A-Za-z'.-]*(?:\s+[A-Za-z][A-Za-z'.-]*)*")
 
@@ -138,7 +133,8 @@ class MaskName(Strategy):
         def mask(value: Any) -> str:
             text = _text(value).strip()
             if _HAN.fullmatch(text):
-                keep = 2 if text[:2] in COMPOUND_SURNAMES and len(text) > 2 else 1
+                parts = split_name(text)
+                keep = len(parts[0]) if parts else 1
                 if len(text) <= keep:
                     raise Unfit
                 return text[:keep] + char * (len(text) - keep)

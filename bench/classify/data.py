@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from classifier.recognizers.health import DIAGNOSES
-from classifier.recognizers.person import SINGLE_SURNAMES
+from classifier.surnames import SINGLE
 
 OUT = Path(__file__).resolve().parent.parent / "out"
 
@@ -95,7 +95,7 @@ def usccs(rng: np.random.Generator, n: int) -> np.ndarray:
 def generate(rows: int, seed: int = 42) -> pa.Table:
     rng = np.random.default_rng(seed)
     n = rows
-    surname = _pick(rng, list(SINGLE_SURNAMES[:120]), n)
+    surname = _pick(rng, list(SINGLE[:120]), n)
     given = np.char.add(_pick(rng, _GIVEN, n), np.where(rng.random(n) < 0.6, _pick(rng, _GIVEN, n), ""))
     mobile = _PREFIXES[rng.integers(0, len(_PREFIXES), n)].astype(str)
     mobile = np.char.add(mobile, np.char.zfill(rng.integers(0, 10 ** 8, n).astype(str), 8))

@@ -10,22 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from classifier.recognizers.base import HAN, ShuweiRecognizer, real_dates
+from classifier.surnames import COMPOUND, SINGLE
 
-# 百家姓: the common single-character surnames and the compound ones. A hand-kept list because no
-# maintained package ships one; Faker's provider data is the test generator, so it is not reused.
-SINGLE_SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
-    "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
-    "戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮"
-    "柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古"
-    "吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫"
-    "寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满闻"
-    "位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙浦"
-    "戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干但"
-    "尉冶斯元束檀衣信展阴昝智幸奉植衡富尧闭由"
-)
-COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
-                     "宇文", "司徒", "夏侯", "轩辕", "令狐", "钟离", "端木", "南宫", "西门", "独孤")
 # A value ending like this is a place, an organisation or a disease, not a given name.
 _NOT_GIVEN_NAME = "市县区省路街局院病症炎司村镇乡厂店部处站所队"
 
@@ -34,7 +20,7 @@ class PersonNameRecognizer(ShuweiRecognizer):
     """姓名: surname (百家姓, compound surnames) + 1–2 given chars, minority ·-names, Latin names."""
 
     ENTITY = "PERSON_NAME"
-    CORE = (f"(?:{'|'.join(COMPOUND_SURNAMES)}|[{SINGLE_SURNAMES}])[{HAN}]{{1,2}}"
+    CORE = (f"(?:{'|'.join(COMPOUND)}|[{SINGLE}])[{HAN}]{{1,2}}"
             f"|[{HAN}]{{2,6}}·[{HAN}]{{2,8}}"
             "|[A-Z][a-z]{1,15}(?: [A-Z][a-z]{1,15}){1,2}")
     CONTEXT = ("姓名", "名字", "真实姓名", "联系人", "申请人", "患者姓名", "法定代表人", "户主", "持卡人",
