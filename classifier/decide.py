@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from classifier.columns import ColumnTally
+from classifier.dates import parse_date
 from classifier.policy import Policy
 from classifier.recognizers.base import ShuweiRecognizer
-from classifier.recognizers.person import parse_date
 
 # Digit identifiers whose validation a counter can pass (prefix only, or Luhn 1 in 10).
 _SERIAL_PRONE = {"CN_MOBILE", "CN_BANK_CARD"}

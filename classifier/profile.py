@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from classifier.recognizers.person import parse_date
+from classifier.dates import parse_date
 
 _INT = re.compile(r"^[+-]?\d+$")
 _DEC = re.compile(r"^[+-]?\d*\.\d+$")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from classifier.dates import parse_date
 from classifier.surnames import split_name
 from crypto.shapes import fits
 
@@ -209,17 +210,11 @@ class MaskEmail(Strategy):
         return mask
 
 
-_DATE = re.compile(r"(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?(?:[ T].*)?")
-
-
-def parse_date(value: Any) -> date:
-    m = _DATE.fullmatch(_text(value).strip())
-    if not m:
+def _date(value: Any) -> date:
+    d = parse_date(_text(value).strip(), any_time=True)
+    if d is None:
         raise Unfit
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        raise Unfit from None
+    return d
 
 
 class GeneralizeDateParams(Params):
@@ -237,7 +232,7 @@ class GeneralizeDate(Strategy):
         level = p.level
 
         def mask(value: Any) -> str:
-            d = parse_date(value)
+            d = _date(value)
             if level == "year":
                 return str(d.year)
             if level == "decade":

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from classifier.dates import parse_date
 from classifier.recognizers.base import HAN, ShuweiRecognizer, real_dates
 from classifier.surnames import COMPOUND, SINGLE
 
@@ -29,25 +29,6 @@ class PersonNameRecognizer(ShuweiRecognizer):
     ASCII_ONLY = False
     EVIDENCE = "value pattern+surname list"
     REJECT = f"[{_NOT_GIVEN_NAME}]$"
-
-
-_DATE_FORMS = (
-    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
-    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
-)
-
-
-def parse_date(text: str) -> dt.date | None:
-    """The calendar date a value spells, or None; one parser for every accepted form."""
-    for form in _DATE_FORMS:
-        m = form.match(text)
-        if m:
-            try:
-                return dt.date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                return None
-    return None
 
 
 class DateOfBirthRecognizer(ShuweiRecognizer):

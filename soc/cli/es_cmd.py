@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 import typer
 
+from classifier.dates import parse_when
 from classifier.settings import ConfigError, get_settings
 from soc.cli.common import EXIT_FINDINGS, FormatOption, OutputFormat, fail, print_json, print_table
 
@@ -34,13 +35,12 @@ def _unreachable(exc: Exception) -> None:
 def _when(value: Optional[str], name: str) -> Optional[datetime]:
     if value is None:
         return None
+    from zoneinfo import ZoneInfo
+
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--{name}: not an ISO 8601 time with offset: {value!r}")
-    if parsed.tzinfo is None:
-        fail(f"--{name}: give an offset, e.g. {value}+08:00")
-    return parsed
+        return parse_when(value, ZoneInfo(get_settings().timezone))
+    except ValueError as exc:
+        fail(f"--{name}: {exc}")
 
 
 @app.command("status")

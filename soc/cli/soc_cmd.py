@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 import typer
 
+from classifier.dates import parse_when
 from classifier.settings import ConfigError, get_settings
 from soc.cli import soc_detect
 from soc.cli.common import EXIT_FINDINGS, EXIT_USAGE, FormatOption, OutputFormat, fail, print_json, print_table
@@ -206,12 +207,9 @@ def verify(fmt: OutputFormat = FormatOption) -> None:
 
 def _parse_before(text: str, tz: ZoneInfo) -> datetime:
     try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), tz)
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        fail(f"--before: '{text}' is not a date (YYYY-MM-DD) or RFC 3339 date-time")
-    return value if value.tzinfo else value.replace(tzinfo=tz)
+        return parse_when(text, tz)
+    except ValueError as exc:
+        fail(f"--before: {exc}")
 
 
 @app.command("purge")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
+
+from classifier.dates import parse_when
 
 TIME_FIELDS = ("ts", "@timestamp", "timestamp")
 
@@ -21,11 +22,8 @@ def event_time(event: dict[str, Any]) -> tuple[float, str] | None:
             return float(value), str(value)
         if isinstance(value, str):
             try:
-                dt = datetime.fromisoformat(value.strip())
+                return parse_when(value).timestamp(), value
             except ValueError:
                 return None
-            if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=timezone.utc)
-            return dt.timestamp(), value
         return None
     return None

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, Literal
 
+from classifier.dates import parse_when
 from classifier.settings import Settings
 
 Status = Literal["met", "gap"]
@@ -89,7 +90,7 @@ def encryption_keys(src: Sources) -> Evidence:
         return Evidence("gap", "no active key in the keyring", details)
     now = datetime.now(timezone.utc)
     stale = [k["key_id"] for k in active
-             if (now - datetime.fromisoformat(k["created"])).days > int(details["max_key_age_days"])]
+             if (now - parse_when(k["created"])).days > int(details["max_key_age_days"])]
     if stale:
         return Evidence("gap", f"active key(s) not rotated within {details['max_key_age_days']} "
                         f"days: {', '.join(stale)}", details)

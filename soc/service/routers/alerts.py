@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from classifier.dates import parse_when
 from soc.service.auth.principal import Principal
 from soc.service.deps import get_state, require
 from soc.service.errors import ApiError
@@ -34,7 +35,7 @@ class AlertPatch(BaseModel):
 
 
 def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return parse_when(text).timestamp()
 
 
 def _visible(principal: Principal, alert: dict[str, Any]) -> bool:
