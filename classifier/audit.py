@@ -58,6 +58,9 @@ def emit(event: dict[str, Any], data_dir: Path | None = None) -> None:
         from classifier.settings import get_settings
 
         data_dir = get_settings().data_dir
+    from classifier.settings import note_data_dir
+
+    note_data_dir(data_dir)
     path = outbox_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(event, ensure_ascii=False) + "\n"

@@ -86,7 +86,7 @@ class Catalog:
 
     @classmethod
     def open(cls, settings: Settings) -> Catalog:
-        data_dir = Path(settings.data_dir)
+        data_dir = settings.ensure_data_dir()
         return cls(data_dir / CATALOG_NAME, Policy.from_settings(settings), data_dir)
 
     def close(self) -> None:

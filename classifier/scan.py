@@ -6,7 +6,6 @@ bad input anywhere means no partial scan is recorded.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from classifier.policy import Policy
 from classifier.readers import ReadOptions, Source, open_sources
 from classifier.sampling import Reservoir
 from classifier.settings import Settings
+from classifier.whoami import current_user
 
 # --full folds batches into the tallies in chunks of about this size: Arrow compiles each RE2
 # pattern per call, so fewer, larger calls are much faster; memory stays bounded by the chunk.
@@ -125,7 +125,7 @@ def run_scan(sources: list[str], settings: Settings, *, full: bool = False, forc
                     report["fingerprint"] = fingerprint
                 plan.append((source, fingerprint, report))
         catalog.record_scans([r for _, _, r in plan if r is not None])
-        user = _user()
+        user = current_user()
         outcomes = []
         for source, _, report in plan:
             if report is not None:
@@ -140,13 +140,6 @@ def run_scan(sources: list[str], settings: Settings, *, full: bool = False, forc
         return outcomes
     finally:
         catalog.close()
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return "shuwei"
 
 
 def contract_object(report: dict[str, Any]) -> dict[str, Any]:

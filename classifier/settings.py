@@ -8,6 +8,7 @@ file and validates it with its own pydantic model via :meth:`Settings.section`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "SHUWEI_CONFIG"
 DEFAULT_CONFIG_FILE = Path("shuwei.yaml")
+_PATH_KEYS = ("data_dir", "policy_dir", "playbook_dir")
 
 
 class ConfigError(ValueError):
@@ -44,7 +46,43 @@ class Settings(BaseModel):
 
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        note_data_dir(self.data_dir)
         return self.data_dir
+
+    def data_dir_origin(self) -> str:
+        """Where ``data_dir`` came from, for the line that tells a user where their data goes."""
+        if "data_dir" not in self.model_fields_set:
+            return "default ./var of the current directory"
+        return str(self.source_file) if self.source_file else "SHUWEI_DATA_DIR"
+
+
+_data_dir_listener: Callable[[Path], None] | None = None
+_noted: set[Path] = set()
+
+
+def on_data_dir(listener: Callable[[Path], None] | None) -> None:
+    """Call ``listener`` once per data directory the process opens (the CLI prints where it is)."""
+    global _data_dir_listener
+    _data_dir_listener = listener
+    _noted.clear()
+
+
+def note_data_dir(path: Path) -> None:
+    """Every opener of the data directory calls this; the library itself prints nothing."""
+    path = Path(path).absolute()
+    if _data_dir_listener is not None and path not in _noted:
+        _noted.add(path)
+        _data_dir_listener(path)
+
+
+def find_config_file(start: Path | None = None) -> Path | None:
+    """``shuwei.yaml`` in the current directory or the nearest parent (the way git finds .git)."""
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
@@ -75,11 +113,14 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Read the YAML file (``SHUWEI_CONFIG`` or ``./shuwei.yaml`` when present), then the environment."""
+    """Read the YAML file (``SHUWEI_CONFIG``, else ``shuwei.yaml`` here or in a parent), then the
+    environment. Relative paths in the file are relative to the file, in the environment to the
+    current directory; ``data_dir`` comes out absolute, so it means one place wherever it is used.
+    """
     environ = dict(os.environ if environ is None else environ)
     path = config_file or (Path(environ[CONFIG_ENV]) if environ.get(CONFIG_ENV) else None)
-    if path is None and DEFAULT_CONFIG_FILE.is_file():
-        path = DEFAULT_CONFIG_FILE
+    if path is None:
+        path = find_config_file()
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -92,7 +133,8 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
             raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', exc)}") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the configuration must be a mapping")
-        raw = loaded
+        raw = {k: (str(path.absolute().parent / v) if k in _PATH_KEYS and isinstance(v, str)
+                   and not Path(v).is_absolute() else v) for k, v in loaded.items()}
     raw = _merge(raw, _env_overrides(environ))
     try:
         settings = Settings.model_validate(raw)
@@ -100,7 +142,11 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"{path or 'environment'}: field '{field}': {err['msg']}") from None
+    explicit = "data_dir" in settings.model_fields_set
     settings.source_file = path
+    settings.data_dir = settings.data_dir.absolute()
+    if not explicit:
+        settings.model_fields_set.discard("data_dir")
     return settings
 
 

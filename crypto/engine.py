@@ -9,7 +9,6 @@ it over the records. One ``mask`` audit event per call.
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import dataclass, field as dc_field
 from datetime import date
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from classifier import audit
 from classifier.settings import Settings
+from classifier.whoami import current_user
 from crypto.errors import RecordError
 from crypto.keys import ManagedKeys
 from crypto.policy import Decision, MaskingPolicy
@@ -170,7 +170,7 @@ class MaskingEngine:
     def _audit(self, dataset: str, caller: Caller, names: list[str], rows: int, plan: _Plan,
                fallbacks: list[str]) -> None:
         audit.emit(audit.make_event(
-            "mask", user=caller.user or getpass.getuser(), role=caller.role, org=caller.org,
+            "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
             dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
             approval_id=caller.approval_id,
             extra={"clear": list(plan.granted), "fallbacks": fallbacks,

@@ -283,9 +283,10 @@ def _attacks(g: _Gen, day: date, cast: list[str]) -> list[tuple[list[dict[str, A
     return out
 
 
-def seed_catalog(settings: Any, rows: int = 200, seed: int = 7) -> dict[str, str]:
+def seed_catalog(settings: Any, rows: int = 200, seed: int = 7, only_new: bool = False) -> dict[str, str]:
     """Grade the traffic's datasets with the real classifier and record them in the catalog, so
-    enrichment has data levels to add; returns dataset → grade."""
+    enrichment has data levels to add; returns dataset → grade. ``only_new`` leaves datasets the
+    catalog already has (the demo's scanned sample files) as they are."""
     from classifier.catalog import Catalog
     from classifier.classify import classify_records
 
@@ -293,6 +294,8 @@ def seed_catalog(settings: Any, rows: int = 200, seed: int = 7) -> dict[str, str
     try:
         reports = []
         for spec in DATASETS:
+            if only_new and catalog.dataset_grade(spec.name) is not None:
+                continue
             grades = classify_records(sample_rows(spec, rows, seed), spec.name, settings)
             columns: list[dict[str, Any]] = [{"name": n, "entity": g.entity, "category": g.category, "grade": g.grade}
                        for n, g in grades.items()]

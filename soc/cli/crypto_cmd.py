@@ -3,7 +3,6 @@ and format-preserving tokens over JSON Lines (stdin → stdout)."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from typing import Any, Optional
@@ -11,6 +10,7 @@ from typing import Any, Optional
 import typer
 
 from classifier.settings import get_settings
+from classifier.whoami import current_user
 from crypto import fieldops
 from crypto.envelope import FieldCipher, is_ciphertext
 from crypto.keyring import Keyring
@@ -30,7 +30,7 @@ KEY = typer.Option("default", "--key", "-k", help="key id in the keyring")
 
 
 def _keyring() -> Keyring:
-    return guarded(lambda: Keyring.open(get_settings(), actor=getpass.getuser()))
+    return guarded(lambda: Keyring.open(get_settings(), actor=current_user()))
 
 
 def _fields(text: str) -> list[str]:
@@ -45,7 +45,7 @@ def _run(operation: str, dataset: Optional[str], fields: list[str], fn: Any, **e
     records = guarded(lambda: list(iter_jsonl(sys.stdin, "<stdin>")))
     out = guarded(lambda: fieldops.apply(records, fields, fn))
     sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in out)
-    fieldops.audit_batch(get_settings(), operation, user=getpass.getuser(), dataset=dataset,
+    fieldops.audit_batch(get_settings(), operation, user=current_user(), dataset=dataset,
                          fields=fields, rows=len(out), **extra)
 
 
@@ -132,7 +132,7 @@ def encrypt(dataset: str = DATASET, fields: str = FIELDS, key: str = KEY,
                 rec[f"{name}_bidx"] = guarded(lambda: fc.blind_index(rec[name], f"{dataset}.{name}"))
     out = guarded(lambda: fieldops.apply(records, names, enc))
     sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in out)
-    fieldops.audit_batch(get_settings(), "encrypt", user=getpass.getuser(), dataset=dataset, fields=names,
+    fieldops.audit_batch(get_settings(), "encrypt", user=current_user(), dataset=dataset, fields=names,
                          rows=len(out), key_id=key, algorithm=algorithm, blind_index=True)
 
 
@@ -154,7 +154,7 @@ KEEP_LAST = typer.Option(0, "--keep-last", min=0, help="trailing characters left
 def _tokenizer(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: int,
                version: Optional[int] = None, *, create: bool = True) -> Tokenizer:
     params = guarded(lambda: _params(key, cipher, alphabet, keep_first, keep_last))
-    keys = ManagedKeys(get_settings(), actor=getpass.getuser())
+    keys = ManagedKeys(get_settings(), actor=current_user())
     return Tokenizer(guarded(lambda: keys.ff1(key, params.cipher, params.alphabet, version, create=create)),
                      params)
 

@@ -1,11 +1,15 @@
 """`shuwei demo`: the whole suite on generated sample data, as a list of steps.
 
 Each area appends its step function to ``STEPS``; a step receives the shared context (settings,
-sample paths, anything earlier steps leave) and prints what a user should see.
+sample paths, anything earlier steps leave) and prints what a user should see. Every step works in
+ONE data directory, ``<data_dir>/demo``, recreated on each run, and every command the demo
+suggests names it, so a hint works when pasted as printed.
 """
 
 from __future__ import annotations
 
+import shlex
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,11 +19,33 @@ import typer
 from classifier.errors import InputError
 from classifier.samples import write_samples
 from classifier.scan import contract_object, run_scan
-from classifier.settings import get_settings
+from classifier.settings import Settings, find_config_file, get_settings
 from soc.cli.common import fail, print_table
 from soc.cli.soc_demo import step_soc
 
 Context = dict[str, Any]
+DEMO_MARKER = ".shuwei-demo"
+
+
+def demo_settings(base: Settings) -> Settings:
+    """The demo's own data directory, emptied first; refuses a folder the demo did not create."""
+    data_dir = base.data_dir.absolute() / "demo"
+    if data_dir.exists() and any(data_dir.iterdir()) and not (data_dir / DEMO_MARKER).exists():
+        fail(f"{data_dir} exists and was not created by `shuwei demo`; move it away or set "
+             "SHUWEI_DATA_DIR to another place")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    (data_dir / DEMO_MARKER).write_text("created by `shuwei demo`; recreated on each run\n", encoding="utf-8")
+    return base.model_copy(update={"data_dir": data_dir})
+
+
+def command_hint(settings: Settings) -> Callable[[str], str]:
+    """``shuwei ARGS`` as a user must type it to reach the demo's data from the same folder."""
+    prefix = f"SHUWEI_DATA_DIR={shlex.quote(str(settings.data_dir))} shuwei"
+    src = settings.source_file
+    if src is not None and src.absolute() != (find_config_file() or Path()).absolute():
+        prefix += f" --config {shlex.quote(str(src.absolute()))}"
+    return lambda args: f"{prefix} {args}"
 
 
 def step_samples(ctx: Context) -> None:
@@ -66,18 +92,28 @@ def step_evidence(ctx: Context) -> None:
     from soc.evidence import build_report, load_controls
     from soc.evidence.collectors import COLLECTORS
 
-    settings = ctx.get("soc_settings") or ctx["settings"]
+    settings = ctx["settings"]
     report = build_report(settings, load_controls(settings.policy_dir / "controls.yaml", set(COLLECTORS)))
     s = report["summary"]
     typer.echo(f"\n== graded-protection evidence (等保 2.0 / 密评): {s['met']} of {s['controls']} controls met")
     print_table([{**c, "gaps": ",".join(c["gaps"])} for c in report["controls"]],
                 ["status", "standard", "clause", "title", "gaps"])
-    typer.echo("export: shuwei evidence export --format markdown --out evidence.md")
+    typer.echo("export: " + ctx["hint"]("evidence export --format markdown --out evidence.md"))
+
+
+def step_next(ctx: Context) -> None:
+    """Where the demo's data is, and the commands that read it as printed."""
+    hint = ctx["hint"]
+    typer.echo(f"\n== the demo's data: {ctx['settings'].data_dir} (recreated by each `shuwei demo`)")
+    for args in ("classify list", "classify show pop_basic", "soc alerts --severity critical",
+                 "evidence check"):
+        typer.echo(f"  {hint(args)}")
 
 
 STEPS: list[Callable[[Context], None]] = [step_samples, step_classify, step_mask]
 STEPS.append(step_soc)  # soc: a day of exchange traffic with injected attacks (soc/cli/soc_demo.py)
 STEPS.append(step_evidence)
+STEPS.append(step_next)
 
 
 def demo(
@@ -86,8 +122,9 @@ def demo(
     host: str = typer.Option("127.0.0.1", "--host", help="with --serve: address to bind"),
     port: int = typer.Option(8080, "--port", help="with --serve: TCP port"),
 ) -> None:
-    """Run every step in order on the embedded default (SQLite under the data directory)."""
-    ctx: Context = {"settings": get_settings()}
+    """Run every step in order on the embedded default, in <data_dir>/demo (recreated each run)."""
+    settings = demo_settings(get_settings())
+    ctx: Context = {"settings": settings, "hint": command_hint(settings)}
     try:
         for step in STEPS:
             step(ctx)

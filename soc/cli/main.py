@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from classifier.settings import CONFIG_ENV, ConfigError, get_settings
+from classifier.settings import CONFIG_ENV, ConfigError, Settings, get_settings, on_data_dir
 from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, soc_cmd
 from soc.cli.common import fail
 
@@ -32,9 +33,19 @@ def _root(
         os.environ[CONFIG_ENV] = str(config)
     get_settings.cache_clear()
     try:
-        get_settings()
+        settings = get_settings()
     except ConfigError as exc:
         fail(str(exc))
+    on_data_dir(_say_where(settings))
+
+
+def _say_where(settings: Settings) -> Callable[[Path], None]:
+    """Every command that opens a data directory says which, once, on stderr: running from
+    another folder must not silently start a second catalog."""
+    def say(path: Path) -> None:
+        origin = f" ({settings.data_dir_origin()})" if path == settings.data_dir else ""
+        typer.echo(f"data: {path}{origin}", err=True)
+    return say
 
 
 app.add_typer(classify.app, name="classify", help="Classify and grade datasets; review the catalog.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -13,6 +12,7 @@ import typer
 
 from classifier.errors import InputError
 from classifier.settings import get_settings
+from classifier.whoami import current_user
 from crypto.engine import Caller, MaskingEngine
 from crypto.errors import CryptoError
 from crypto.records_io import iter_jsonl
@@ -38,7 +38,7 @@ def _engine() -> MaskingEngine:
 
 def _caller(role: str, user: Optional[str], org: Optional[str], purpose: Optional[str],
             approval: Optional[str]) -> Caller:
-    return Caller(user or getpass.getuser(), role, org, purpose, approval)
+    return Caller(user or current_user(), role, org, purpose, approval)
 
 
 ROLE = typer.Option(..., "--role", "-r", help="consumer role at the exchange platform (policy roles:)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 
 from classifier.dates import parse_when
 from classifier.settings import ConfigError, get_settings
+from classifier.whoami import current_user
 from soc.cli import soc_detect
 from soc.cli.common import EXIT_FINDINGS, EXIT_USAGE, FormatOption, OutputFormat, fail, print_json, print_table
 
@@ -35,12 +35,7 @@ def _pipeline(*, detection: bool) -> Any:
 
 
 def _actor(by: Optional[str]) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "cli"
+    return by or current_user()
 
 
 def _short(alert: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -17,20 +15,15 @@ DEMO_EVENTS = 20_000
 def step_soc(ctx: dict[str, Any]) -> None:
     """Grade the exchange's datasets, ingest a day of traffic, print the alerts it raised.
 
-    Runs in its own data directory (<data_dir>/demo-soc, recreated each time) so the demo is
-    repeatable: the generated events carry fixed ids, and a second ingest would be duplicates.
+    Runs in the demo's data directory, which the demo recreates, so it is repeatable: the
+    generated events carry fixed ids, and a second ingest would be duplicates.
     """
     from soc.ingest import IngestPipeline
     from soc.traffic import generate, score, seed_catalog
 
-    base: Settings = ctx["settings"]
-    data_dir = Path(base.data_dir) / "demo-soc"
-    shutil.rmtree(data_dir, ignore_errors=True)
-    settings = base.model_copy(update={"data_dir": data_dir})
-    settings.ensure_data_dir()
-    ctx["soc_settings"] = settings
+    settings: Settings = ctx["settings"]
     typer.echo("\n== security operations (一体化安全运营): one generated day of exchange traffic")
-    grades = seed_catalog(settings)
+    grades = seed_catalog(settings, only_new=True)
     typer.echo("exchange datasets graded: " + ", ".join(f"{d} {g}" for d, g in grades.items()))
     traffic = generate(DEMO_EVENTS, seed=7)
     pipe = IngestPipeline.from_settings(settings)
@@ -60,5 +53,7 @@ def step_soc(ctx: dict[str, Any]) -> None:
     if verified is not None:
         typer.echo(f"SM3 hash chain: {verified.checked:,} events, "
                    + ("intact" if verified.ok else f"{len(verified.problems)} problems"))
-    typer.echo(f"explore: SHUWEI_DATA_DIR={data_dir} shuwei soc alerts   |   "
-               f"shuwei soc alert ID ack   |   shuwei soc verify")
+    hint = ctx["hint"]
+    typer.echo("explore:")
+    for args in ("soc alerts", "soc alert ID", "soc verify"):
+        typer.echo(f"  {hint(args)}")

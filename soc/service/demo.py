@@ -21,26 +21,6 @@ def demo_settings(settings: Settings, samples_dir: Path) -> Settings:
     return merged
 
 
-def _replay_soc_demo(settings: Settings) -> None:
-    """The SOC step ran in <data_dir>/demo-soc; feed its day of events through this data dir's
-    pipeline (idempotent on event_id, nothing overwritten) so analysts have alerts to triage."""
-    from soc.ingest import IngestPipeline
-    from soc.store.sqlite import SqliteEventStore
-
-    source = Path(settings.data_dir) / "demo-soc"
-    if not (source / "soc.db").is_file():
-        return
-    store = SqliteEventStore.in_dir(source)
-    pipe = IngestPipeline.from_settings(settings)
-    try:
-        result = pipe.ingest(store.iter_events(), origin=str(source))
-    finally:
-        store.close()
-        pipe.close()
-    typer.echo(f"SOC: {result.accepted} demo events replayed into {settings.data_dir} "
-               f"({result.duplicates} already there), {len(result.alerts)} alerts")
-
-
 def serve_demo(ctx: dict[str, Any], host: str = "127.0.0.1", port: int = 8080) -> None:
     import uvicorn
 
@@ -67,6 +47,5 @@ def serve_demo(ctx: dict[str, Any], host: str = "127.0.0.1", port: int = 8080) -
                f"-d '{body}' http://{host}:{port}/v1/mask")
     typer.echo(f"  curl -s -H 'Authorization: Bearer {keys['soc_analyst']}' 'http://{host}:{port}/v1/alerts?limit=5'")
     typer.echo("Ctrl-C stops the service.")
-    _replay_soc_demo(settings)
     app = create_app(demo_settings(settings, samples))
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from classifier.settings import get_settings
 from soc.cli.main import app
 
 
-def test_demo_runs_every_area(data_dir: Path) -> None:
+def test_demo_runs_every_area(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     out = result.output
@@ -23,4 +27,29 @@ def test_demo_runs_every_area(data_dir: Path) -> None:
     assert "scenarios detected 14/14" in out                   # SOC step found every injected attack
     assert "SM3 hash chain" in out and "intact" in out
     assert "graded-protection evidence" in out
-    assert (data_dir / "catalog.db").is_file() and (data_dir / "demo-soc" / "soc.db").is_file()
+    demo_dir = data_dir / "demo"                               # ONE data directory for every step
+    assert (demo_dir / "catalog.db").is_file() and (demo_dir / "soc.db").is_file()
+    assert not (data_dir / "catalog.db").exists()              # the user's own data dir is left alone
+    assert f"data: {demo_dir}" in result.stderr
+
+    # The printed follow-up commands work as printed and read the data the demo summarised.
+    met = re.search(r"evidence \(等保 2.0 / 密评\): (\d+) of (\d+) controls met", out)
+    assert met
+    hint = next(line for line in out.splitlines() if line.startswith("export: "))[len("export: "):]
+    words = shlex.split(hint)
+    assert words[0] == f"SHUWEI_DATA_DIR={demo_dir}" and words[1] == "shuwei"
+    monkeypatch.setenv("SHUWEI_DATA_DIR", words[0].split("=", 1)[1])
+    get_settings.cache_clear()
+    check = CliRunner().invoke(app, ["evidence", "export"])
+    report = json.loads(check.stdout)
+    assert (report["summary"]["met"], report["summary"]["controls"]) == (int(met[1]), int(met[2]))
+    listing = CliRunner().invoke(app, ["classify", "list", "--format", "json"])
+    assert {"pop_basic", "travellers", "housing_fund"} <= {d["dataset"] for d in json.loads(listing.stdout)}
+
+
+def test_demo_refuses_to_delete_a_folder_it_did_not_create(data_dir: Path) -> None:
+    (data_dir / "demo").mkdir(parents=True)
+    (data_dir / "demo" / "mine.txt").write_text("precious", encoding="utf-8")
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 2 and "was not created by `shuwei demo`" in result.stderr
+    assert (data_dir / "demo" / "mine.txt").read_text(encoding="utf-8") == "precious"

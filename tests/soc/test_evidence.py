@@ -46,7 +46,7 @@ def test_empty_install_reports_gaps(data_dir: Path) -> None:
     code, out = _run("evidence", "check", "--format", "json")
     assert code == 1
     controls = {c["id"]: c for c in json.loads(out)}
-    assert controls["dsl-classification"]["gaps"] == ["classification"]
+    assert controls["dsl-classification"]["gaps"] == ["classification", "classification_review"]
     assert controls["djcp-8.1.4.3"]["status"] == "gap"  # an empty audit trail proves nothing
 
 
@@ -56,7 +56,9 @@ def test_populated_install_meets_controls_and_masks_values(world: Path, tmp_path
     assert code == 0
     report = json.loads(out_file.read_text(encoding="utf-8"))
     status = {c["id"]: c["status"] for c in report["controls"]}
-    assert status["dsl-classification"] == "met"
+    assert status["dsl-classification"] == "gap"  # scanned, but no owner has reviewed a column
+    review = report["evidence"]["classification_review"]
+    assert review["status"] == "gap" and "0 of 1 L3+ column(s)" in review["summary"]
     assert status["mp-8.4-de"] == "met"
     assert status["djcp-8.1.4.7"] == "met"
     assert report["evidence"]["audit_integrity"]["details"]["checked"] == 5
@@ -88,3 +90,28 @@ def test_control_map_with_unknown_evidence_is_named(data_dir: Path, tmp_path: Pa
     code, out = _run("evidence", "check")
     assert code == 2
     assert "x1" in out and "unknown evidence nope" in out and "Traceback" not in out
+
+
+def test_owner_review_is_reported_as_it_stands(world: Path, tmp_path: Path) -> None:
+    def review_state() -> tuple[str, dict]:
+        code, out = _run("evidence", "export")
+        report = json.loads(out[out.index("{"):])
+        control = next(c for c in report["controls"] if c["id"] == "dsl-classification")
+        return control["status"], report["evidence"]["classification_review"]
+
+    status, ev = review_state()
+    assert status == "gap" and ev["status"] == "gap" and ev["details"]["reviewed"] == 0
+    assert _run("classify", "review", "pop_basic", "公民身份号码", "--accept", "--reviewer", "王芳",
+                "--comment", "确认")[0] == 0
+    status, ev = review_state()
+    assert status == "met" and ev["status"] == "met" and "1 of 1" in ev["summary"]
+    names = ["欧阳娜娜", "王芳", "李建国", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰"]
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("联系人,手机号码\n" + "".join(f"{n},1391234{i:04d}\n" for i, n in enumerate(names * 3)),
+                        encoding="utf-8")
+    assert _run("classify", "scan", str(contacts))[0] == 0
+    status, ev = review_state()
+    assert status == "gap" and ev["status"] == "partial"
+    contacts_row, pop_row = ev["details"]["datasets"]
+    assert pop_row["unreviewed"] == "" and contacts_row["reviewed"] == 0
+    assert f"1 of {1 + contacts_row['sensitive_columns']} L3+" in ev["summary"]
