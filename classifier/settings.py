@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "SHUWEI_CONFIG"
@@ -36,6 +36,7 @@ class Settings(BaseModel):
     playbook_dir: Path = Field(default=REPO_ROOT / "playbooks")
     timezone: str = "Asia/Shanghai"
     source_file: Path | None = Field(default=None, exclude=True)
+    _data_dir_origin: str = PrivateAttr(default="default ./var of the current directory")
 
     def section(self, name: str) -> dict[str, Any]:
         """Raw options of one area's section (``classify``, ``crypto``, ``soc``, ``service``, ``es``)."""
@@ -51,9 +52,7 @@ class Settings(BaseModel):
 
     def data_dir_origin(self) -> str:
         """Where ``data_dir`` came from, for the line that tells a user where their data goes."""
-        if "data_dir" not in self.model_fields_set:
-            return "default ./var of the current directory"
-        return str(self.source_file) if self.source_file else "SHUWEI_DATA_DIR"
+        return self._data_dir_origin
 
 
 _data_dir_listener: Callable[[Path], None] | None = None
@@ -80,8 +79,11 @@ def find_config_file(start: Path | None = None) -> Path | None:
     here = (start or Path.cwd()).absolute()
     for folder in (here, *here.parents):
         candidate = folder / DEFAULT_CONFIG_FILE
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError:  # a parent this user may not search: nothing to find there
+            continue
     return None
 
 
@@ -142,11 +144,12 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"{path or 'environment'}: field '{field}': {err['msg']}") from None
-    explicit = "data_dir" in settings.model_fields_set
     settings.source_file = path
     settings.data_dir = settings.data_dir.absolute()
-    if not explicit:
-        settings.model_fields_set.discard("data_dir")
+    if environ.get("SHUWEI_DATA_DIR"):
+        settings._data_dir_origin = "SHUWEI_DATA_DIR"
+    elif "data_dir" in raw:
+        settings._data_dir_origin = str(path)
     return settings
 
 

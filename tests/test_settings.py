@@ -27,3 +27,45 @@ def test_audit_outbox_appends_contract_events(data_dir: Path) -> None:
     lines = audit.outbox_path(data_dir).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     assert '"action": "key_rotate"' in lines[0] and '"dataset"' not in lines[0]
+
+
+def test_config_found_upward_and_its_paths_relative_to_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "shuwei.yaml").write_text("data_dir: store\npolicy_dir: pol\n", encoding="utf-8")
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    s = load_settings(environ={})
+    assert s.source_file == tmp_path / "shuwei.yaml"
+    assert s.data_dir == tmp_path / "store" and s.policy_dir == tmp_path / "pol"
+    assert s.data_dir_origin() == str(tmp_path / "shuwei.yaml")
+    env = load_settings(environ={"SHUWEI_DATA_DIR": "here"})     # the environment: relative to the cwd
+    assert env.data_dir == deep / "here" and env.data_dir_origin() == "SHUWEI_DATA_DIR"
+
+
+def test_default_data_dir_is_absolute_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(environ={})
+    assert s.source_file is None and s.data_dir == tmp_path / "var"
+    assert "default ./var" in s.data_dir_origin()
+
+
+def test_every_command_that_opens_the_data_dir_says_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from classifier.settings import get_settings
+    from soc.cli.main import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHUWEI_DATA_DIR", raising=False)
+    monkeypatch.delenv("SHUWEI_CONFIG", raising=False)
+    get_settings.cache_clear()
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"ts": "2026-03-02T10:00:00+08:00", "event_id": "e1", "source": "p", "user": "u1", '
+                      '"action": "login", "result": "success"}\n', encoding="utf-8")
+    for args in (["classify", "list"], ["soc", "ingest", str(events)], ["soc", "alerts"],
+                 ["evidence", "check"], ["apikey", "list"]):
+        res = CliRunner().invoke(app, args)
+        assert res.stderr.splitlines()[0] == f"data: {tmp_path / 'var'} (default ./var of the current directory)", args
+    rules = CliRunner().invoke(app, ["soc", "rules", "list"])   # reads no data: says nothing
+    assert "data:" not in rules.stderr
+    get_settings.cache_clear()

