@@ -1,6 +1,6 @@
 """How classifier and crypto emit audit events without importing ``soc`` (data flows one way).
 
-Events follow ``shared/spec/audit-event.md``. By default they are appended to the outbox
+Events follow ``docs/spec/audit-event.md``. By default they are appended to the outbox
 ``<data_dir>/audit/outbox.jsonl`` which ``shuwei soc ingest`` (and the service) picks up; a process
 that runs the SOC pipeline in-process installs its own sink with :func:`set_audit_sink`.
 """

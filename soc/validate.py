@@ -1,4 +1,4 @@
-"""Validation of exchange audit events against contract v1 (shared/spec/audit-event.md).
+"""Validation of exchange audit events against contract v1 (docs/spec/audit-event.md).
 
 pydantic in strict mode (no silent coercion of "12" to 12 or true to 1) is the judge and words
 every rejection. Valid events, the overwhelming majority, first meet a precompiled plain type

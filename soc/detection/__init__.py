@@ -1,6 +1,6 @@
 """Sigma detection: rule packs (pySigma), streaming evaluation, correlation, hunt.
 
-Public API (shared/spec and brief interfaces): ``RulePack.load(path)``,
+Public API (docs/spec and brief interfaces): ``RulePack.load(path)``,
 ``StreamingDetector(pack, placeholders=...).process(event, line)``, ``hunt(pack, source,
 backend=...)`` and ``Match``. ``CorrelationEngine`` is exported for stores that produce base
 matches themselves (Elasticsearch) and must window them the same way.

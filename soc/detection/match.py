@@ -30,7 +30,7 @@ class Match:
     last_seen: str | None = None
 
     def to_hunt_json(self) -> dict[str, Any]:
-        """The Hunt output contract of shared/spec/audit-event.md."""
+        """The Hunt output contract of docs/spec/audit-event.md."""
         out: dict[str, Any] = {"rule_id": self.rule_id, "rule_title": self.rule_title,
                                "line": self.line}
         if self.event_id is not None:

@@ -15,7 +15,7 @@ from soc.service.state import ServiceState
 
 _bearer = HTTPBearer(auto_error=False, description="An API key (`shuwei apikey create`) or an OIDC JWT")
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
-# Audit-event action per permission (shared/spec/audit-event.md); everything else is ``api_call``.
+# Audit-event action per permission (docs/spec/audit-event.md); everything else is ``api_call``.
 AUDIT_ACTIONS = {"mask": "mask", "decrypt": "decrypt", "detokenize": "decrypt",
                  "datasets:review": "classify_review"}
 

@@ -1,7 +1,7 @@
 """What every SOC store provides (SQLite embedded, Elasticsearch scale-out), and the SQLite schema.
 
 The pipeline, the hunt and the service talk to these protocols only, so a store can be swapped
-by the ``soc.store`` setting. Events are contract-shaped dicts (shared/spec/audit-event.md) after
+by the ``soc.store`` setting. Events are contract-shaped dicts (docs/spec/audit-event.md) after
 enrichment; alerts are the contract's alert objects plus ``history``.
 """
 

@@ -1,4 +1,4 @@
-"""``POST /v1/mask`` exactly per shared/spec/masking-and-crypto.md (dynamic desensitization)."""
+"""``POST /v1/mask`` exactly per docs/spec/masking-and-crypto.md (dynamic desensitization)."""
 
 from __future__ import annotations
 
