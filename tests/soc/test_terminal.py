@@ -1,0 +1,47 @@
+"""Terminal habits: tables fit the terminal, times show in the configured zone."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+
+from soc.cli import common
+
+ROWS = [{"id": f"alert-{i:016x}", "severity": "critical", "first_seen": "2026-03-02T09:20:00.000Z",
+         "rule_title": "Data volume far above the user's own hourly baseline, 敏感数据 " * 2}
+        for i in range(3)]
+COLUMNS = ["id", "severity", "first_seen", "rule_title"]
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_piped_table_keeps_rows_whole_in_the_configured_zone(data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHUWEI_TIMEZONE", "Asia/Shanghai")
+    common.get_settings.cache_clear()
+    common.print_table(ROWS, COLUMNS)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + len(ROWS)
+    assert "2026-03-02 17:20:00+08:00" in lines[2] and lines[2].endswith("敏感数据")
+
+
+@pytest.mark.parametrize("width", [60, 100, 160])
+def test_tty_table_fits_the_terminal_and_loses_nothing(data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       width: int) -> None:
+    tty = FakeTTY()
+    monkeypatch.setattr(common.sys, "stdout", tty)
+    monkeypatch.setenv("COLUMNS", str(width))
+    common.print_table(ROWS, COLUMNS)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", tty.getvalue()).splitlines()
+    assert lines and max(cell_len(line) for line in lines) <= width
+    text = "".join(line.strip() for line in lines).replace(" ", "")
+    for row in ROWS:
+        assert row["id"] in text                      # folded maybe, never cut off
+    assert text.count("敏感数据") == 2 * len(ROWS)
