@@ -34,6 +34,24 @@ def _pipeline(*, detection: bool) -> Any:
         fail(str(exc))
 
 
+_EVENT_COLUMNS = ["ts", "user", "action", "result", "dataset", "rows", "src_ip", "dest"]
+_EVENT_HIDDEN = {"event_id", "chain_hash", "seq", "fields", "sensitive_fields", "categories", "source",
+                 "bytes", "role", "org", "data_level", "off_hours", "session_id", "approval_id", "purpose"}
+
+
+def _masked_events(store: Any, alert: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events behind the alert, masked by the masking policy's per-entity masks."""
+    from crypto.engine import MaskingEngine
+    from crypto.errors import CryptoError
+    from soc.alerts.query import events_behind, mask_event
+
+    try:
+        policy = MaskingEngine.from_settings(get_settings()).policy
+    except CryptoError as exc:
+        fail(f"cannot mask the alert's events: {exc}")
+    return [mask_event(e, policy) for e in events_behind(store, alert)]
+
+
 def _actor(by: Optional[str]) -> str:
     return by or current_user()
 
@@ -105,15 +123,29 @@ def ingest(
 def alerts(
     status: Optional[str] = typer.Option(None, "--status", "-s", help="new, acknowledged, "
                                          "in_progress, resolved or false_positive"),
+    severity: Optional[str] = typer.Option(None, "--severity", help="informational, low, medium, "
+                                           "high or critical"),
+    user: Optional[str] = typer.Option(None, "--user", help="an actor among the alert's users"),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="a dataset the alert touches"),
+    since: Optional[str] = typer.Option(None, "--since", help="last seen at or after this date or "
+                                        "time (without offset: the configured time zone)"),
     limit: Optional[int] = typer.Option(None, "--limit", "-n", min=1, help="at most N (default: all)"),
     fmt: OutputFormat = FormatOption,
 ) -> None:
-    """List alerts, newest first."""
-    from soc.alerts import AlertError
+    """List alerts, newest first; the filters are the API's (GET /v1/alerts)."""
+    from soc.alerts import SEVERITIES, AlertError
+    from soc.alerts.query import AlertFilter
 
+    if severity is not None and severity not in SEVERITIES:
+        fail(f"--severity: unknown '{severity}'; expected one of {', '.join(SEVERITIES)}")
+    try:
+        start = parse_when(since, ZoneInfo(get_settings().timezone)) if since else None
+    except ValueError as exc:
+        fail(f"--since: {exc}")
+    wanted = AlertFilter(severity=severity, user=user, dataset=dataset, since=start)
     pipe = _pipeline(detection=False)
     try:
-        items = pipe.alerts.list(status=status, limit=limit)
+        items = wanted.apply(pipe.alerts.list(status=status))[:limit]
     except AlertError as exc:
         fail(str(exc))
     finally:
@@ -148,6 +180,7 @@ def alert(
     actor = _actor(by)
     pipe = _pipeline(detection=False)
     m = pipe.alerts
+    events: list[dict[str, Any]] = []
     try:
         result = {
             "show": lambda: m.get(alert_id),
@@ -157,14 +190,20 @@ def alert(
             "false-positive": lambda: m.resolve(alert_id, actor, false_positive=True),
             "note": lambda: m.note(alert_id, value or "", actor),
         }[action]()
+        if action == "show":
+            events = _masked_events(pipe.store, result)
     except AlertError as exc:
         fail(str(exc))
     finally:
         pipe.close()
     if fmt is OutputFormat.json:
-        print_json(result)
+        print_json({**result, "events": events} if action == "show" else result)
         return
     print_table([_short(result)], _ALERT_COLUMNS)
+    if events:
+        typer.echo(f"\nevents ({len(events)}, sensitive values masked):")
+        print_table(events, _EVENT_COLUMNS + sorted({k for e in events for k in e} - set(_EVENT_COLUMNS)
+                                                    - _EVENT_HIDDEN))
     if result.get("history"):
         typer.echo("\nhistory:")
         print_table([{**h, "to": h.get("to"), "from": h.get("from")} for h in result["history"]],

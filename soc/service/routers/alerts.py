@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from classifier.dates import parse_when
+from soc.alerts.query import AlertFilter
 from soc.service.auth.principal import Principal
 from soc.service.deps import get_state, require
 from soc.service.errors import ApiError
@@ -34,10 +34,6 @@ class AlertPatch(BaseModel):
     notes: str | None = Field(default=None, min_length=1, description="a note appended to the alert")
 
 
-def _epoch(text: str) -> float:
-    return parse_when(text).timestamp()
-
-
 def _visible(principal: Principal, alert: dict[str, Any]) -> bool:
     """A key limited to datasets sees the alerts that touch one of them."""
     return principal.datasets is None or bool(set(alert.get("datasets") or []) & principal.datasets)
@@ -60,21 +56,8 @@ def list_alerts(
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise ApiError(400, f"{name}: give a time zone offset (RFC 3339)", field=name)
-    out = []
-    for a in alerts:
-        if not _visible(principal, a):
-            continue
-        if severity and a["severity"] != severity:
-            continue
-        if user and user not in (a.get("users") or []):
-            continue
-        if dataset and dataset not in (a.get("datasets") or []):
-            continue
-        if since and _epoch(a["last_seen"]) < since.timestamp():
-            continue
-        if until and _epoch(a["first_seen"]) > until.timestamp():
-            continue
-        out.append(a)
+    wanted = AlertFilter(severity=severity, user=user, dataset=dataset, since=since, until=until)
+    out = [a for a in alerts if _visible(principal, a) and wanted.matches(a)]
     return AlertPage(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)
 
 
