@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from classifier import audit
+from classifier import audit, progress
 from classifier.catalog import Catalog
 from classifier.classify import Classifier
 from classifier.columns import ColumnTally
@@ -80,6 +80,7 @@ def scan_one(source: Source, clf: Classifier, cfg: ClassifyConfig, *, full: bool
 
     for batch in batches:
         reservoir.offer(batch)
+        progress.advance(f"scan {source.dataset} (rows)", batch.num_rows)
         if full:
             pending.append(batch)
             if sum(b.nbytes for b in pending) >= FULL_CHUNK_BYTES:

@@ -10,7 +10,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from classifier import audit
+from classifier import audit, progress
 from classifier.errors import InputError
 from crypto.engine import Caller, MaskingEngine
 from crypto.errors import CryptoError
@@ -59,6 +59,7 @@ def mask_file(engine: MaskingEngine, src: Path, dst: Path, caller: Caller, *,
                 classes.update(tuple(r.get(q) for q in qi) for r in res.records)
                 writer.write(res.records)
                 rows += len(chunk)
+                progress.advance(f"mask {src.name} (records)", len(chunk))
             out.flush()
             os.fsync(out.fileno())
         k = min(classes.values()) if qi and classes else None

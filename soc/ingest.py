@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from classifier import audit
+from classifier import audit, progress
 from classifier.settings import Settings
 from soc.alerts.manager import AlertManager
 from soc.anomaly import AnomalyDetector, load_anomaly_config
@@ -155,6 +155,7 @@ class IngestPipeline:
             # Measured: a separate writer thread gains nothing here (the GIL convoys with
             # SQLite's per-row release), so the batch is written, then detected, in line.
             stored = self.store.append([e for e, _, _ in ready])  # durable from here on
+            progress.advance("ingest (events)", len(ready))
             self._detect(stored, ready, result, alerts)
 
         enrich, batch_size = self.enricher.enrich, self.batch_size

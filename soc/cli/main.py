@@ -12,6 +12,7 @@ import typer
 from classifier.settings import CONFIG_ENV, ConfigError, Settings, get_settings, on_data_dir
 from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, soc_cmd
 from soc.cli.common import fail
+from soc.cli.progress import progress_bars
 
 app = typer.Typer(
     name="shuwei",
@@ -26,6 +27,7 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML configuration file "
                                           f"(default: ${CONFIG_ENV} or ./shuwei.yaml)"),
 ) -> None:
@@ -37,6 +39,7 @@ def _root(
     except ConfigError as exc:
         fail(str(exc))
     on_data_dir(_say_where(settings))
+    ctx.with_resource(progress_bars())
 
 
 def _say_where(settings: Settings) -> Callable[[Path], None]:

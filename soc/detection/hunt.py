@@ -21,6 +21,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
+from classifier import progress
 from soc.detection.compiler import Placeholders
 from soc.detection.fields import json_path
 from soc.detection.timeutil import TIME_FIELDS
@@ -135,7 +136,9 @@ def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, ba
             events = read_jsonl(path, result.input_errors)
         else:
             events = enumerate(source, 1)  # type: ignore[arg-type]
-        for line, event in events:
+        for n, (line, event) in enumerate(events, 1):
+            if n % 1000 == 0:
+                progress.advance("hunt (events)", 1000)
             result.extend(detector.process(event, line))
         return result
     if stored:

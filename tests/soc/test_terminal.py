@@ -45,3 +45,22 @@ def test_tty_table_fits_the_terminal_and_loses_nothing(data_dir: Path, monkeypat
     shown = Counter("".join(line for i, line in enumerate(lines) if i != 1).replace(" ", ""))
     cells = [common.local_time(str(r[c])) for r in ROWS for c in COLUMNS] + COLUMNS
     assert shown == Counter("".join(cells).replace(" ", ""))   # folded maybe, never cut off
+
+
+def test_progress_only_on_a_terminal_and_only_on_stderr(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from classifier import progress
+    from soc.cli.progress import progress_bars
+
+    with progress_bars():                        # captured stderr is no terminal: nothing installed
+        assert progress._reporter is None
+        progress.advance("scan x (rows)", 10)
+    assert capsys.readouterr().err == ""
+    tty = FakeTTY()
+    monkeypatch.setattr(common.sys, "stderr", tty)
+    with progress_bars():
+        print("record on stdout")
+        progress.advance("scan x (rows)", 1234)
+    assert progress._reporter is None
+    assert "scan x (rows)" in tty.getvalue() and "1,234" in tty.getvalue()
+    assert capsys.readouterr().out == "record on stdout\n"

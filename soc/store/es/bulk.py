@@ -22,6 +22,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, Elasticsearch
 
+from classifier import progress
 from soc.store.es.mapping import SEQ_FIELD
 
 log = logging.getLogger(__name__)
@@ -88,15 +89,16 @@ class BulkWriter:
 
     def send(self, docs: Sequence[Doc]) -> list[Result]:
         """Index all ``docs`` (op_type create); one Result per doc, in order."""
-        futures: list[Future[list[Result]]] = []
+        futures: list[tuple[int, Future[list[Result]]]] = []
         # Small appends (the ingest pipeline commits 2,000 at a time) are still split across the
         # workers, so the server indexes them on as many threads as we allow in flight.
         size = min(self.batch_size, max(_MIN_SPLIT, -(-len(docs) // self.workers)))
         for start in range(0, len(docs), size):
-            futures.append(self.submit(docs[start:start + size]))
+            futures.append((min(size, len(docs) - start), self.submit(docs[start:start + size])))
         out: list[Result] = []
-        for fut in futures:
+        for n, fut in futures:
             out.extend(fut.result())
+            progress.advance("elasticsearch bulk (documents)", n)
         return out
 
     def submit(self, batch: Sequence[Doc]) -> Future[list[Result]]:
