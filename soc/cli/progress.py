@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from classifier import progress
 
@@ -22,7 +22,7 @@ def progress_bars() -> Iterator[None]:
     bars = Progress(SpinnerColumn(), TextColumn("{task.description}"),
                     TextColumn("{task.completed:,} done"), TimeElapsedColumn(),
                     console=Console(file=sys.stderr), transient=True, redirect_stdout=False)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def report(task: str, done: int) -> None:
         if not tasks:

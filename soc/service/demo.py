@@ -31,7 +31,9 @@ def serve_demo(ctx: dict[str, Any], host: str = "127.0.0.1", port: int = 8080) -
     samples = Path(settings.data_dir) / "samples"
     store = KeyStore(settings.ensure_data_dir())
     typer.echo(f"\n== HTTP service (shuwei serve) on http://{host}:{port} — OpenAPI at /docs")
-    typer.echo("API keys created for this demo (shown once; `shuwei apikey list` / `revoke` manage them):")
+    hint = ctx["hint"]
+    typer.echo(f"API keys created for this demo (shown once; `{hint('apikey list')}` / "
+               f"`{hint('apikey revoke KEY_ID')}` manage them):")
     keys: dict[str, str] = {}
     for role in ROLES:
         grants = ["decrypt", "detokenize"] if role in ("exchange_platform", "admin") else []

@@ -18,7 +18,7 @@ RESIDENT_ID = "11010519491231002X"
 
 def _run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout if result.exit_code in (0, 1) else result.output
 
 
 @pytest.fixture()
@@ -95,7 +95,7 @@ def test_control_map_with_unknown_evidence_is_named(data_dir: Path, tmp_path: Pa
 def test_owner_review_is_reported_as_it_stands(world: Path, tmp_path: Path) -> None:
     def review_state() -> tuple[str, dict]:
         code, out = _run("evidence", "export")
-        report = json.loads(out[out.index("{"):])
+        report = json.loads(out)
         control = next(c for c in report["controls"] if c["id"] == "dsl-classification")
         return control["status"], report["evidence"]["classification_review"]
 
