@@ -59,6 +59,7 @@ class FieldGrade:
     grade: str
     category: str | None
     reviewed: bool
+    embedded: tuple[str, ...] = ()  # entities found inside text values (free text is masked per span)
 
 
 def _now() -> str:
@@ -233,7 +234,8 @@ class Catalog:
         eff = self.effective(dataset)
         if eff is None:
             return None
-        return {c["name"]: FieldGrade(c["entity"], c["grade"], c["category"], c["reviewed"])
+        return {c["name"]: FieldGrade(c["entity"], c["grade"], c["category"], c["reviewed"],
+                                      tuple(e["entity"] for e in c.get("embedded") or ()))
                 for c in eff["columns"]}
 
     def dataset_grade(self, dataset: str) -> str | None:

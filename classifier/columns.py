@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from classifier.evidence import mask_sample
 from classifier.recognizers.base import ShuweiRecognizer
 from classifier.recognizers.location import GeoCoordinateRecognizer, LAT_RANGE, LON_RANGE
+from classifier.text import TextScanner
 
 BLANKS = pa.array(["", "null", "NULL", "None", "none", "NaN", "nan", "N/A", "n/a", "NA", "-", "—", "/"])
 EVIDENCE_SAMPLES = 3
@@ -40,6 +41,13 @@ class ColumnTally:
     lon_hits: int = 0   # single decimal degrees with ≥ 4 decimals, inside China's longitudes
     lat_hits: int = 0
     degree_evidence: list[str] = field(default_factory=list)
+    embedded: dict[str, EmbeddedTally] = field(default_factory=dict)  # spans inside text values
+
+
+@dataclass
+class EmbeddedTally:
+    values: int = 0     # values holding at least one validated span of the entity
+    evidence: list[str] = field(default_factory=list)  # masked spans
 
 
 class ColumnScanner:
@@ -50,9 +58,14 @@ class ColumnScanner:
         self.recognizers = recognizers
         self.allow = {k: pa.array(sorted(v), type=pa.string()) for k, v in allow.items() if v}
         self._single = GeoCoordinateRecognizer.SINGLE
+        self.text = TextScanner(recognizers, allow)
 
-    def update(self, tally: ColumnTally, column: pa.Array) -> None:
-        """Fold one batch of a column (any type; cast to string) into ``tally``."""
+    def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray) -> None:
+        """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``."""
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            column = pc.list_flatten(column)
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             column = column.cast(pa.string())
         if isinstance(column, pa.ChunkedArray):
@@ -72,6 +85,7 @@ class ColumnScanner:
             return
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
         ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+        shaped = np.zeros(len(values), dtype=bool)
         for rec in self.recognizers:
             pre = (lengths >= rec.MIN_LEN) & (lengths <= rec.MAX_LEN)
             if rec.ASCII_ONLY:
@@ -83,6 +97,7 @@ class ColumnScanner:
             matched = rec.fullmatch(sub)
             if not matched.any():
                 continue
+            shaped[idx[matched]] = True
             cand = sub.filter(pa.array(matched))
             cand_counts = counts[idx[matched]]
             valid = rec.validate_many(cand)
@@ -100,6 +115,27 @@ class ColumnScanner:
                     if masked not in et.evidence and len(et.evidence) < EVIDENCE_SAMPLES:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, ascii_)
+        self._embedded(tally, values, counts, ~shaped)
+
+    def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray) -> None:
+        """Text values (not shaped like one entity as a whole): count values holding spans."""
+        idx = np.flatnonzero(rest)
+        if idx.size == 0:
+            return
+        sub = values.take(pa.array(idx))
+        cand = np.flatnonzero(self.text.candidates(sub))
+        if cand.size == 0:
+            return
+        texts = sub.take(pa.array(cand)).to_pylist()
+        for text, spans, n in zip(texts, self.text.find_many(texts), counts[idx[cand]].tolist()):
+            for entity in dict.fromkeys(s.entity for s in spans):
+                et = tally.embedded.setdefault(entity, EmbeddedTally())
+                et.values += n
+                if len(et.evidence) < EVIDENCE_SAMPLES:
+                    span = next(s for s in spans if s.entity == entity)
+                    masked = mask_sample(text[span.start:span.end])
+                    if masked not in et.evidence:
+                        et.evidence.append(masked)
 
     def _degrees(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray,
                  ascii_: np.ndarray) -> None:

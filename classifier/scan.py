@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from classifier import audit, progress
@@ -19,6 +20,7 @@ from classifier.catalog import Catalog
 from classifier.classify import Classifier
 from classifier.columns import ColumnTally
 from classifier.errors import InputError
+from classifier.flatten import Expander, Limits
 from classifier.policy import Policy
 from classifier.readers import ReadOptions, Source, open_sources
 from classifier.sampling import Reservoir
@@ -42,6 +44,9 @@ class ClassifyConfig(BaseModel):
     max_cell_bytes: int = Field(1 << 20, ge=1024)
     batch_rows: int = Field(65_536, ge=1)
     csv_header: str = Field("auto", pattern="^(auto|yes|no)$")
+    embedded_min_values: int = Field(1, ge=1)  # values with a span before an embedded entity grades a column
+    max_depth: int = Field(8, ge=1)            # nested levels flattened into paths
+    max_fields: int = Field(1000, ge=1)        # distinct nested paths per dataset
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ClassifyConfig:
@@ -67,18 +72,22 @@ def _policy_digest(policy_dir: Path) -> str:
 
 def scan_one(source: Source, clf: Classifier, cfg: ClassifyConfig, *, full: bool) -> dict[str, Any]:
     """Read one dataset to the end: every cell (``full``) or a reservoir sample over the stream."""
-    names, batches, has_header = source.open()
+    _, batches, has_header = source.open()
     reservoir = Reservoir(cfg.sample_size, cfg.seed)
     tallies: dict[str, ColumnTally] = {}
     pending: list[pa.RecordBatch] = []
+    expander = Expander(Limits(cfg.max_depth, cfg.max_fields))
+    seen: dict[str, None] = {}
 
     def fold() -> None:
         for name in dict.fromkeys(n for b in pending for n in b.schema.names):
-            chunks = [b.column(name) for b in pending if name in b.schema.names]
+            chunks = [_strings(b.column(name)) for b in pending if name in b.schema.names]
             clf.scanner.update(tallies.setdefault(name, ColumnTally()), pa.chunked_array(chunks, pa.string()))
         pending.clear()
 
-    for batch in batches:
+    for raw in batches:
+        batch = expander.expand(raw)
+        seen.update(dict.fromkeys(batch.schema.names))
         reservoir.offer(batch)
         progress.advance(f"scan {source.dataset} (rows)", batch.num_rows)
         if full:
@@ -87,7 +96,8 @@ def scan_one(source: Source, clf: Classifier, cfg: ClassifyConfig, *, full: bool
                 fold()
     if pending:
         fold()
-    sample = {n: reservoir.column(n) for n in names}
+    names = list(seen)
+    sample = {n: _flat(reservoir.column(n)) for n in names}
     if not full:
         for n in names:
             tallies[n] = ColumnTally()
@@ -96,11 +106,45 @@ def scan_one(source: Source, clf: Classifier, cfg: ClassifyConfig, *, full: bool
     rows_total = reservoir.seen
     inputs = clf.column_inputs(names, tallies, sample, rows_total, headerless=not has_header)
     graded = clf.grade(source.dataset, inputs, rows_total)
+    _note_limits(graded["columns"], expander, cfg)
     return {"dataset": source.dataset, "source": source.source, "grade": graded["grade"],
             "important_data_candidate": graded["important_data_candidate"],
             "rows_scanned": rows_total if full else len(reservoir.rows), "rows_total": rows_total,
             "columns": graded["columns"], "escalations": graded["escalations"], "full": full,
             "headerless": not has_header}
+
+
+def _strings(column: pa.Array) -> pa.Array:
+    """Array paths (``materials[].number``) hold lists: their elements are the values."""
+    if pa.types.is_list(column.type):
+        return pc.list_flatten(column)
+    return column
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, list):
+            out.extend(v)
+        else:
+            out.append(v)
+    return out
+
+
+def _note_limits(columns: list[dict[str, Any]], expander: Expander, cfg: ClassifyConfig) -> None:
+    """Depth and width limits, and JSON-looking text that does not parse, in the columns' reasons."""
+    notes = expander.notes
+    for col in columns:
+        name = col["name"]
+        if name in notes.deep:
+            col["reasons"].append(f"nested deeper than classify.max_depth={cfg.max_depth}: "
+                                  f"{notes.deep[name]} values kept as JSON text")
+        if name in notes.overflow:
+            col["reasons"].append(f"more than classify.max_fields={cfg.max_fields} paths: "
+                                  f"{notes.overflow[name]} values folded into this field")
+        if name in notes.broken:
+            col["reasons"].append(f"{notes.broken[name]} values look like JSON but do not parse: "
+                                  "scanned as text")
 
 
 def run_scan(sources: list[str], settings: Settings, *, full: bool = False, force: bool = False,
@@ -109,7 +153,7 @@ def run_scan(sources: list[str], settings: Settings, *, full: bool = False, forc
     if sample_size is not None:
         cfg.sample_size = sample_size
     policy = Policy.from_settings(settings)
-    clf = Classifier(policy)
+    clf = Classifier(policy, cfg.embedded_min_values)
     options = ReadOptions(max_cell_bytes=cfg.max_cell_bytes, batch_rows=cfg.batch_rows,
                           header=cfg.csv_header)
     mode = {"policy": _policy_digest(Path(settings.policy_dir)),
@@ -149,6 +193,8 @@ def contract_object(report: dict[str, Any]) -> dict[str, Any]:
     columns = []
     for col in report["columns"]:
         out = {k: col[k] for k in COLUMN_KEYS}
+        if col.get("embedded"):
+            out["embedded"] = col["embedded"]
         if col.get("reviewed"):
             rev = col["review"]
             out["reasons"] = [*col["reasons"], f"reviewed by {rev['reviewer']} ({rev['reviewed_at'][:10]})"]

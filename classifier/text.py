@@ -1,0 +1,167 @@
+"""Identifiers inside free text (备注, 诉求内容, 办理意见): span search with Shuwei's recognizers.
+
+Pattern entities use each recognizer's own Presidio pattern (``CORE`` between alphanumeric
+boundaries) and its own vectorised validator, so a span is validated exactly like a whole value and
+a recognizer added to ``RECOGNIZER_CLASSES`` is searched in text too. Names, addresses, diagnoses
+and birth dates need context, not patterns: see :mod:`classifier.textcues`.
+
+Presidio's ``AnalyzerEngine.analyze`` runs ~1,000 texts/s here (field notes); this engine batches
+instead: one RE2 pass over the Arrow column finds the texts with any candidate, one RE2 pass per
+recognizer says which patterns to try, Python finds the spans only there, and each entity's
+candidates are validated in one vectorised call. :class:`ShuweiTextRecognizer` exposes the same
+engine through Presidio's ``EntityRecognizer`` interface.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
+from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
+
+from classifier.recognizers import ShuweiRecognizer, all_recognizers
+from classifier.recognizers.base import LANGUAGE
+from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
+
+# Digit identifiers right after these words are look-alikes (order numbers, 文号, case numbers).
+_NOT_PERSONAL = ("订单号", "订单", "单号", "编号", "流水号", "工单号", "受理号", "案号", "文号", "批次号",
+                 "发票号", "合同号", "序号", "件号", "业务号", "办件号")
+_DIGIT_ENTITIES = frozenset({"CN_RESIDENT_ID", "CN_MOBILE", "CN_BANK_CARD", "CN_LANDLINE"})
+# Bank cards in text: issuer ranges of cards used in China (UnionPay 62, Visa 4, Mastercard 5,
+# JCB/Amex 3) or a card word nearby; Luhn alone passes one random number in ten.
+_CARD_PREFIXES = ("3", "4", "5", "62")
+_CARD_CUES = ("卡号", "银行卡", "账号", "账户", "银行", "借记卡", "信用卡", "储蓄卡", "开户")
+
+
+class Span(NamedTuple):
+    entity: str
+    start: int
+    end: int
+
+
+def normalize(text: str) -> str:
+    """Full-width ASCII → ASCII, length-preserving (span offsets stay valid in the original)."""
+    if text.isascii():
+        return text
+    return text.translate(_HALF)
+
+
+_HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+class TextScanner:
+    """All span entities of the recognizers plus the context finders, over texts in bulk."""
+
+    def __init__(self, recognizers: list[ShuweiRecognizer] | None = None,
+                 allow: dict[str, set[str]] | None = None) -> None:
+        recs = recognizers if recognizers is not None else all_recognizers()
+        self.patterned = [r for r in recs if r.ENTITY not in CONTEXT_ENTITIES]
+        self.priority = {r.ENTITY: i for i, r in enumerate(recs)}
+        self._python = [re.compile(r.patterns[0].regex, re.DOTALL) for r in self.patterned]
+        self.context = ContextFinder()
+        self.allow = {k: set(v) for k, v in (allow or {}).items() if v}
+        triggers = [r.CORE for r in self.patterned] + [self.context.trigger]
+        self.trigger = "|".join(f"(?:{t})" for t in triggers)
+        self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
+
+    # -- bulk ------------------------------------------------------------------------------
+    def candidates(self, values: pa.Array) -> np.ndarray:
+        """Which texts may hold a span (one RE2 pass)."""
+        if len(values) == 0:
+            return np.zeros(0, dtype=bool)
+        return pc.fill_null(pc.match_substring_regex(values, self.trigger), False) \
+            .to_numpy(zero_copy_only=False)
+
+    def find_many(self, texts: list[str]) -> list[list[Span]]:
+        """Validated, non-overlapping spans per text (texts already NFKC or :func:`normalize`)."""
+        arr = pa.array(texts, type=pa.string())
+        raw: list[list[Span]] = [[] for _ in texts]
+        for rec, pattern in zip(self.patterned, self._python):
+            hit = pc.fill_null(pc.match_substring_regex(arr, rec.CORE), False).to_numpy(zero_copy_only=False)
+            idx = np.flatnonzero(hit)
+            if idx.size == 0:
+                continue
+            found: list[tuple[int, int, int]] = []
+            for i in idx.tolist():
+                text = texts[i]
+                for m in pattern.finditer(text):
+                    if self._plausible(rec.ENTITY, text, m.start(), m.end()):
+                        found.append((i, m.start(), m.end()))
+            if not found:
+                continue
+            spans = pa.array([texts[i][s:e] for i, s, e in found], type=pa.string())
+            valid = rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
+            allowed = self.allow.get(rec.ENTITY)
+            for (i, s, e), ok in zip(found, valid.tolist()):
+                if ok and not (allowed and texts[i][s:e] in allowed):
+                    raw[i].append(Span(rec.ENTITY, s, e))
+        for i, found_ctx in self.context.find_many(arr).items():
+            raw[i].extend(Span(e, s, t) for e, s, t in found_ctx)
+        return [self._resolve(spans) for spans in raw]
+
+    def find(self, text: str) -> list[Span]:
+        return self.find_many([normalize(text)])[0]
+
+    def _plausible(self, entity: str, text: str, start: int, end: int) -> bool:
+        """Context rules for look-alikes that pass validation: order numbers, foreign-looking cards."""
+        if entity in _DIGIT_ENTITIES and text[max(0, start - 8):start].rstrip(":： ").endswith(_NOT_PERSONAL):
+            return False
+        if entity == "CN_BANK_CARD":
+            digits = text[start:end].lstrip()
+            before = text[max(0, start - 12):start]
+            return digits.startswith(_CARD_PREFIXES) or any(c in before for c in _CARD_CUES)
+        return True
+
+    def _resolve(self, spans: list[Span]) -> list[Span]:
+        """Overlaps: the longer span wins, then the recognizer listed first (most specific)."""
+        if len(spans) <= 1:
+            return spans
+        spans.sort(key=lambda s: s.start)
+        if all(a.end <= b.start for a, b in zip(spans, spans[1:])):
+            return spans
+        order = sorted(spans, key=lambda s: (-(s.end - s.start), self.priority.get(s.entity, 99)))
+        kept: list[Span] = []
+        for s in order:
+            if all(s.end <= k.start or s.start >= k.end for k in kept):
+                kept.append(s)
+        return sorted(kept, key=lambda s: s.start)
+
+
+class ShuweiTextRecognizer(EntityRecognizer):  # type: ignore[misc]
+    """Presidio's interface to :class:`TextScanner`: ``AnalyzerEngine`` with this recognizer finds
+    the same spans as the column engine (same recognizers, same validators)."""
+
+    def __init__(self, scanner: TextScanner | None = None) -> None:
+        self.scanner = scanner or TextScanner()
+        super().__init__(supported_entities=list(dict.fromkeys(self.scanner.entities)),
+                         name="ShuweiTextRecognizer", supported_language=LANGUAGE)
+
+    def load(self) -> None:
+        """Nothing to load: patterns are compiled in the scanner, the segmenter lazily."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+                ) -> list[RecognizerResult]:
+        wanted = set(entities) if entities else None
+        return [RecognizerResult(s.entity, s.start, s.end, 0.9) for s in self.scanner.find(text)
+                if wanted is None or s.entity in wanted]
+
+
+def build_text_analyzer(scanner: TextScanner | None = None) -> AnalyzerEngine:
+    """A Presidio ``AnalyzerEngine`` for Chinese free text (no NLP model, nothing downloaded)."""
+    registry = RecognizerRegistry(supported_languages=[LANGUAGE])
+    registry.add_recognizer(ShuweiTextRecognizer(scanner))
+    nlp = NoOpNlpEngine(models=[{"lang_code": LANGUAGE, "model_name": "noop"}])
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=[LANGUAGE])
+
+
+
+def span_counts(spans: list[Span]) -> dict[str, int]:
+    """Entity → number of spans: what a decision may say about a text (never the values)."""
+    out: dict[str, int] = {}
+    for s in spans:
+        out[s.entity] = out.get(s.entity, 0) + 1
+    return out
