@@ -20,7 +20,10 @@ from classifier.whoami import current_user
 from crypto.errors import RecordError
 from crypto.keys import ManagedKeys
 from crypto.policy import Decision, MaskingPolicy
+from crypto.nested import leaf_paths, run_nested, top_field
+from crypto.paths import has_nesting
 from crypto.strategies import Masker, Unfit, fallback
+from crypto.textmask import TextMasker
 
 POLICY_FILE = "masking.yaml"
 _PLAN_CACHE_MAX = 256
@@ -40,7 +43,7 @@ class Caller:
 @dataclass
 class MaskResult:
     records: list[dict[str, Any]]
-    decisions: dict[str, dict[str, str]]
+    decisions: dict[str, dict[str, Any]]  # field → strategy, reason (text: spans masked per entity)
     fallbacks: list[str] = dc_field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +55,7 @@ class _Plan:
     decisions: dict[str, dict[str, str]]
     steps: tuple[tuple[str, Masker, str], ...]  # (field, masker, fallback mode); keep omitted
     granted: tuple[str, ...]
+    texts: tuple[tuple[str, TextMasker], ...] = ()  # free-text fields masked span by span
 
 
 def policy_path(settings: Settings) -> Path:
@@ -67,6 +71,7 @@ class MaskingEngine:
         self.settings = settings
         self.keys = keys or ManagedKeys(settings)
         self._catalog: Any = None
+        self._text: Any = None
         self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     @classmethod
@@ -89,30 +94,41 @@ class MaskingEngine:
             return known
         from classifier.classify import classify_records
 
-        sample = [{f: r.get(f) for f in missing} for r in records]
-        return {**known, **classify_records(sample, dataset)}
+        tops = dict.fromkeys(top_field(f) for f in missing)
+        sample = [{t: r.get(t) for t in tops} for r in records]
+        fresh = classify_records(sample, dataset, self.settings)
+        return {**known, **{f: g for f, g in fresh.items() if f not in known}}
 
     # -- the call ----------------------------------------------------------------------------
     def mask(self, dataset: str, caller: Caller, records: list[dict[str, Any]], *,
              grades: dict[str, Any] | None = None, emit_audit: bool = True) -> MaskResult:
         """Mask ``records`` for ``caller``. ``grades`` overrides the catalog (static mode, tests)."""
         fields: dict[str, None] = {}
+        nested = False
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 raise RecordError(index, None, "a record must be a JSON object")
             fields.update(dict.fromkeys(record))
-        names = list(fields)
+            if not nested:
+                nested = any(has_nesting(v) for v in record.values())
+        names = leaf_paths(records) if nested else list(fields)
         if grades is None:
             grades = self.field_grades(dataset, records, names) if names else {}
+        elif nested:
+            grades = {**self.field_grades(dataset, records, [n for n in names if n not in grades]), **grades}
         plan = self._plan(dataset, caller, names, grades)
-        out, fell = self._run(plan, records)
+        spans: dict[str, dict[str, int]] = {}
+        out, fell = (run_nested(plan.steps, plan.texts, plan.granted, records, spans) if nested
+                     else self._run(plan, records, spans))
         fallbacks = [f for f in names if f in fell]
+        decisions = {n: ({**d, "spans": spans[n]} if spans.get(n) else d) for n, d in plan.decisions.items()}
         if emit_audit:
-            self._audit(dataset, caller, names, len(records), plan, fallbacks)
-        return MaskResult(out, plan.decisions, fallbacks)
+            self._audit(dataset, caller, names, len(records), plan, fallbacks, spans)
+        return MaskResult(out, decisions, fallbacks)
 
     @staticmethod
-    def _run(plan: _Plan, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
+    def _run(plan: _Plan, records: list[dict[str, Any]], spans: dict[str, dict[str, int]]
+             ) -> tuple[list[dict[str, Any]], set[str]]:
         steps, fell = plan.steps, set()
         out: list[dict[str, Any]] = []
         append = out.append
@@ -128,6 +144,13 @@ class MaskingEngine:
                     masked[name] = fallback(value, mode)
                     fell.add(name)
             append(masked)
+        for name, text in plan.texts:
+            text.prepare(r.get(name) for r in out)
+            counts = spans.setdefault(name, {})
+            for r in out:
+                value = r.get(name)
+                if isinstance(value, str):
+                    r[name] = text.mask(value, counts)
         return out, fell
 
     def _plan(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
@@ -151,13 +174,18 @@ class MaskingEngine:
             entity, grade, category = ((fg.entity, fg.grade, fg.category) if fg is not None
                                        else (None, "L4", None))  # ungraded: treat as most sensitive
             out[name] = policy.decide(dataset, name, entity, grade, category, caller.role,
-                                      caller.purpose, approval, note)
+                                      caller.purpose, approval, note,
+                                      text=bool(fg is not None and getattr(fg, "embedded", ())))
         return out
 
     def _compile(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
         decided = self.decide(dataset, caller, names, grades)
-        steps = []
+        steps, texts = [], []
         for name, d in decided.items():
+            if d.strategy.id == "mask_spans" or d.below_l3:
+                # free text, and (guard) text kept as below L3: its L3+ spans are still masked
+                texts.append((name, self._text_masker(dataset, caller, name)))
+                continue
             if d.strategy.id == "keep":
                 continue
             fg = grades.get(name)
@@ -165,13 +193,33 @@ class MaskingEngine:
                                       self.keys if d.strategy.keyed else None)
             steps.append((name, masker, d.strategy.params.fallback))
         return _Plan({n: {"strategy": d.strategy.id, "reason": d.reason} for n, d in decided.items()},
-                     tuple(steps), tuple(n for n, d in decided.items() if d.granted))
+                     tuple(steps), tuple(n for n, d in decided.items() if d.granted), tuple(texts))
+
+    def _text_masker(self, dataset: str, caller: Caller, name: str) -> TextMasker:
+        """Each span entity decided as if it were the field's entity, at the entity's grade."""
+        if self._text is None:
+            from classifier.policy import Policy
+            from classifier.text import TextScanner
+
+            self._text = (TextScanner(), Policy.from_settings(self.settings))
+        scanner, grading = self._text
+        approval, note = self.policy.approval_status(caller.approval_id, dataset, caller.role, caller.user,
+                                                     caller.purpose, date.today())
+        maskers: dict[str, Masker | None] = {}
+        for entity in dict.fromkeys(scanner.entities):
+            grade, category = grading.entity_grade(entity, dataset)
+            d = self.policy.decide(dataset, name, entity, grade, category, caller.role, caller.purpose,
+                                   approval, note)
+            maskers[entity] = None if d.strategy.id == "keep" else d.strategy.build(
+                entity, dataset, name, self.keys if d.strategy.keyed else None)
+        return TextMasker(scanner, maskers)
 
     def _audit(self, dataset: str, caller: Caller, names: list[str], rows: int, plan: _Plan,
-               fallbacks: list[str]) -> None:
+               fallbacks: list[str], spans: dict[str, dict[str, int]] | None = None) -> None:
         audit.emit(audit.make_event(
             "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
             dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
             approval_id=caller.approval_id,
             extra={"clear": list(plan.granted), "fallbacks": fallbacks,
-                   "masked": [s[0] for s in plan.steps]}), self.settings.data_dir)
+                   "masked": [s[0] for s in plan.steps],
+                   "spans": {f: c for f, c in (spans or {}).items() if c}}), self.settings.data_dir)

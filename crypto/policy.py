@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from classifier.policy import ENTITY_IDS, GRADES
 from crypto.errors import PolicyError
+from crypto.paths import field_matches
 from crypto.strategies import STRATEGIES, KeyServices, Masker, Params
 from crypto.yamlmarks import Located, load
 
@@ -45,6 +46,8 @@ class StrategySpec:
 
 
 KEEP = StrategySpec("keep", STRATEGIES["keep"].Params())
+# Free text with identifiers inside: each span gets its own entity's decision (crypto.textmask).
+MASK_SPANS = StrategySpec("mask_spans", STRATEGIES["keep"].Params())
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class Rule:
                 category: str | None, role: str, purpose: str | None) -> bool:
         facts = {"roles": role, "purposes": purpose, "entities": entity, "grades": grade,
                  "categories": category, "datasets": dataset, "fields": field}
-        return all(facts[k] in allowed for k, allowed in self.match.items())
+        return all(field_matches(field, allowed) if k == "fields" else facts[k] in allowed
+                   for k, allowed in self.match.items())
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ class Decision:
     strategy: StrategySpec
     reason: str
     granted: bool  # an L3+ field released in clear
+    below_l3: bool = False  # kept only because no rule matched a field below L3
 
 
 class MaskingPolicy:
@@ -164,11 +169,12 @@ class MaskingPolicy:
 
     def decide(self, dataset: str, field: str, entity: str | None, grade: str, category: str | None,
                role: str, purpose: str | None, approval: Approval | None,
-               approval_note: str | None = None) -> Decision:
+               approval_note: str | None = None, *, text: bool = False) -> Decision:
+        """``text``: the field is free text with identifiers inside; default-deny masks its spans."""
         sensitive = grade in SENSITIVE
         label = grade + (f" {entity}" if entity else "")
         known = role in self.roles
-        if sensitive and approval is not None and field in approval.fields:
+        if sensitive and approval is not None and field_matches(field, approval.fields):
             return Decision(KEEP, f"{label}, approval {approval.id} grants it in clear", True)
         for rule in self.rules:
             if rule.matches(dataset, field, entity, grade, category, role, purpose):
@@ -177,10 +183,13 @@ class MaskingPolicy:
                 return Decision(rule.strategy, f"{label}, role {role}, rule {rule.id}",
                                 sensitive and rule.strategy.id == "keep")
         if not sensitive:
-            return Decision(KEEP, f"{label}, below L3", False)
-        spec = self.masks.get(entity or "") or self.grade_masks[grade]
+            return Decision(KEEP, f"{label}, below L3", False, True)
         who = f"role {role}" if known else f"unknown role '{role}' gets no grant"
         note = f"; {approval_note}" if approval_note else ""
+        if text and entity is None:
+            return Decision(MASK_SPANS, f"{label} text, {who}, no granting rule (default-deny): "
+                            f"sensitive spans masked in place{note}", False)
+        spec = self.masks.get(entity or "") or self.grade_masks[grade]
         return Decision(spec, f"{label}, {who}, no granting rule (default-deny){note}", False)
 
 

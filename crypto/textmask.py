@@ -1,0 +1,75 @@
+"""Free text masked in place: each sensitive span replaced by its entity's masked form
+(``联系电话138****5678``), the rest of the text kept.
+
+Spans come from the classifier's :class:`~classifier.text.TextScanner` (the same recognizers and
+validators as classification), searched in bulk over a call's values. Each entity's form is the
+policy's decision for that entity in this field for this caller — a case officer granted mobiles
+in clear keeps them inside text too. The splice is hand-written: presidio-anonymizer's
+``AnonymizerEngine.anonymize`` does the same per text with custom operators but measured ~40×
+slower per text here (bench/crypto prints both); its operator model (entity → operator) is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from classifier.text import Span, TextScanner, normalize
+from crypto.strategies import Masker, Unfit
+
+_CACHE_MAX = 100_000
+
+
+class TextMasker:
+    """One text field for one caller: entity → masker (``None``: the span stays in clear)."""
+
+    def __init__(self, scanner: TextScanner, maskers: dict[str, Masker | None]) -> None:
+        self.scanner = scanner
+        self.maskers = maskers
+        self._spans: dict[str, list[Span]] = {}
+
+    def prepare(self, values: Iterable[Any]) -> None:
+        """Find the spans of many values at once (one vectorised prefilter for the batch)."""
+        todo = list(dict.fromkeys(v for v in values if isinstance(v, str) and v and v not in self._spans))
+        if not todo:
+            return
+        if len(self._spans) + len(todo) > _CACHE_MAX:
+            self._spans.clear()
+        for text, spans in zip(todo, self.scanner.find_many([normalize(t) for t in todo])):
+            self._spans[text] = spans
+
+    def mask(self, value: Any, counts: dict[str, int]) -> Any:
+        """The text with its sensitive spans masked; ``counts`` gains entity → spans masked."""
+        if not isinstance(value, str) or not value:
+            return value
+        spans = self._spans.get(value)
+        if spans is None:
+            spans = self.scanner.find(value)
+        if not spans:
+            return value
+        out: list[str] = []
+        pos = 0
+        for s in spans:
+            masker = self.maskers.get(s.entity, _full)
+            if masker is None:
+                continue
+            out.append(value[pos:s.start])
+            out.append(_apply(masker, value[s.start:s.end]))
+            pos = s.end
+            counts[s.entity] = counts.get(s.entity, 0) + 1
+        out.append(value[pos:])
+        return "".join(out)
+
+
+def _full(span: str) -> str:
+    return "*" * len(span)
+
+
+def _apply(masker: Callable[[Any], Any], span: str) -> str:
+    """A strategy's form of one span; a strategy that gives no text (redact) or does not fit the
+    span stars it out: text never carries the raw span."""
+    try:
+        masked = masker(span)
+    except Unfit:
+        return _full(span)
+    return masked if isinstance(masked, str) and masked != span else _full(span)
