@@ -73,7 +73,7 @@ _SERIAL_PRONE = frozenset({"CN_MOBILE", "CN_BANK_CARD"})
 def embedded_counts(col: ColumnInput, entity: str | None) -> dict[str, EmbeddedTally]:
     """Spans found in text values, plus whole values of checked entities other than the column's
     own — unless most values of that shape fail validation (look-alike serials) or are sequential."""
-    out = {e: EmbeddedTally(t.values, list(t.evidence)) for e, t in col.tally.embedded.items()}
+    out = {e: EmbeddedTally(t.values, list(t.evidence)) for e, t in col.tally.embedded.items() if e != entity}
     for e, t in col.tally.entities.items():
         if e == entity or e not in _CHECKED or t.hits == 0 or t.hits * 2 < t.matches:
             continue

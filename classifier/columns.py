@@ -19,6 +19,7 @@ from classifier.evidence import mask_sample
 from classifier.recognizers.base import ShuweiRecognizer
 from classifier.recognizers.location import GeoCoordinateRecognizer, LAT_RANGE, LON_RANGE
 from classifier.text import TextScanner
+from classifier.textcues import CONTEXT_ENTITIES
 
 BLANKS = pa.array(["", "null", "NULL", "None", "none", "NaN", "nan", "N/A", "n/a", "NA", "-", "—", "/"])
 EVIDENCE_SAMPLES = 3
@@ -85,7 +86,8 @@ class ColumnScanner:
             return
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
         ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
-        shaped = np.zeros(len(values), dtype=bool)
+        shaped = np.zeros(len(values), dtype=bool)  # whole values shaped like an identifier
+        worded = np.zeros(len(values), dtype=bool)  # ... like a name, address, organisation, diagnosis
         for rec in self.recognizers:
             pre = (lengths >= rec.MIN_LEN) & (lengths <= rec.MAX_LEN)
             if rec.ASCII_ONLY:
@@ -97,7 +99,7 @@ class ColumnScanner:
             matched = rec.fullmatch(sub)
             if not matched.any():
                 continue
-            shaped[idx[matched]] = True
+            (worded if rec.ENTITY in CONTEXT_ENTITIES else shaped)[idx[matched]] = True
             cand = sub.filter(pa.array(matched))
             cand_counts = counts[idx[matched]]
             valid = rec.validate_many(cand)
@@ -115,15 +117,22 @@ class ColumnScanner:
                     if masked not in et.evidence and len(et.evidence) < EVIDENCE_SAMPLES:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, ascii_)
-        self._embedded(tally, values, counts, ~shaped)
+        self._embedded(tally, values, counts, ~shaped, worded)
 
-    def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray) -> None:
-        """Text values (not shaped like one entity as a whole): count values holding spans."""
+    def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
+                  worded: np.ndarray) -> None:
+        """Text values (not one identifier as a whole): count values holding spans. A value shaped
+        like a whole address or name is searched only when an identifier pattern occurs in it (a
+        ticket can fit the loose address shape; a column of plain addresses costs nothing)."""
         idx = np.flatnonzero(rest)
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
-        cand = np.flatnonzero(self.text.candidates(sub))
+        hit = self.text.candidates(sub)
+        loose = worded[idx] & hit
+        if loose.any():
+            hit[loose] = self.text.identifier_candidates(sub.filter(pa.array(loose)))
+        cand = np.flatnonzero(hit)
         if cand.size == 0:
             return
         texts = sub.take(pa.array(cand)).to_pylist()

@@ -64,8 +64,8 @@ class TextScanner:
         self._python = [re.compile(r.patterns[0].regex, re.DOTALL) for r in self.patterned]
         self.context = ContextFinder()
         self.allow = {k: set(v) for k, v in (allow or {}).items() if v}
-        triggers = [r.CORE for r in self.patterned] + [self.context.trigger]
-        self.trigger = "|".join(f"(?:{t})" for t in triggers)
+        self.id_trigger = "|".join(f"(?:{r.CORE})" for r in self.patterned)
+        self.trigger = f"{self.id_trigger}|(?:{self.context.trigger})"
         self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
 
     # -- bulk ------------------------------------------------------------------------------
@@ -75,6 +75,10 @@ class TextScanner:
             return np.zeros(0, dtype=bool)
         return pc.fill_null(pc.match_substring_regex(values, self.trigger), False) \
             .to_numpy(zero_copy_only=False)
+
+    def identifier_candidates(self, values: pa.Array) -> np.ndarray:
+        """Which texts may hold an identifier (pattern entities only)."""
+        return pc.fill_null(pc.match_substring_regex(values, self.id_trigger), False).to_numpy(zero_copy_only=False)
 
     def find_many(self, texts: list[str]) -> list[list[Span]]:
         """Validated, non-overlapping spans per text (texts already NFKC or :func:`normalize`)."""

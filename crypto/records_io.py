@@ -17,14 +17,14 @@ from typing import IO, Any
 from classifier.errors import InputError
 from classifier.readers.csv_reader import detect_encoding
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 
 
 def file_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(str(path), f"unsupported file type '{path.suffix or '(none)'}' for static "
-                         "desensitization (csv, tsv, jsonl, ndjson)")
+                         "desensitization (csv, tsv, jsonl, ndjson, json)")
     return fmt
 
 
@@ -54,6 +54,11 @@ class Table:
 
 def open_table(path: Path, fh_holder: list[IO[str]]) -> Table:
     fmt = file_format(path)
+    if fmt == "json":  # a JSON array of objects, streamed by the classifier's reader
+        from classifier.readers.base import ReadOptions
+        from classifier.readers.json_reader import JsonSource
+
+        return Table(fmt, "utf-8", None, (obj for _, obj in JsonSource(path, ReadOptions())._records()))
     if fmt == "jsonl":
         fh = open(path, encoding="utf-8")
         fh_holder.append(fh)
@@ -84,13 +89,24 @@ class TableWriter:
     def __init__(self, fh: IO[str], table: Table) -> None:
         self._fh = fh
         self._table = table
+        self._first = True
         if table.header is not None:
             self._csv = csv.writer(fh, delimiter="\t" if table.fmt == "tsv" else ",", lineterminator="\n")
             self._csv.writerow(table.header)
 
     def write(self, records: list[dict[str, Any]]) -> None:
+        if self._table.fmt == "json":
+            for r in records:
+                self._fh.write(("[\n" if self._first else ",\n") + json.dumps(r, ensure_ascii=False))
+                self._first = False
+            return
         if self._table.header is None:
             self._fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
             return
         header = self._table.header
         self._csv.writerows([["" if r.get(h) is None else r.get(h) for h in header] for r in records])
+
+    def close(self) -> None:
+        """Ends a JSON array (an empty input gives ``[]``)."""
+        if self._table.fmt == "json":
+            self._fh.write("[]\n" if self._first else "\n]\n")

@@ -14,6 +14,7 @@ from classifier import audit, progress
 from classifier.errors import InputError
 from crypto.engine import Caller, MaskingEngine
 from crypto.errors import CryptoError
+from crypto.paths import field_matches, get_path
 from crypto.records_io import TableWriter, open_table
 
 CHUNK = 5000
@@ -54,12 +55,14 @@ def mask_file(engine: MaskingEngine, src: Path, dst: Path, caller: Caller, *,
                 decisions.update(res.decisions)
                 fallbacks.update(dict.fromkeys(res.fallbacks))
                 if qi is None:
-                    qi = [n for n in names if n in engine.policy.qi_fields
+                    paths = list(dict.fromkeys([*names, *res.decisions]))
+                    qi = [n for n in paths if field_matches(n, engine.policy.qi_fields)
                           or (grades.get(n) is not None and grades[n].entity in engine.policy.qi_entities)]
-                classes.update(tuple(r.get(q) for q in qi) for r in res.records)
+                classes.update(tuple(r.get(q) if q in r else get_path(r, q) for q in qi) for r in res.records)
                 writer.write(res.records)
                 rows += len(chunk)
                 progress.advance(f"mask {src.name} (records)", len(chunk))
+            writer.close()
             out.flush()
             os.fsync(out.fileno())
         k = min(classes.values()) if qi and classes else None
