@@ -128,15 +128,13 @@ class ColumnScanner:
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
-        hit = self.text.candidates(sub)
-        loose = worded[idx] & hit
-        if loose.any():
-            hit[loose] = self.text.identifier_candidates(sub.filter(pa.array(loose)))
-        cand = np.flatnonzero(hit)
-        if cand.size == 0:
+        found = self.text.find_in(sub, worded[idx])
+        if not found:
             return
-        texts = sub.take(pa.array(cand)).to_pylist()
-        for text, spans, n in zip(texts, self.text.find_many(texts), counts[idx[cand]].tolist()):
+        rows = list(found)
+        texts = sub.take(pa.array(rows)).to_pylist()
+        spans_of = [found[i] for i in rows]
+        for text, spans, n in zip(texts, spans_of, counts[idx[rows]].tolist()):
             for entity in dict.fromkeys(s.entity for s in spans):
                 et = tally.embedded.setdefault(entity, EmbeddedTally())
                 et.values += n

@@ -91,12 +91,18 @@ class ContextFinder:
                        ("diagnosis", _alt(DIAGNOSES)))
         self.trigger = "|".join(f"(?:{p})" for _, p in self._kinds)
 
-    def find_many(self, texts: pa.Array) -> dict[int, list[tuple[str, int, int]]]:
-        """Row index → (entity, start, end) for the texts with any context."""
+    def find_many(self, texts: pa.Array, skip: np.ndarray | None = None) -> dict[int, list[tuple[str, int, int]]]:
+        """Row index → (entity, start, end) for the texts with any context (``skip``: rows not searched)."""
         out: dict[int, list[tuple[str, int, int]]] = {}
-        py = texts.to_pylist()
+        py: list[str] | None = None
         for kind, pattern in self._kinds:
             hit = pc.fill_null(pc.match_substring_regex(texts, pattern), False).to_numpy(zero_copy_only=False)
+            if skip is not None:
+                hit &= ~skip
+            if not hit.any():
+                continue
+            if py is None:
+                py = texts.to_pylist()
             find = getattr(self, "_" + kind + "_spans")
             for i in np.flatnonzero(hit).tolist():
                 spans = find(py[i])
