@@ -11,7 +11,8 @@ import pyarrow as pa
 from classifier.catalog import FieldGrade
 from classifier.columns import ColumnScanner, ColumnTally, EmbeddedTally
 from classifier.flatten import Expander, Limits, flatten_record, parents
-from classifier.decide import ColumnInput, decide_birth_from_id, decide_column, decide_split_coordinates
+from classifier.textcues import CONTEXT_ENTITIES
+from classifier.decide import ColumnInput, Decision, decide_birth_from_id, decide_column, decide_split_coordinates
 from classifier.policy import ENTITY_IDS, Policy, grade_rank
 from classifier.profile import is_sequential, profile
 from classifier.recognizers import all_recognizers
@@ -34,7 +35,7 @@ class Classifier:
 
     def grade(self, dataset: str, columns: list[ColumnInput], rows_total: int | None) -> dict[str, Any]:
         """Decide each column, grade it, then the dataset (就高原则 + escalation)."""
-        decisions = [decide_column(c, self.recognizers, self.policy, dataset) for c in columns]
+        decisions = [as_text(c, decide_column(c, self.recognizers, self.policy, dataset)) for c in columns]
         decide_split_coordinates(columns, decisions, self.policy, dataset)
         decide_birth_from_id(columns, decisions, self.policy, dataset)
         out: list[dict[str, Any]] = []
@@ -83,6 +84,18 @@ def embedded_counts(col: ColumnInput, entity: str | None) -> dict[str, EmbeddedT
         et.values += t.hits
         et.evidence = (et.evidence + t.evidence)[:3]
     return out
+
+
+def as_text(col: ColumnInput, dec: Decision) -> Decision:
+    """Free text can fit the loose shape of a whole address or name (a ticket naming a street); when
+    a third of such values also hold identifiers, the column is text, graded by what is inside."""
+    if dec.entity not in CONTEXT_ENTITIES:
+        return dec
+    inside = max((t.values for e, t in col.tally.embedded.items() if e not in CONTEXT_ENTITIES), default=0)
+    if inside * 3 < max(col.tally.nonblank, 1):
+        return dec
+    return Decision(None, 0.9, 0.0, [], [f"free text: values fit the {dec.entity} shape but "
+                                         f"{inside} of {col.tally.nonblank} hold identifiers"])
 
 
 def grade_embedded(entry: dict[str, Any], embedded: dict[str, EmbeddedTally], nonblank: int,

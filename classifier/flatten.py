@@ -29,9 +29,12 @@ class Limits:
 
 
 def looks_like_json(text: str) -> bool:
-    """A string that opens and closes like a JSON object or array (cheap; parsing decides)."""
+    """A string that opens and closes like a JSON object or array, or opens like one with a key or
+    element (``{"tel": …`` cut short) — cheap; parsing decides."""
     s = text.strip()
-    return len(s) >= 2 and ((s[0] == "{" and s[-1] == "}") or (s[0] == "[" and s[-1] == "]"))
+    if len(s) < 2 or s[0] not in "{[":
+        return False
+    return s[-1] == ("}" if s[0] == "{" else "]") or s[1:].lstrip()[:1] in ('"', "{", "[")
 
 
 def parse_json_text(text: str) -> dict[str, Any] | list[Any] | None:

@@ -30,7 +30,7 @@ from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinde
 # Digit identifiers right after these words are look-alikes (order numbers, 文号, case numbers).
 _NOT_PERSONAL = ("订单号", "订单", "单号", "编号", "流水号", "工单号", "受理号", "案号", "文号", "批次号",
                  "发票号", "合同号", "序号", "件号", "业务号", "办件号")
-_DIGIT_ENTITIES = frozenset({"CN_RESIDENT_ID", "CN_MOBILE", "CN_BANK_CARD", "CN_LANDLINE"})
+_DIGIT_ENTITIES = frozenset({"CN_RESIDENT_ID", "CN_MOBILE", "CN_BANK_CARD", "CN_LANDLINE", "CN_USCC"})
 # Bank cards in text: issuer ranges of cards used in China (UnionPay 62, Visa 4, Mastercard 5,
 # JCB/Amex 3) or a card word nearby; Luhn alone passes one random number in ten.
 _CARD_PREFIXES = ("3", "4", "5", "62")

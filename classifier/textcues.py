@@ -89,7 +89,6 @@ class ContextFinder:
         self._kinds = (("name", _alt(NAME_CUES)), ("cued", _alt(ADDRESS_CUES)), ("birth", _alt(BIRTH_CUES)),
                        ("address", f"(?:{_DIVISION})[^，。；;,]{{0,24}}(?:{_STREET})"),
                        ("diagnosis", _alt(DIAGNOSES)))
-        self.trigger = "|".join(f"(?:{p})" for _, p in self._kinds)
 
     def find_many(self, texts: pa.Array, skip: np.ndarray | None = None) -> dict[int, list[tuple[str, int, int]]]:
         """Row index → (entity, start, end) for the texts with any context (``skip``: rows not searched)."""
