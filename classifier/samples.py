@@ -123,8 +123,21 @@ def border_travellers(fake: Faker, rng: random.Random, i: int) -> Row:
             "email": fake.email(), "lxdh": "+86 " + fake.phone_number(), "batch": f"B{i // 100:04d}"}
 
 
+def banjian(fake: Faker, rng: random.Random, i: int) -> Row:
+    """A nested 办件 record: applicant object, materials array, JSON in a string, a free-text remark."""
+    name, id_no, mobile = fake.name(), fake.ssn(), fake.phone_number()
+    remark = rng.choice((f"申请人{name}来电催办，联系电话{mobile}", f"身份证号{id_no}于{2020 + i % 5}年办理",
+                         f"青政办函〔{2020 + i % 5}〕{i % 90 + 1}号转办，已转12345热线", "材料齐全，按期办结"))
+    return {"case_no": f"BJ{2024000000 + i}", "item": rng.choice(("居住证办理", "户籍迁入", "社保转移")),
+            "applicant": {"name": name, "id_no": id_no, "mobile": mobile},
+            "materials": [{"name": "身份证复印件", "number": id_no}],
+            "payload": json.dumps({"contact": {"tel": fake.phone_number()}}, ensure_ascii=False),
+            "remark": remark}
+
+
 def write_samples(out_dir: Path, rows: int = 2000, seed: int = 7) -> list[Path]:
-    """Write the five demo datasets (CSV, JSON Lines, xlsx, Parquet, SQLite) and return their sources."""
+    """Write the demo datasets (CSV, JSON Lines, xlsx, Parquet, SQLite, nested JSON Lines) and
+    return their sources."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     from openpyxl import Workbook
@@ -169,5 +182,11 @@ def write_samples(out_dir: Path, rows: int = 2000, seed: int = 7) -> list[Path]:
                    "gatxz TEXT, email TEXT, lxdh TEXT, batch TEXT)")
         db.executemany("INSERT INTO travellers VALUES (?,?,?,?,?,?,?)", [tuple(r.values()) for r in data])
     db.close()
+    out.append(path)
+
+    path = out_dir / "banjian.jsonl"
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in _rows(rows, seed + 5, banjian):
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
     out.append(path)
     return out

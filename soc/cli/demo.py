@@ -85,6 +85,29 @@ def step_mask(ctx: Context) -> None:
         typer.echo(f"\nreleased to role {role}:")
         print_table(result.records, fields)
         typer.echo("decisions: " + "; ".join(f"{f}: {d['strategy']}" for f, d in result.decisions.items()))
+    _mask_nested(ctx, engine, Caller)
+
+
+def _mask_nested(ctx: Context, engine: Any, caller: Any) -> None:
+    """Nested 办件 records: one decision per path, remarks masked span by span (in-text masking)."""
+    import json
+
+    source = next((Path(s) for s in ctx["samples"] if s.endswith("banjian.jsonl")), None)
+    if source is None:
+        return
+    with open(source, encoding="utf-8") as fh:
+        head = [json.loads(line) for _, line in zip(range(50), fh)]
+    # three with identifiers in the remark, one without: in-text masking shows
+    records = [r for r in head if "联系电话" in r["remark"] or "身份证号" in r["remark"]][:3] + \
+        [r for r in head if "号转办" in r["remark"]][:1]
+    result = engine.mask("banjian", caller(user="demo", role="analyst", purpose="demo"), records)
+    typer.echo("\n== nested 办件 records released to role analyst (paths decided one by one; "
+               "free text masked in place)")
+    for rec in result.records:
+        typer.echo(json.dumps(rec, ensure_ascii=False))
+    typer.echo("decisions: " + "; ".join(
+        f"{f}: {d['strategy']}" + (f" {d['spans']}" if d.get("spans") else "")
+        for f, d in result.decisions.items() if d["strategy"] != "keep"))
 
 
 def step_evidence(ctx: Context) -> None:

@@ -57,7 +57,7 @@ def test_demo_classify_steps_print_graded_catalog(data_dir, settings, capsys):
     demo.step_samples(ctx)
     demo.step_classify(ctx)
     output = capsys.readouterr().out
-    assert [o["grade"] for o in ctx["catalog"]] == ["L4", "L4", "L3", "L4", "L4"]
+    assert [o["grade"] for o in ctx["catalog"]] == ["L4", "L4", "L3", "L4", "L4", "L4"]
     for dataset in ("pop_basic", "medical_visits", "enterprise_registry", "vehicle_tracks", "travellers"):
         assert dataset in output
     assert "CN_RESIDENT_ID" in output and "GEO_COORDINATE" in output
