@@ -70,17 +70,23 @@ class TextScanner:
     def find_in(self, values: pa.Array, worded: np.ndarray | None = None) -> dict[int, list[Span]]:
         """Row → validated, non-overlapping spans, for the rows of ``values`` holding any.
 
-        One RE2 pass per pattern over the whole array (one alternation of all patterns is ~50×
-        slower: RE2's DFA gives up on it), Python only on the rows a pattern hit. ``worded`` rows
-        (whole values shaped like a name or address) get context search only when an identifier
-        is found in them, so a column of plain addresses costs no Python."""
+        One RE2 pass per pattern (one alternation of all patterns is ~50× slower: RE2's DFA gives
+        up on it), over the rows long enough for it; Python only on the rows a pattern hit.
+        Context (Chinese cue words) is searched only in non-ASCII rows, and ``worded`` rows (whole
+        values shaped like a name or address) only when an identifier is found in them — so a
+        column of plain names, addresses, numbers or dates costs no Python."""
         raw: dict[int, list[Span]] = {}
         if len(values) == 0:
             return raw
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
         texts: list[str] | None = None
         for rec, pattern in zip(self.patterned, self._python):
-            hit = pc.fill_null(pc.match_substring_regex(values, rec.CORE), False).to_numpy(zero_copy_only=False)
-            idx = np.flatnonzero(hit)
+            rows = np.flatnonzero(lengths >= rec.MIN_LEN)
+            if rows.size == 0:
+                continue
+            sub = values if rows.size == len(values) else values.take(pa.array(rows))
+            hit = pc.fill_null(pc.match_substring_regex(sub, rec.CORE), False).to_numpy(zero_copy_only=False)
+            idx = rows[hit]
             if idx.size == 0:
                 continue
             if texts is None:
@@ -99,12 +105,16 @@ class TextScanner:
             for (i, s, e), ok in zip(found, valid.tolist()):
                 if ok and not (allowed and texts[i][s:e] in allowed):
                     raw.setdefault(i, []).append(Span(rec.ENTITY, s, e))
-        skip = None
-        if worded is not None and worded.any():
-            skip = worded.copy()
-            skip[list(raw)] = False
-        for i, found_ctx in self.context.find_many(values, skip).items():
-            raw.setdefault(i, []).extend(Span(e, s, t) for e, s, t in found_ctx)
+        search = ~pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+        if worded is not None:
+            has_id = np.zeros(len(values), dtype=bool)
+            has_id[list(raw)] = True
+            search &= ~worded | has_id
+        rows = np.flatnonzero(search)
+        if rows.size:
+            sub = values if rows.size == len(values) else values.take(pa.array(rows))
+            for j, found_ctx in self.context.find_many(sub).items():
+                raw.setdefault(int(rows[j]), []).extend(Span(e, s, t) for e, s, t in found_ctx)
         return {i: self._resolve(spans) for i, spans in raw.items()}
 
     def find_many(self, texts: list[str]) -> list[list[Span]]:

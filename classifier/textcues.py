@@ -90,14 +90,12 @@ class ContextFinder:
                        ("address", f"(?:{_DIVISION})[^，。；;,]{{0,24}}(?:{_STREET})"),
                        ("diagnosis", _alt(DIAGNOSES)))
 
-    def find_many(self, texts: pa.Array, skip: np.ndarray | None = None) -> dict[int, list[tuple[str, int, int]]]:
-        """Row index → (entity, start, end) for the texts with any context (``skip``: rows not searched)."""
+    def find_many(self, texts: pa.Array) -> dict[int, list[tuple[str, int, int]]]:
+        """Row index → (entity, start, end) for the texts with any context."""
         out: dict[int, list[tuple[str, int, int]]] = {}
         py: list[str] | None = None
         for kind, pattern in self._kinds:
             hit = pc.fill_null(pc.match_substring_regex(texts, pattern), False).to_numpy(zero_copy_only=False)
-            if skip is not None:
-                hit &= ~skip
             if not hit.any():
                 continue
             if py is None:
