@@ -23,8 +23,8 @@ import pyarrow.compute as pc
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 
-from classifier.recognizers import ShuweiRecognizer, all_recognizers
-from classifier.recognizers.base import LANGUAGE
+from classifier.recognizers import all_recognizers
+from classifier.recognizers.base import LANGUAGE, ShuweiRecognizer
 from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
 
 # Digit identifiers right after these words are look-alikes (order numbers, 文号, case numbers).
@@ -61,7 +61,8 @@ class TextScanner:
         recs = recognizers if recognizers is not None else all_recognizers()
         self.patterned = [r for r in recs if r.ENTITY not in CONTEXT_ENTITIES]
         self.priority = {r.ENTITY: i for i, r in enumerate(recs)}
-        self._python = [re.compile(r.patterns[0].regex, re.DOTALL) for r in self.patterned]
+        # each recognizer's own Presidio pattern (CORE between alphanumeric boundaries)
+        self._python = [re.compile(getattr(r, "patterns")[0].regex, re.DOTALL) for r in self.patterned]
         self.context = ContextFinder()
         self.allow = {k: set(v) for k, v in (allow or {}).items() if v}
         self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
@@ -150,7 +151,7 @@ class TextScanner:
         return sorted(kept, key=lambda s: s.start)
 
 
-class ShuweiTextRecognizer(EntityRecognizer):  # type: ignore[misc]
+class ShuweiTextRecognizer(EntityRecognizer):
     """Presidio's interface to :class:`TextScanner`: ``AnalyzerEngine`` with this recognizer finds
     the same spans as the column engine (same recognizers, same validators)."""
 

@@ -23,7 +23,8 @@ import pyarrow.compute as pc
 
 from classifier.recognizers.base import HAN
 from classifier.recognizers.health import DIAGNOSES
-from classifier.recognizers.person import COMPOUND_SURNAMES, SINGLE_SURNAMES, DateOfBirthRecognizer
+from classifier.recognizers.person import DateOfBirthRecognizer
+from classifier.surnames import COMPOUND, SINGLE
 
 # Entities found by context here, not by their recognizer's pattern (ORGANIZATION_NAME is L1 and
 # its suffix pattern swallows running text, so it is not searched in text).
@@ -74,7 +75,7 @@ class ContextFinder:
     3,500-name alternation took 2.8 ms per text with ``regex``, ~50 µs with RE2 or Aho-Corasick)."""
 
     def __init__(self) -> None:
-        surname = f"(?:{_alt(COMPOUND_SURNAMES)}|[{SINGLE_SURNAMES}])"
+        surname = f"(?:{_alt(COMPOUND)}|[{SINGLE}])"
         self._name = re.compile(f"(?:{_alt(NAME_CUES)}){_SEP}(?P<s>{surname})(?P<g>[{HAN}]{{1,2}})")
         street = (f"[{HAN}0-9A-Za-z]{{1,12}}?(?:{_STREET})(?:{_NUM}(?:号|弄|巷))?"
                   f"(?:{_NUM}(?:{_UNIT}))*")
