@@ -118,3 +118,4 @@ def test_mask_file_formats(tmp_path: Path, engine: MaskingEngine, suffix: str) -
     if suffix == ".csv":
         assert "联系电话138****5678" in body
         assert report["decisions"]["诉求内容"]["strategy"] in ("mask_spans", "keep")
+

@@ -105,3 +105,19 @@ def test_unknown_strategy_in_policy_is_422(tmp_path: Path, live: Live) -> None:
         assert "scramble_everything" in err["message"]
     finally:
         server.stop()
+
+
+def test_nested_record_and_free_text(live: Live) -> None:
+    record = {"applicant": {"name": "张三", "id_no": "11010519491231002X"},
+              "payload": json.dumps({"contact": {"tel": "13912345678"}}),
+              "诉求内容": "市民张三来电反映噪音，联系电话13812345678"}
+    with live.client("exchange_platform") as c:
+        r = c.post("/v1/mask", json={"dataset": "adhoc_nested", "caller": CALLER, "records": [record]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    out = body["records"][0]
+    assert out["applicant"] == {"name": "张*", "id_no": "110105********002X"}
+    assert json.loads(out["payload"]) == {"contact": {"tel": "139****5678"}}
+    assert out["诉求内容"] == "市民张*来电反映噪音，联系电话138****5678"
+    assert body["decisions"]["诉求内容"]["spans"] == {"PERSON_NAME": 1, "CN_MOBILE": 1}
+    assert "13812345678" not in r.text and "11010519491231002X" not in r.text

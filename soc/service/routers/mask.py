@@ -42,6 +42,7 @@ class MaskRequest(BaseModel):
 class Decision(BaseModel):
     strategy: str
     reason: str
+    spans: dict[str, int] | None = Field(None, description="free text (mask_spans): spans masked per entity")
 
 
 class MaskResponse(BaseModel):
@@ -93,7 +94,7 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
     except PolicyError as exc:
         await _audit(state, principal, rid, "error", audit, {"reason": str(exc)})
         raise ApiError(422, str(exc), code="policy_error", field=exc.rule) from None
-    decisions = {f: {"strategy": d["strategy"], "reason": d["reason"]} for f, d in result.decisions.items()}
+    decisions = {f: {k: d[k] for k in ("strategy", "reason", "spans") if k in d} for f, d in result.decisions.items()}
     await _audit(state, principal, rid, "success", audit,
                  {"strategies": {f: d["strategy"] for f, d in decisions.items()}, "fallbacks": list(result.fallbacks)})
     for d in decisions.values():
