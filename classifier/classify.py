@@ -10,7 +10,8 @@ import pyarrow as pa
 
 from classifier.catalog import FieldGrade
 from classifier.columns import ColumnScanner, ColumnTally
-from classifier.decide import ColumnInput, decide_birth_from_id, decide_column, decide_split_coordinates
+from classifier.decide import (ColumnInput, decide_ambiguous, decide_birth_from_id, decide_column,
+                              decide_split_coordinates)
 from classifier.policy import ENTITY_IDS, Policy
 from classifier.profile import is_sequential, profile
 from classifier.recognizers import all_recognizers
@@ -33,6 +34,7 @@ class Classifier:
     def grade(self, dataset: str, columns: list[ColumnInput], rows_total: int | None) -> dict[str, Any]:
         """Decide each column, grade it, then the dataset (就高原则 + escalation)."""
         decisions = [decide_column(c, self.recognizers, self.policy, dataset) for c in columns]
+        decide_ambiguous(columns, decisions, self.policy, dataset)
         decide_split_coordinates(columns, decisions, self.policy, dataset)
         decide_birth_from_id(columns, decisions, self.policy, dataset)
         out: list[dict[str, Any]] = []

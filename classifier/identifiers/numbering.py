@@ -1,0 +1,68 @@
+"""China's numbering plan from Google's libphonenumber metadata (the ``phonenumbers`` package).
+
+The metadata says which national numbers are mobile or fixed-line as regexes. Matching those per
+value costs ~2 µs; the column engine needs ~20 ns. So the regex is turned, once, into a lookup
+table over the leading digits: a prefix is expanded digit by digit until every completion of it
+agrees (checked on several fills), and the table is indexed by the deepest prefix needed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import numpy as np
+import phonenumbers
+
+# Fixed fills plus seeded random ones: deterministic, and varied enough to see every branch.
+_FILLS = ("0" * 12, "9" * 12, "5" * 12, "1" * 12,
+          *("".join(map(str, np.random.default_rng(seed).integers(0, 10, 12))) for seed in range(24)))
+MAX_DEPTH = 7
+
+
+def _decide(pattern: re.Pattern[str], prefix: str, length: int) -> bool | None:
+    """True/False if every fill of ``prefix`` to ``length`` digits agrees, else None."""
+    votes = {pattern.fullmatch(prefix + fill[:length - len(prefix)]) is not None for fill in _FILLS}
+    return votes.pop() if len(votes) == 1 else None
+
+
+def prefix_table(pattern: str, length: int) -> tuple[int, np.ndarray]:
+    """(depth, bool[10**depth]): is a ``length``-digit national number with these leading
+    ``depth`` digits a match of ``pattern``."""
+    regex = re.compile(pattern)
+    decided: dict[str, bool] = {}
+    pending = [str(d) for d in range(10)]
+    while pending:
+        prefix = pending.pop()
+        verdict = _decide(regex, prefix, length)
+        if verdict is None and len(prefix) < min(MAX_DEPTH, length):
+            pending.extend(prefix + str(d) for d in range(10))
+        else:
+            decided[prefix] = bool(verdict)
+    depth = max(len(p) for p in decided)
+    table = np.zeros(10 ** depth, dtype=bool)
+    for prefix, ok in decided.items():
+        if ok:
+            lo = int(prefix) * 10 ** (depth - len(prefix))
+            table[lo:lo + 10 ** (depth - len(prefix))] = True
+    return depth, table
+
+
+def _cn() -> phonenumbers.PhoneMetadata:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    assert meta is not None
+    return meta
+
+
+@cache
+def mobile_table() -> tuple[int, np.ndarray]:
+    """11-digit national numbers libphonenumber calls mobile."""
+    return prefix_table(_cn().mobile.national_number_pattern, 11)
+
+
+@cache
+def fixed_line_tables() -> dict[int, tuple[int, np.ndarray]]:
+    """National number length (9–11: area code without 0 + local number) → its prefix table."""
+    desc = _cn().fixed_line
+    return {n: prefix_table(desc.national_number_pattern, n) for n in (9, 10, 11)
+            if n in desc.possible_length}
