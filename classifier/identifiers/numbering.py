@@ -8,19 +8,21 @@ agrees (checked on several fills), and the table is indexed by the deepest prefi
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import numpy as np
 import phonenumbers
+import regex
 
 # Fixed fills plus seeded random ones: deterministic, and varied enough to see every branch.
 _FILLS = ("0" * 12, "9" * 12, "5" * 12, "1" * 12,
-          *("".join(map(str, np.random.default_rng(seed).integers(0, 10, 12))) for seed in range(24)))
-MAX_DEPTH = 7
+          *("".join(map(str, np.random.default_rng(seed).integers(0, 10, 12))) for seed in range(3)))
+# Prefixes shorter than this are always expanded (a fill cannot see a 3-digit area code's branch);
+# from here on a prefix is decided when all its fills agree.
+MIN_DEPTH, MAX_DEPTH = 4, 7
 
 
-def _decide(pattern: re.Pattern[str], prefix: str, length: int) -> bool | None:
+def _decide(pattern: regex.Pattern[str], prefix: str, length: int) -> bool | None:
     """True/False if every fill of ``prefix`` to ``length`` digits agrees, else None."""
     votes = {pattern.fullmatch(prefix + fill[:length - len(prefix)]) is not None for fill in _FILLS}
     return votes.pop() if len(votes) == 1 else None
@@ -28,13 +30,17 @@ def _decide(pattern: re.Pattern[str], prefix: str, length: int) -> bool | None:
 
 def prefix_table(pattern: str, length: int) -> tuple[int, np.ndarray]:
     """(depth, bool[10**depth]): is a ``length``-digit national number with these leading
-    ``depth`` digits a match of ``pattern``."""
-    regex = re.compile(pattern)
+    ``depth`` digits a match of ``pattern``. A prefix no completion can match (``regex``'s partial
+    matching says so exactly) is pruned at once."""
+    compiled = regex.compile(f"(?:{pattern})")
     decided: dict[str, bool] = {}
     pending = [str(d) for d in range(10)]
     while pending:
         prefix = pending.pop()
-        verdict = _decide(regex, prefix, length)
+        if compiled.fullmatch(prefix, partial=True) is None:
+            decided[prefix] = False
+            continue
+        verdict = None if len(prefix) < MIN_DEPTH else _decide(compiled, prefix, length)
         if verdict is None and len(prefix) < min(MAX_DEPTH, length):
             pending.extend(prefix + str(d) for d in range(10))
         else:
