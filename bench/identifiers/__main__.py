@@ -25,10 +25,12 @@ DIFFERENCES = {"CN_RESIDENT_ID": generate.id_differences, "CN_USCC": generate.us
                "CN_LANDLINE": generate.landline_differences}
 
 
-def compare(entity: str, cases: list[generate.Case]) -> tuple[int, Counter[tuple[str, bool, bool]], dict]:
+def compare(entity: str, cases: list[generate.Case]
+            ) -> tuple[int, Counter[tuple[str, bool, bool]], dict[tuple[str, bool, bool], str]]:
     ref = REFERENCE[entity]
     ours = shuwei(entity, [written for _, written, _ in cases])
-    agree, disagree, examples = 0, Counter[tuple[str, bool, bool]](), {}
+    agree, disagree = 0, Counter[tuple[str, bool, bool]]()
+    examples: dict[tuple[str, bool, bool], str] = {}
     for (klass, written, bare), mine in zip(cases, ours):
         theirs = ref(bare)
         if mine == theirs:

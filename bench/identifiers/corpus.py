@@ -38,7 +38,7 @@ def _scientific(rng: random.Random, n: int) -> list[str]:
 
 
 def _bad_division_ids(rng: random.Random, n: int) -> list[str]:
-    out = []
+    out: list[str] = []
     while len(out) < n:
         b = f"{rng.choice([99, 92, 93, 94, 95, 96, 97, 98])}{rng.randrange(10000):04d}{generate._date(rng)}" \
             f"{rng.randrange(1000):03d}"

@@ -60,15 +60,20 @@ def _cn() -> phonenumbers.PhoneMetadata:
     return meta
 
 
+def _desc(kind: str) -> tuple[str, tuple[int, ...]]:
+    desc = getattr(_cn(), kind)
+    assert desc is not None and desc.national_number_pattern is not None
+    return str(desc.national_number_pattern), tuple(desc.possible_length)
+
+
 @cache
 def mobile_table() -> tuple[int, np.ndarray]:
     """11-digit national numbers libphonenumber calls mobile."""
-    return prefix_table(_cn().mobile.national_number_pattern, 11)
+    return prefix_table(_desc("mobile")[0], 11)
 
 
 @cache
 def fixed_line_tables() -> dict[int, tuple[int, np.ndarray]]:
     """National number length (9–11: area code without 0 + local number) → its prefix table."""
-    desc = _cn().fixed_line
-    return {n: prefix_table(desc.national_number_pattern, n) for n in (9, 10, 11)
-            if n in desc.possible_length}
+    pattern, lengths = _desc("fixed_line")
+    return {n: prefix_table(pattern, n) for n in (9, 10, 11) if n in lengths}

@@ -77,7 +77,7 @@ def valid_many(values: pa.Array) -> np.ndarray:
 
     from classifier.identifiers.matrix import fixed_width
 
-    ok = (pc.utf8_length(values).to_numpy(zero_copy_only=False) == 18) & pc.fill_null(
+    ok: np.ndarray = (pc.utf8_length(values).to_numpy(zero_copy_only=False) == 18) & pc.fill_null(
         pc.match_substring_regex(values, "^[0-9A-Y]{2}[0-9]{6}[0-9A-Y]{10}$"), False
     ).to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(ok)

@@ -71,7 +71,9 @@ class ShuweiRecognizer(PatternRecognizer):
         """Which values are weak forms (see ``WEAK``)."""
         if self.WEAK is None or len(values) == 0:
             return np.zeros(len(values), dtype=bool)
-        return pc.fill_null(pc.match_substring_regex(values, self.WEAK), False).to_numpy(zero_copy_only=False)
+        weak: np.ndarray = pc.fill_null(pc.match_substring_regex(values, self.WEAK), False) \
+            .to_numpy(zero_copy_only=False)
+        return weak
 
     def validate_many(self, values: pa.Array) -> np.ndarray:
         """Vectorised :meth:`validate`: ``REJECT`` through Arrow; a custom scalar check loops."""
