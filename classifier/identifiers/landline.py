@@ -5,7 +5,7 @@ must exist and the local number have a length that city uses (8 digits in Beijin
 the other 2-digit areas; 7 or 8 elsewhere), from its metadata via prefix tables. Written forms:
 ``010-12345678``, ``(010)12345678``, ``010 12345678``, ``01012345678``, national grouping
 ``022 3466 1306``, international ``+86 21 6869 2259`` / ``+862122017620`` / ``0086-22-…`` /
-``(+86)…``, an extension after a dash (``-123``) or 转. Deliberately stricter: the local number
+``(+86)…``, an extension after a dash, ``x`` or ``ext`` (``-123``). Deliberately stricter: the local number
 starts with 2–9 (libphonenumber also calls some 1xx service numbers and 95xxx hotlines fixed
 lines; they are no person's contact), and a bare international form without ``+``/``00``
 (``862122017620``) is not read as one.
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # Area codes are prefix-free: 10 and 2x are two digits, every other one three.
 _AREA = "(?:10|2[0-9]|[3-9][0-9]{2})"
 _LOCAL = "[2-9][0-9]{2,3}[ -]?[0-9]{4}"
-_EXT = "(?:(?:-|转|ext\\.?|x)[0-9]{1,5})?"
+_EXT = "(?:(?:-|ext\\.?|x)[0-9]{1,5})?"
 _NATIONAL = f"(?:\\(0{_AREA}\\)|0{_AREA})[ -]?"
 _INTERNATIONAL = f"(?:(?:\\+|00)86[ -]?|\\((?:\\+|00)?86\\)[ -]?)\\(?{_AREA}\\)?[ -]?"
 CORE = f"(?:{_NATIONAL}|{_INTERNATIONAL}){_LOCAL}{_EXT}"
