@@ -8,7 +8,11 @@ agrees (checked on several fills), and the table is indexed by the deepest prefi
 
 from __future__ import annotations
 
+import os
+import re
+import zlib
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import phonenumbers
@@ -22,7 +26,7 @@ _FILLS = ("0" * 12, "9" * 12, "5" * 12, "1" * 12,
 MIN_DEPTH, MAX_DEPTH = 4, 7
 
 
-def _decide(pattern: regex.Pattern[str], prefix: str, length: int) -> bool | None:
+def _decide(pattern: re.Pattern[str], prefix: str, length: int) -> bool | None:
     """True/False if every fill of ``prefix`` to ``length`` digits agrees, else None."""
     votes = {pattern.fullmatch(prefix + fill[:length - len(prefix)]) is not None for fill in _FILLS}
     return votes.pop() if len(votes) == 1 else None
@@ -32,15 +36,16 @@ def prefix_table(pattern: str, length: int) -> tuple[int, np.ndarray]:
     """(depth, bool[10**depth]): is a ``length``-digit national number with these leading
     ``depth`` digits a match of ``pattern``. A prefix no completion can match (``regex``'s partial
     matching says so exactly) is pruned at once."""
-    compiled = regex.compile(f"(?:{pattern})")
+    partial = regex.compile(f"(?:{pattern})")
+    full = re.compile(f"(?:{pattern})")  # the stdlib engine is faster for plain matches
     decided: dict[str, bool] = {}
     pending = [str(d) for d in range(10)]
     while pending:
         prefix = pending.pop()
-        if compiled.fullmatch(prefix, partial=True) is None:
+        if partial.fullmatch(prefix, partial=True) is None:
             decided[prefix] = False
             continue
-        verdict = None if len(prefix) < MIN_DEPTH else _decide(compiled, prefix, length)
+        verdict = None if len(prefix) < MIN_DEPTH else _decide(full, prefix, length)
         if verdict is None and len(prefix) < min(MAX_DEPTH, length):
             pending.extend(prefix + str(d) for d in range(10))
         else:
@@ -66,14 +71,38 @@ def _desc(kind: str) -> tuple[str, tuple[int, ...]]:
     return str(desc.national_number_pattern), tuple(desc.possible_length)
 
 
+def _cached(name: str, pattern: str, length: int) -> tuple[int, np.ndarray]:
+    """:func:`prefix_table`, kept in the user's cache directory per phonenumbers version and
+    pattern (building it costs about a second; loading it, a millisecond). Unwritable: rebuilt."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shuwei"
+    key = f"{phonenumbers.__version__}-{zlib.crc32(pattern.encode()):x}"
+    path = root / f"cn-{name}-{length}-{key}.npy"
+    try:
+        table = np.load(path)
+        depth = len(str(len(table) - 1))
+        if len(table) == 10 ** depth:
+            return depth, table
+    except (OSError, ValueError):
+        pass
+    depth, table = prefix_table(pattern, length)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, table)
+        tmp.replace(path)
+    except OSError:
+        pass
+    return depth, table
+
+
 @cache
 def mobile_table() -> tuple[int, np.ndarray]:
     """11-digit national numbers libphonenumber calls mobile."""
-    return prefix_table(_desc("mobile")[0], 11)
+    return _cached("mobile", _desc("mobile")[0], 11)
 
 
 @cache
 def fixed_line_tables() -> dict[int, tuple[int, np.ndarray]]:
     """National number length (9–11: area code without 0 + local number) → its prefix table."""
     pattern, lengths = _desc("fixed_line")
-    return {n: prefix_table(pattern, n) for n in (9, 10, 11) if n in lengths}
+    return {n: _cached("fixed", pattern, n) for n in (9, 10, 11) if n in lengths}

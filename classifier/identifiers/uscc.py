@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _C = "[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]"
 _SEP = "[ -]?"
-CORE = f"{_C}{_C}{_SEP}[0-9]{{6}}{_SEP}{_C}{{9}}{_SEP}?{_C}"
+CORE = f"{_C}{_C}{_SEP}[0-9]{{6}}{_SEP}{_C}{{10}}"
 MIN_LEN, MAX_LEN = 18, 22
 WEIGHTS = np.array([pow(3, i, 31) for i in range(17)])
 # GB 32100-2015 table 1 and its amendments: 登记管理部门 code → 机构类别 codes.
