@@ -17,7 +17,7 @@ from classifier.identifiers.shapes import fits, mask_positions
 from crypto.strategies import MaskMiddle, MaskMiddleParams
 
 BATCH = st.integers(min_value=0, max_value=2**32 - 1)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DIGITS = "0123456789"
 
 
@@ -106,7 +106,7 @@ def test_mobile_table_agrees_with_phonenumbers(seed):
     import random
 
     rng = random.Random(seed)
-    values = ["1" + "".join(rng.choice(DIGITS) for _ in range(10)) for _ in range(1000)]
+    values = ["1" + "".join(rng.choice(DIGITS) for _ in range(10)) for _ in range(600)]
     ours = mobile.valid_many(pa.array(values))
     assert list(ours) == [_phone_ok(v, phonenumbers.PhoneNumberType.MOBILE) for v in values]
 
@@ -118,7 +118,7 @@ def test_landline_table_agrees_with_phonenumbers(seed):
 
     rng = random.Random(seed)
     values = []
-    for _ in range(1000):
+    for _ in range(600):
         area = rng.choice(["10", *(f"2{d}" for d in DIGITS)]) if rng.random() < 0.3 else str(rng.randrange(300, 1000))
         values.append(area + str(rng.randrange(2, 10)) + "".join(rng.choice(DIGITS) for _ in range(rng.choice([6, 7]))))
     ours = landline.valid_many(pa.array(values))
@@ -143,6 +143,10 @@ def test_documents_plates_cards():
     assert all(plate.is_valid(v) for v in ("京AA92035", "粤BA03205", "辽J49448C", "沪A1234领", "京A0001警"))
     assert not plate.is_valid("京AL92035")
     assert bank_card.is_valid("370247001234565") and not bank_card.is_valid("620247001234565")
+
+
+# The large value-by-value comparison (20,000 per entity) is `python -m bench.identifiers`; these
+# keep a few thousand per run so the suite stays fast while hypothesis varies the seed.
 
 
 # Masking recognises every accepted written form and keeps it.
