@@ -9,6 +9,7 @@ from typing import Any
 from classifier.columns import ColumnTally
 from classifier.dates import parse_date
 from classifier.evidence import mask_sample
+from classifier.identifiers import resident_id
 from classifier.policy import Policy, grade_rank
 from classifier.recognizers.base import ShuweiRecognizer
 
@@ -231,7 +232,7 @@ def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
 
 
 def _id_birth(value: Any) -> str | None:
-    text = str(value).strip().upper() if value is not None else ""
+    text = resident_id.compact(str(value)) if value is not None else ""
     return text[6:14] if len(text) == 18 else None
 
 
