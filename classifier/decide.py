@@ -139,8 +139,10 @@ def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy:
         reasons.append("column name")
     reasons.append(f"{round(ratio * denom)} of {denom} non-blank values ({ratio:.0%})")
     if alternatives:
-        reasons.append(f"the values also read as {', '.join(alternatives)}: the higher grade is kept "
-                       "(就高原则)")
+        grade = policy.entity_grade(rec.ENTITY, dataset)[0]
+        higher = all(grade_rank(grade) > grade_rank(policy.entity_grade(a, dataset)[0]) for a in alternatives)
+        reasons.append(f"the values also read as {', '.join(alternatives)}: " + (
+            "the higher grade is kept (就高原则)" if higher else "same grade, the more specific reading is kept"))
     return Decision(rec.ENTITY, round(confidence, 2), round(ratio, 4), list(et.evidence), reasons,
                     alternatives)
 
@@ -178,14 +180,13 @@ def decide_ambiguous(cols: list[ColumnInput], decisions: list[Decision], policy:
         supported = [e for e in readings if _SUPPORTED_BY.get(e) in present]
         if len(supported) == 1 and supported[0] != dec.entity:
             chosen, other = supported[0], [e for e in readings if e != supported[0]]
-            dec.reasons = [r for r in dec.reasons if "就高原则" not in r]
+            dec.reasons = [r for r in dec.reasons if not r.startswith("the values also read as")]
             dec.reasons.append(f"the values also read as {', '.join(other)}; {chosen} is the reading "
                                f"the {_SUPPORTED_BY[chosen]} column of the dataset supports")
             dec.entity, dec.alternatives = chosen, other
         elif len(supported) == 1:
-            dec.reasons = [r.replace("the higher grade is kept (就高原则)",
-                                     f"kept: the {_SUPPORTED_BY[dec.entity]} column of the dataset "
-                                     "supports it") for r in dec.reasons]
+            dec.reasons.append(f"{dec.entity} is also the reading the {_SUPPORTED_BY[dec.entity]} column "
+                               "of the dataset supports")
 
 
 def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
