@@ -116,6 +116,11 @@ class ColumnScanner:
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
+        has_e = pc.match_substring(sub, "E+").to_numpy(zero_copy_only=False)  # literal: cheap
+        if not has_e.any():
+            return
+        idx = idx[has_e]
+        sub = sub.filter(pa.array(has_e))
         sci = pc.fill_null(pc.match_substring_regex(sub, EXCEL_SCIENTIFIC), False).to_numpy(zero_copy_only=False)
         if sci.any():
             tally.scientific += int(counts[idx[sci]].sum())

@@ -29,7 +29,7 @@ def compact(text: str) -> str:
 def compact_many(values: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
-    return pc.replace_substring_regex(values, "[ -]", "")
+    return pc.replace_substring(pc.replace_substring(values, " ", ""), "-", "")  # literal: fast
 
 
 def is_valid(text: str) -> bool:
@@ -54,14 +54,13 @@ def valid_many(values: pa.Array) -> np.ndarray:
     from classifier.identifiers.matrix import fixed_width
 
     lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
-    digits = pc.fill_null(pc.match_substring_regex(values, "^[0-9]+$"), False).to_numpy(zero_copy_only=False)
     ok = np.zeros(len(values), dtype=bool)
     for width in range(15, 20):
-        idx = np.flatnonzero(digits & (lengths == width))
+        idx = np.flatnonzero(lengths == width)
         if idx.size == 0:
             continue
         m = fixed_width(values.take(pa.array(idx)), width).astype(np.int64) - 48
-        good = luhn_ok(m)
+        good = ((m >= 0) & (m <= 9)).all(axis=1) & luhn_ok(np.clip(m, 0, 9))
         if width == 15:
             lead = m[:, 0] * 10 + m[:, 1]
             good &= np.isin(lead, [int(p) for p in _FIFTEEN])

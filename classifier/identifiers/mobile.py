@@ -36,6 +36,8 @@ def compact(text: str) -> str:
 def compact_many(values: pa.Array) -> pa.Array:
     import pyarrow.compute as pc
 
+    if not pc.any(pc.not_equal(pc.utf8_length(values), 11)).as_py():
+        return values  # bare 11-digit numbers, the common case: one pass
     return pc.replace_substring_regex(pc.replace_substring_regex(values, _COUNTRY_PREFIX, ""),
                                       "[^0-9]", "")
 
@@ -53,13 +55,13 @@ def valid_many(values: pa.Array) -> np.ndarray:
 
     from classifier.identifiers.matrix import fixed_width
 
-    ok: np.ndarray = (pc.utf8_length(values).to_numpy(zero_copy_only=False) == 11) & pc.fill_null(
-        pc.match_substring_regex(values, "^[0-9]+$"), False).to_numpy(zero_copy_only=False)
+    ok: np.ndarray = pc.utf8_length(values).to_numpy(zero_copy_only=False) == 11
     idx = np.flatnonzero(ok)
     if idx.size:
         depth, table = mobile_table()
-        m = fixed_width(values.take(pa.array(idx)), 11)[:, :depth].astype(np.int64) - 48
-        ok[idx] = table[m @ (10 ** np.arange(depth - 1, -1, -1))]
+        m = fixed_width(values.take(pa.array(idx)), 11).astype(np.int64) - 48
+        digits = ((m >= 0) & (m <= 9)).all(axis=1)
+        ok[idx] = digits & table[np.clip(m[:, :depth], 0, 9) @ (10 ** np.arange(depth - 1, -1, -1))]
     return ok
 
 

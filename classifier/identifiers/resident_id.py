@@ -50,39 +50,42 @@ def check_char(number17: str) -> str:
 
 
 def valid_many(values: pa.Array) -> np.ndarray:
-    """Vectorised validity of compacted numbers (see :func:`compact`)."""
+    """Vectorised validity of compacted numbers (see :func:`compact`; a lower-case ``x`` is fine)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from classifier.identifiers.matrix import fixed_width
 
     lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
-    digit17 = pc.match_substring_regex(values, "^(?:[0-9]{15}|[0-9]{17}[0-9X])$")
-    digit17 = pc.fill_null(digit17, False).to_numpy(zero_copy_only=False)
     ok = np.zeros(len(values), dtype=bool)
     last = last_year_table()
-    long_idx = np.flatnonzero((lengths == 18) & digit17)
+    long_idx = np.flatnonzero(lengths == 18)
     if long_idx.size:
         m = fixed_width(values.take(pa.array(long_idx)), 18)
         d = m[:, :17].astype(np.int64) - 48
         year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        code = d[:, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
-        ok[long_idx] = ((_CHECK[(d @ WEIGHTS) % 11] == m[:, 17])
+        code = np.clip(d[:, :6], 0, 9) @ np.array([100000, 10000, 1000, 100, 10, 1])
+        check = np.where(m[:, 17] == ord("x"), ord("X"), m[:, 17])
+        ok[long_idx] = (((d >= 0) & (d <= 9)).all(axis=1)
+                        & (_CHECK[(d @ WEIGHTS) % 11] == check)
                         & real_dates(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13],
                                      min_year=MIN_YEAR)
                         & (last[code] >= year))
-    short_idx = np.flatnonzero((lengths == 15) & digit17)
+    short_idx = np.flatnonzero(lengths == 15)
     if short_idx.size:
         d = fixed_width(values.take(pa.array(short_idx)), 15).astype(np.int64) - 48
         year = 1900 + d[:, 6] * 10 + d[:, 7]
-        code = d[:, :6] @ np.array([100000, 10000, 1000, 100, 10, 1])
-        ok[short_idx] = real_dates(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]) \
-            & (last[code] >= year)
+        code = np.clip(d[:, :6], 0, 9) @ np.array([100000, 10000, 1000, 100, 10, 1])
+        ok[short_idx] = (((d >= 0) & (d <= 9)).all(axis=1)
+                         & real_dates(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
+                         & (last[code] >= year))
     return ok
 
 
 def compact_many(values: pa.Array) -> pa.Array:
-    """Vectorised :func:`compact` over cleaned values."""
+    """Vectorised :func:`compact` over cleaned values (case is left: :func:`valid_many` folds it)."""
     import pyarrow.compute as pc
 
-    return pc.utf8_upper(pc.replace_substring_regex(values, "[ -]", ""))
+    if not pc.any(pc.greater(pc.utf8_length(values), 18)).as_py():
+        return values  # no room for a separator: the common case costs one pass
+    return pc.replace_substring(pc.replace_substring(values, " ", ""), "-", "")

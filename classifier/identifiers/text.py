@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 APOSTROPHE = "^'\\s*"
 _APOSTROPHE = re.compile(APOSTROPHE)
 # A long number Excel turned into a float: 2.10725E+17. The digits after the sixth are gone.
-EXCEL_SCIENTIFIC = "^[1-9]\\.[0-9]{1,14}[Ee]\\+?(?:1[4-9])$"
+EXCEL_SCIENTIFIC = "^[1-9]\\.[0-9]{1,14}E\\+1[4-9]$"
 
 
 def clean(text: str) -> str:

@@ -40,9 +40,9 @@ ALLOCATED = {
     "N": "1239",   # 农业农村: 农村集体经济组织
     "Y": "1",      # 其他
 }
-_VALUE = np.full(256, -1, dtype=np.int64)
+_VALUE = np.full(256, -1, dtype=np.int64)  # char code → value; lower case reads as upper
 for _i, _c in enumerate(CHARS):
-    _VALUE[ord(_c)] = _i
+    _VALUE[ord(_c)] = _VALUE[ord(_c.lower())] = _i
 _PAIR_OK = np.zeros((31, 31), dtype=bool)
 for _a, _types in ALLOCATED.items():
     for _t in _types:
@@ -54,9 +54,12 @@ def compact(text: str) -> str:
 
 
 def compact_many(values: pa.Array) -> pa.Array:
+    """Vectorised :func:`compact` (case is left: :func:`valid_many` folds it)."""
     import pyarrow.compute as pc
 
-    return pc.utf8_upper(pc.replace_substring_regex(values, "[ -]", ""))
+    if not pc.any(pc.greater(pc.utf8_length(values), 18)).as_py():
+        return values
+    return pc.replace_substring(pc.replace_substring(values, " ", ""), "-", "")
 
 
 def check_char(code17: str) -> str:
@@ -77,14 +80,11 @@ def valid_many(values: pa.Array) -> np.ndarray:
 
     from classifier.identifiers.matrix import fixed_width
 
-    ok: np.ndarray = (pc.utf8_length(values).to_numpy(zero_copy_only=False) == 18) & pc.fill_null(
-        pc.match_substring_regex(values, "^[0-9A-Y]{2}[0-9]{6}[0-9A-Y]{10}$"), False
-    ).to_numpy(zero_copy_only=False)
+    ok: np.ndarray = pc.utf8_length(values).to_numpy(zero_copy_only=False) == 18
     idx = np.flatnonzero(ok)
     if idx.size:
         codes = _VALUE[fixed_width(values.take(pa.array(idx)), 18)]
         check = (31 - (np.maximum(codes[:, :17], 0) @ WEIGHTS) % 31) % 31
-        good = (codes >= 0).all(axis=1) & (check == codes[:, 17])
+        good = (codes >= 0).all(axis=1) & (codes[:, 2:8] < 10).all(axis=1) & (check == codes[:, 17])
         ok[idx] = good & _PAIR_OK[np.maximum(codes[:, 0], 0), np.maximum(codes[:, 1], 0)]
     return ok
-
