@@ -112,15 +112,12 @@ class ColumnScanner:
                     lengths: np.ndarray, ascii_: np.ndarray) -> None:
         """Count identifiers Excel destroyed (``2.10725E+17``): no digits to validate, but the
         decision must say so rather than call the column empty of identifiers."""
-        idx = np.flatnonzero(ascii_ & (lengths >= 7) & (lengths <= 21))
+        # a literal search over the whole batch first: a copy of every value would cost more
+        has_e = pc.match_substring(values, "E+").to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(has_e & ascii_ & (lengths >= 7) & (lengths <= 21))
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
-        has_e = pc.match_substring(sub, "E+").to_numpy(zero_copy_only=False)  # literal: cheap
-        if not has_e.any():
-            return
-        idx = idx[has_e]
-        sub = sub.filter(pa.array(has_e))
         sci = pc.fill_null(pc.match_substring_regex(sub, EXCEL_SCIENTIFIC), False).to_numpy(zero_copy_only=False)
         if sci.any():
             tally.scientific += int(counts[idx[sci]].sum())

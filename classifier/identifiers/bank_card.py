@@ -59,8 +59,10 @@ def valid_many(values: pa.Array) -> np.ndarray:
         idx = np.flatnonzero(lengths == width)
         if idx.size == 0:
             continue
-        m = fixed_width(values.take(pa.array(idx)), width).astype(np.int64) - 48
-        good = ((m >= 0) & (m <= 9)).all(axis=1) & luhn_ok(np.clip(m, 0, 9))
+        raw = fixed_width(values.take(pa.array(idx)), width) - np.uint8(48)  # non-digits wrap > 9
+        digits = (raw <= 9).all(axis=1)
+        m = np.where(digits[:, None], raw, 0).astype(np.int16)
+        good = digits & luhn_ok(m)
         if width == 15:
             lead = m[:, 0] * 10 + m[:, 1]
             good &= np.isin(lead, [int(p) for p in _FIFTEEN])

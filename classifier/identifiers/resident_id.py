@@ -27,7 +27,8 @@ _DATE = "(?:18|19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
 CORE = (f"[1-9][0-9]{{5}}{_SEP}{_DATE}{_SEP}[0-9]{{3}}[0-9Xx]"
         "|[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}")
 MIN_LEN, MAX_LEN = 15, 20
-WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int32)
+_POWERS = np.array([100000, 10000, 1000, 100, 10, 1], dtype=np.int32)
 _CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 MIN_YEAR = 1800
 CHARS = "0123456789X"
@@ -62,23 +63,24 @@ def valid_many(values: pa.Array) -> np.ndarray:
     long_idx = np.flatnonzero(lengths == 18)
     if long_idx.size:
         m = fixed_width(values.take(pa.array(long_idx)), 18)
-        d = m[:, :17].astype(np.int64) - 48
+        raw = m[:, :17] - np.uint8(48)  # uint8 wraps: anything but a digit becomes > 9
+        digits = (raw <= 9).all(axis=1)
+        d = np.where(digits[:, None], raw, 0).astype(np.int32)
         year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-        code = np.clip(d[:, :6], 0, 9) @ np.array([100000, 10000, 1000, 100, 10, 1])
+        code = d[:, :6] @ _POWERS
         check = np.where(m[:, 17] == ord("x"), ord("X"), m[:, 17])
-        ok[long_idx] = (((d >= 0) & (d <= 9)).all(axis=1)
-                        & (_CHECK[(d @ WEIGHTS) % 11] == check)
+        ok[long_idx] = (digits & (_CHECK[(d @ WEIGHTS) % 11] == check)
                         & real_dates(year, d[:, 10] * 10 + d[:, 11], d[:, 12] * 10 + d[:, 13],
                                      min_year=MIN_YEAR)
                         & (last[code] >= year))
     short_idx = np.flatnonzero(lengths == 15)
     if short_idx.size:
-        d = fixed_width(values.take(pa.array(short_idx)), 15).astype(np.int64) - 48
+        raw = fixed_width(values.take(pa.array(short_idx)), 15) - np.uint8(48)
+        digits = (raw <= 9).all(axis=1)
+        d = np.where(digits[:, None], raw, 0).astype(np.int32)
         year = 1900 + d[:, 6] * 10 + d[:, 7]
-        code = np.clip(d[:, :6], 0, 9) @ np.array([100000, 10000, 1000, 100, 10, 1])
-        ok[short_idx] = (((d >= 0) & (d <= 9)).all(axis=1)
-                         & real_dates(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
-                         & (last[code] >= year))
+        ok[short_idx] = (digits & real_dates(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])
+                         & (last[d[:, :6] @ _POWERS] >= year))
     return ok
 
 

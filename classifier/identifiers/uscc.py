@@ -24,7 +24,7 @@ _C = "[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]"
 _SEP = "[ -]?"
 CORE = f"{_C}{_C}{_SEP}[0-9]{{6}}{_SEP}{_C}{{10}}"
 MIN_LEN, MAX_LEN = 18, 22
-WEIGHTS = np.array([pow(3, i, 31) for i in range(17)])
+WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int32)
 # GB 32100-2015 table 1 and its amendments: 登记管理部门 code → 机构类别 codes.
 ALLOCATED = {
     "1": "1239",   # 机构编制: 机关, 事业单位, 中央编办管理的群众团体, 其他
@@ -40,7 +40,7 @@ ALLOCATED = {
     "N": "1239",   # 农业农村: 农村集体经济组织
     "Y": "1",      # 其他
 }
-_VALUE = np.full(256, -1, dtype=np.int64)  # char code → value; lower case reads as upper
+_VALUE = np.full(256, -1, dtype=np.int32)  # char code → value; lower case reads as upper
 for _i, _c in enumerate(CHARS):
     _VALUE[ord(_c)] = _VALUE[ord(_c.lower())] = _i
 _PAIR_OK = np.zeros((31, 31), dtype=bool)
