@@ -6,6 +6,6 @@ a partial mask that could leak it; see :mod:`classifier.identifiers.shapes`.
 
 from __future__ import annotations
 
-from classifier.identifiers.shapes import SHAPES, fits, mask_positions
+from classifier.identifiers.shapes import ENTITY_SHAPES, SHAPES, fits, mask_positions
 
-__all__ = ["SHAPES", "fits", "mask_positions"]
+__all__ = ["ENTITY_SHAPES", "SHAPES", "fits", "mask_positions"]

@@ -60,7 +60,7 @@ def valid_many(values: pa.Array) -> np.ndarray:
         if idx.size == 0:
             continue
         raw = fixed_width(values.take(pa.array(idx)), width) - np.uint8(48)  # non-digits wrap > 9
-        digits = (raw <= 9).all(axis=1)
+        digits = np.asarray((raw <= 9).all(axis=1))
         m = np.where(digits[:, None], raw, 0).astype(np.int16)
         good = digits & luhn_ok(m)
         if width == 15:

@@ -64,7 +64,7 @@ def valid_many(values: pa.Array) -> np.ndarray:
     if long_idx.size:
         m = fixed_width(values.take(pa.array(long_idx)), 18)
         raw = m[:, :17] - np.uint8(48)  # uint8 wraps: anything but a digit becomes > 9
-        digits = (raw <= 9).all(axis=1)
+        digits = np.asarray((raw <= 9).all(axis=1))
         d = np.where(digits[:, None], raw, 0).astype(np.int32)
         year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
         code = d[:, :6] @ _POWERS
@@ -76,7 +76,7 @@ def valid_many(values: pa.Array) -> np.ndarray:
     short_idx = np.flatnonzero(lengths == 15)
     if short_idx.size:
         raw = fixed_width(values.take(pa.array(short_idx)), 15) - np.uint8(48)
-        digits = (raw <= 9).all(axis=1)
+        digits = np.asarray((raw <= 9).all(axis=1))
         d = np.where(digits[:, None], raw, 0).astype(np.int32)
         year = 1900 + d[:, 6] * 10 + d[:, 7]
         ok[short_idx] = (digits & real_dates(year, d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11])

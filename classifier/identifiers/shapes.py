@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 
 from classifier.identifiers import (bank_card, documents, email, landline, mobile, plate,
                                     resident_id, uscc)
@@ -23,10 +22,6 @@ from classifier.identifiers.text import clean
 class Shape:
     core: str
     positions: Callable[[str], list[int]]
-
-    @cached_property
-    def pattern(self) -> re.Pattern[str]:
-        return re.compile(self.core)
 
 
 def _alnum(text: str) -> list[int]:
@@ -46,10 +41,14 @@ SHAPES: dict[str, Shape] = {
 }
 
 
+# entity → compiled ``CORE`` (Python ``re``), in the order a whole value is tried against them.
+ENTITY_SHAPES: dict[str, re.Pattern[str]] = {e: re.compile(s.core) for e, s in SHAPES.items()}
+
+
 def fits(entity: str | None, value: str) -> bool:
     """Does ``value`` (after the shared normalisation) have the entity's shape? No shape: True."""
-    shape = SHAPES.get(entity or "")
-    return shape is None or shape.pattern.fullmatch(clean(value)) is not None
+    pattern = ENTITY_SHAPES.get(entity or "")
+    return pattern is None or pattern.fullmatch(clean(value)) is not None
 
 
 def mask_positions(entity: str | None, value: str) -> list[int]:
