@@ -12,7 +12,8 @@ from classifier.catalog import FieldGrade
 from classifier.columns import ColumnScanner, ColumnTally, EmbeddedTally
 from classifier.flatten import Expander, Limits, flatten_record, parents
 from classifier.textcues import CONTEXT_ENTITIES
-from classifier.decide import ColumnInput, Decision, decide_birth_from_id, decide_column, decide_split_coordinates
+from classifier.decide import (ColumnInput, Decision, decide_ambiguous, decide_birth_from_id, decide_column,
+                               decide_split_coordinates)
 from classifier.policy import ENTITY_IDS, Policy, grade_rank
 from classifier.profile import is_sequential, profile
 from classifier.recognizers import all_recognizers
@@ -36,6 +37,7 @@ class Classifier:
     def grade(self, dataset: str, columns: list[ColumnInput], rows_total: int | None) -> dict[str, Any]:
         """Decide each column, grade it, then the dataset (就高原则 + escalation)."""
         decisions = [as_text(c, decide_column(c, self.recognizers, self.policy, dataset)) for c in columns]
+        decide_ambiguous(columns, decisions, self.policy, dataset)
         decide_split_coordinates(columns, decisions, self.policy, dataset)
         decide_birth_from_id(columns, decisions, self.policy, dataset)
         out: list[dict[str, Any]] = []

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from classifier.evidence import mask_sample
 from classifier.recognizers.base import ShuweiRecognizer
+from classifier.identifiers.text import EXCEL_SCIENTIFIC, clean_many
 from classifier.recognizers.location import GeoCoordinateRecognizer, LAT_RANGE, LON_RANGE
 from classifier.text import TextScanner
 from classifier.textcues import CONTEXT_ENTITIES
@@ -30,6 +31,7 @@ class EntityTally:
     matches: int = 0    # values whose shape fits the pattern
     hits: int = 0       # ... that also pass validation and are not allow-listed
     allowed: int = 0    # allow-listed values: neither hits nor part of the denominator
+    weak: int = 0       # hits in a form that counts only under a column name naming the entity
     evidence: list[str] = field(default_factory=list)  # masked
 
 
@@ -43,6 +45,8 @@ class ColumnTally:
     lat_hits: int = 0
     degree_evidence: list[str] = field(default_factory=list)
     embedded: dict[str, EmbeddedTally] = field(default_factory=dict)  # spans inside text values
+    scientific: int = 0  # long numbers Excel wrote as 2.10725E+17: the digits are lost
+    scientific_evidence: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -75,7 +79,7 @@ class ColumnScanner:
         if len(column) == 0:
             return
         vc = pc.value_counts(column)
-        values = pc.utf8_trim_whitespace(pc.utf8_normalize(vc.field("values"), "NFKC"))
+        values = clean_many(vc.field("values"))
         counts = vc.field("counts").to_numpy().astype(np.int64)
         blank = pc.is_in(values, value_set=BLANKS).to_numpy(zero_copy_only=False)
         keep = ~blank
@@ -111,6 +115,8 @@ class ColumnScanner:
                 valid &= ~listed
             et.matches += int(cand_counts.sum())
             et.hits += int(cand_counts[valid].sum())
+            if rec.WEAK is not None:
+                et.weak += int(cand_counts[valid & rec.weak_many(cand)].sum())
             if len(et.evidence) < EVIDENCE_SAMPLES and valid.any():
                 for v in cand.filter(pa.array(valid)).slice(0, EVIDENCE_SAMPLES).to_pylist():
                     masked = mask_sample(v)
@@ -118,6 +124,7 @@ class ColumnScanner:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, ascii_)
         self._embedded(tally, values, counts, ~shaped, worded)
+        self._scientific(tally, values, counts, lengths, ascii_)
 
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
                   worded: np.ndarray) -> None:
@@ -143,6 +150,23 @@ class ColumnScanner:
                     masked = mask_sample(text[span.start:span.end])
                     if masked not in et.evidence:
                         et.evidence.append(masked)
+
+    def _scientific(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray,
+                    lengths: np.ndarray, ascii_: np.ndarray) -> None:
+        """Count identifiers Excel destroyed (``2.10725E+17``): no digits to validate, but the
+        decision must say so rather than call the column empty of identifiers."""
+        # a literal search over the whole batch first: a copy of every value would cost more
+        has_e = pc.match_substring(values, "E+").to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(has_e & ascii_ & (lengths >= 7) & (lengths <= 21))
+        if idx.size == 0:
+            return
+        sub = values.take(pa.array(idx))
+        sci = pc.fill_null(pc.match_substring_regex(sub, EXCEL_SCIENTIFIC), False).to_numpy(zero_copy_only=False)
+        if sci.any():
+            tally.scientific += int(counts[idx[sci]].sum())
+            if len(tally.scientific_evidence) < EVIDENCE_SAMPLES:
+                tally.scientific_evidence += sub.filter(pa.array(sci)).slice(0, EVIDENCE_SAMPLES).to_pylist()
+                del tally.scientific_evidence[EVIDENCE_SAMPLES:]
 
     def _degrees(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray,
                  ascii_: np.ndarray) -> None:

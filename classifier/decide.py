@@ -8,7 +8,9 @@ from typing import Any
 
 from classifier.columns import ColumnTally
 from classifier.dates import parse_date
-from classifier.policy import Policy
+from classifier.evidence import mask_sample
+from classifier.identifiers import resident_id
+from classifier.policy import Policy, grade_rank
 from classifier.recognizers.base import ShuweiRecognizer
 
 # Digit identifiers whose validation a counter can pass (prefix only, or Luhn 1 in 10).
@@ -55,6 +57,16 @@ class Decision:
     hit_ratio: float
     evidence: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)  # other entities the values read as equally
+
+
+# Entities that another column of the row can vouch for (an ambiguous value is more likely the
+# person's card when the dataset names persons, the organisation's code when it names organisations).
+_SUPPORTED_BY = {"CN_USCC": "ORGANIZATION_NAME", "CN_BANK_CARD": "PERSON_NAME",
+                 "CN_RESIDENT_ID": "PERSON_NAME"}
+# Identifiers Excel can turn into 2.10725E+17 (15+ digits, no letters but a check X).
+_SCIENTIFIC_PRONE = ("CN_RESIDENT_ID", "CN_BANK_CARD")
+_AMBIGUITY_MARGIN = 0.02
 
 
 def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy: Policy,
@@ -62,16 +74,16 @@ def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy:
     det = policy.rules.detection
     suppressed = policy.suppressed(dataset)
     name = col.name if col.named_by_header else None
-    best: tuple[float, int, ShuweiRecognizer, bool, float, bool] | None = None
+    candidates: list[tuple[float, int, ShuweiRecognizer, bool, float, bool]] = []
     rejected: list[str] = []
     for order, rec in enumerate(recognizers):
         et = col.tally.entities.get(rec.ENTITY)
         denom = col.tally.nonblank - (et.allowed if et else 0)
         if et is None or denom <= 0 or et.matches == 0:
             continue
-        ratio = et.hits / denom
-        shape_ratio = et.matches / denom
         named = name_matches(name, rec.CONTEXT)
+        ratio = (et.hits - (0 if named else et.weak)) / denom
+        shape_ratio = et.matches / denom
         if rec.ENTITY in suppressed:
             if ratio >= det.min_hit_ratio_named:
                 rejected.append(f"{rec.ENTITY} suppressed for this dataset by policy")
@@ -99,11 +111,20 @@ def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy:
                                     f"only {et.hits} pass validation")
                 continue
         score = (shape_ratio * 0.5 if shape_only else ratio) + (0.05 if named else 0.0)
-        if best is None or score > best[0]:
-            best = (score, order, rec, named, ratio, shape_only)
-    if best is None:
-        reasons = rejected or ["no entity reached the hit-ratio threshold"]
-        return Decision(None, 0.9 if col.tally.nonblank else 0.5, 0.0, [], reasons)
+        candidates.append((score, order, rec, named, ratio, shape_only))
+    if not candidates:
+        return _no_entity(col, recognizers, name, rejected)
+    best = max(candidates, key=lambda c: (c[0], -c[1]))
+    close = [c for c in candidates if not c[5] and not best[5] and c[4] >= best[4] - _AMBIGUITY_MARGIN]
+    if any(c[3] for c in close):
+        close = [c for c in close if c[3]]  # the header supports these readings
+    alternatives: list[str] = []
+    if len(close) > 1:
+        # The values read as several entities equally well: the higher grade (就高原则) for now;
+        # :func:`decide_ambiguous` prefers a reading other columns support.
+        close.sort(key=lambda c: (-grade_rank(policy.entity_grade(c[2].ENTITY, dataset)[0]), c[1]))
+        best = close[0]
+        alternatives = [c[2].ENTITY for c in close[1:]]
     _, _, rec, named, ratio, shape_only = best
     et = col.tally.entities[rec.ENTITY]
     denom = col.tally.nonblank - et.allowed
@@ -116,8 +137,56 @@ def decide_column(col: ColumnInput, recognizers: list[ShuweiRecognizer], policy:
     reasons = [rec.EVIDENCE]
     if named:
         reasons.append("column name")
-    reasons.append(f"{et.hits} of {denom} non-blank values ({ratio:.0%})")
-    return Decision(rec.ENTITY, round(confidence, 2), round(ratio, 4), list(et.evidence), reasons)
+    reasons.append(f"{round(ratio * denom)} of {denom} non-blank values ({ratio:.0%})")
+    if alternatives:
+        grade = policy.entity_grade(rec.ENTITY, dataset)[0]
+        higher = all(grade_rank(grade) > grade_rank(policy.entity_grade(a, dataset)[0]) for a in alternatives)
+        reasons.append(f"the values also read as {', '.join(alternatives)}: " + (
+            "the higher grade is kept (就高原则)" if higher else "same grade, the more specific reading is kept"))
+    return Decision(rec.ENTITY, round(confidence, 2), round(ratio, 4), list(et.evidence), reasons,
+                    alternatives)
+
+
+def _no_entity(col: ColumnInput, recognizers: list[ShuweiRecognizer], name: str | None,
+               rejected: list[str]) -> Decision:
+    """No entity: say why — and when Excel destroyed the identifiers, say that instead of guessing."""
+    t = col.tally
+    if t.nonblank and t.scientific / t.nonblank >= 0.5:
+        sample = t.scientific_evidence[0] if t.scientific_evidence else ""
+        lost = (f"{t.scientific} of {t.nonblank} values are long numbers in Excel scientific notation "
+                f"(e.g. {mask_sample(sample)}): the digits after the first few are lost and cannot be "
+                "validated; re-export the column as text")
+        for rec in recognizers:
+            if rec.ENTITY in _SCIENTIFIC_PRONE and name_matches(name, rec.CONTEXT):
+                # The header names an identifier whose values Excel destroyed: the data owner still
+                # holds the real numbers, so keep the entity (就高原则) at low confidence.
+                return Decision(rec.ENTITY, 0.4, 0.0, [mask_sample(v) for v in t.scientific_evidence],
+                                ["column name", lost])
+        return Decision(None, 0.5, 0.0, [], [lost, *rejected])
+    reasons = rejected or ["no entity reached the hit-ratio threshold"]
+    return Decision(None, 0.9 if t.nonblank else 0.5, 0.0, [], reasons)
+
+
+def decide_ambiguous(cols: list[ColumnInput], decisions: list[Decision], policy: Policy,
+                     dataset: str) -> None:
+    """A column whose values read as two entities takes the one another column supports (a USCC
+    next to organisation names, a bank card next to person names); otherwise it keeps the higher
+    grade chosen in :func:`decide_column`."""
+    present = {d.entity for d in decisions if d.entity}
+    for dec in decisions:
+        if not dec.alternatives or dec.entity is None:
+            continue
+        readings = [dec.entity, *dec.alternatives]
+        supported = [e for e in readings if _SUPPORTED_BY.get(e) in present]
+        if len(supported) == 1 and supported[0] != dec.entity:
+            chosen, other = supported[0], [e for e in readings if e != supported[0]]
+            dec.reasons = [r for r in dec.reasons if not r.startswith("the values also read as")]
+            dec.reasons.append(f"the values also read as {', '.join(other)}; {chosen} is the reading "
+                               f"the {_SUPPORTED_BY[chosen]} column of the dataset supports")
+            dec.entity, dec.alternatives = chosen, other
+        elif len(supported) == 1:
+            dec.reasons.append(f"{dec.entity} is also the reading the {_SUPPORTED_BY[dec.entity]} column "
+                               "of the dataset supports")
 
 
 def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
@@ -164,7 +233,7 @@ def decide_split_coordinates(cols: list[ColumnInput], decisions: list[Decision],
 
 
 def _id_birth(value: Any) -> str | None:
-    text = str(value).strip().upper() if value is not None else ""
+    text = resident_id.compact(str(value)) if value is not None else ""
     return text[6:14] if len(text) == 18 else None
 
 

@@ -61,7 +61,8 @@ def hk_permit(rng: random.Random) -> str:
 
 def landline(rng: random.Random) -> str:
     area = rng.choice(("010", "021", "0571", "020", "028", "0755"))
-    number = rng.choice("2345678") + "".join(rng.choice("0123456789") for _ in range(7 if len(area) == 3 else 6))
+    # these cities all dial 8-digit local numbers (phonenumbers' metadata; 7 digits would not validate)
+    number = rng.choice("2345678") + "".join(rng.choice("0123456789") for _ in range(7))
     return f"{area}-{number}" if rng.random() < 0.7 else f"({area}){number}"
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from classifier.dates import parse_date
 from classifier.surnames import split_name
-from crypto.shapes import fits
+from crypto.shapes import fits, mask_positions
 
 if TYPE_CHECKING:
     from crypto.envelope import FieldCipher
@@ -105,11 +105,19 @@ class MaskMiddle(Strategy):
 
         def mask(value: Any) -> str:
             text = _text(value)
-            n = len(text)
-            # Keeping everything but nothing (or at most one char) would leak the value.
-            if n - keep < max(2, n // 3) or not fits(entity, text):
+            if not fits(entity, text):
                 raise Unfit
-            return text[:first] + char * (n - keep) + (text[n - last:] if last else "")
+            # Count and replace the identifier's own characters only: separators, a country
+            # code or Excel's apostrophe stay, so "+86 138-1234-5678" → "+86 138-****-5678".
+            pos = mask_positions(entity, text)
+            n = len(pos)
+            # Keeping everything but nothing (or at most one char) would leak the value.
+            if n - keep < max(2, n // 3):
+                raise Unfit
+            chars = list(text)
+            for i in pos[first:n - last]:
+                chars[i] = char
+            return "".join(chars)
         return mask
 
 

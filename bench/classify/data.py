@@ -115,7 +115,7 @@ def generate(rows: int, seed: int = 42) -> pa.Table:
     colon = np.full((n, 1), ord(":"), dtype=np.uint8)
     mac = _strings(np.concatenate([np.concatenate([hexes[:, i:i + 2], colon], axis=1) for i in range(0, 12, 2)], axis=1)[:, :17])
     landline = np.char.add(_pick(rng, ["010-", "021-", "0571-", "020-", "028-"], n),
-                           rng.integers(2_000_000, 9_000_000, n).astype(str))
+                           rng.integers(20_000_000, 90_000_000, n).astype(str))  # 8-digit cities
     cols = {
         "公民身份号码": resident_ids(rng, n), "姓名": np.char.add(surname, given), "手机号码": mobile,
         "电子邮箱": email, "户籍地址": address, "出生日期": _dates(rng, n, "1940-01-01", "2015-12-31"),
@@ -130,7 +130,7 @@ def generate(rows: int, seed: int = 42) -> pa.Table:
 
 def ensure_csv(rows: int) -> Path:
     """The cached CSV of ``rows`` rows under bench/out/ (gitignored), generated in chunks."""
-    path = OUT / f"classify_{rows}x20.csv"
+    path = OUT / f"classify_{rows}x20_v2.csv"  # v2: landlines of their city's length
     if path.is_file():
         return path
     OUT.mkdir(parents=True, exist_ok=True)

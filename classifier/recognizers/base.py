@@ -17,6 +17,11 @@ import pyarrow.compute as pc
 import regex
 from presidio_analyzer import Pattern, PatternRecognizer
 
+from classifier.identifiers.dates import days_in_month, real_dates
+from classifier.identifiers.matrix import fixed_width
+
+__all__ = ["HAN", "LANGUAGE", "ShuweiRecognizer", "days_in_month", "fixed_width", "real_dates"]
+
 LANGUAGE = "zh"
 HAN = "一-鿿"  # CJK Unified Ideographs, literal so RE2 and Python read the same range
 
@@ -36,6 +41,8 @@ class ShuweiRecognizer(PatternRecognizer):
     EVIDENCE: ClassVar[str] = "value pattern"
     # A regex (RE2 and Python) that rules a pattern match out; checked vectorised per column.
     REJECT: ClassVar[str | None] = None
+    # A regex for forms too plain to count without a column name naming the entity (9 digits).
+    WEAK: ClassVar[str | None] = None
 
     def __init__(self) -> None:
         boundary = "(?<![0-9A-Za-z])(?:{})(?![0-9A-Za-z])".format(self.CORE)
@@ -49,13 +56,24 @@ class ShuweiRecognizer(PatternRecognizer):
         )
         self.column_pattern = "^(?:{})$".format(self.CORE)
         self._reject = regex.compile(self.REJECT) if self.REJECT else None
+        self._weak = regex.compile(self.WEAK) if self.WEAK else None
 
     def validate(self, text: str) -> bool:
         """Check beyond the pattern (checksum, real date, allocated prefix); default: ``REJECT``."""
         return self._reject is None or self._reject.search(text) is None
 
     def validate_result(self, pattern_text: str) -> bool | None:
+        if self._weak is not None and self._weak.search(pattern_text):
+            return False  # free text has no column name to vouch for a weak form
         return self.validate(pattern_text)
+
+    def weak_many(self, values: pa.Array) -> np.ndarray:
+        """Which values are weak forms (see ``WEAK``)."""
+        if self.WEAK is None or len(values) == 0:
+            return np.zeros(len(values), dtype=bool)
+        weak: np.ndarray = pc.fill_null(pc.match_substring_regex(values, self.WEAK), False) \
+            .to_numpy(zero_copy_only=False)
+        return weak
 
     def validate_many(self, values: pa.Array) -> np.ndarray:
         """Vectorised :meth:`validate`: ``REJECT`` through Arrow; a custom scalar check loops."""
@@ -75,32 +93,3 @@ class ShuweiRecognizer(PatternRecognizer):
         matched: np.ndarray = pc.fill_null(pc.match_substring_regex(values, self.column_pattern), False) \
             .to_numpy(zero_copy_only=False)
         return matched
-
-
-def fixed_width(values: pa.Array, width: int) -> np.ndarray:
-    """ASCII strings of one length as an (n, width) uint8 matrix, without a Python loop."""
-    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    n = len(arr)
-    if n == 0:
-        return np.zeros((0, width), dtype=np.uint8)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + n + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
-    return data[offsets[0]:offsets[-1]].reshape(n, width)
-
-
-def days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    table = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-    days: np.ndarray = table[np.clip(month, 0, 12)] + ((month == 2) & leap)
-    return days
-
-
-def real_dates(year: np.ndarray, month: np.ndarray, day: np.ndarray, *, min_year: int = 1900,
-               max_date: np.datetime64 | None = None) -> np.ndarray:
-    """Vectorised: is (year, month, day) a real calendar date between ``min_year`` and today?"""
-    ok = (year >= min_year) & (month >= 1) & (month <= 12) & (day >= 1)
-    ok &= day <= days_in_month(year, month)
-    today = max_date if max_date is not None else np.datetime64("today", "D")
-    ty, tm, td = (int(x) for x in str(today).split("-"))
-    ok &= (year * 10000 + month * 100 + day) <= ty * 10000 + tm * 100 + td
-    return ok

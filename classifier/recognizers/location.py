@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from classifier.identifiers import plate
 from classifier.recognizers.base import HAN, ShuweiRecognizer
 
 # China's bounding box (mainland and islands), degrees.
@@ -34,19 +35,14 @@ class GeoCoordinateRecognizer(ShuweiRecognizer):
         return (in_lon(first) and in_lat(second)) or (in_lat(first) and in_lon(second))
 
 
-_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
-_PLATE_CHARS = "A-HJ-NP-Z0-9"
-
-
 class LicensePlateRecognizer(ShuweiRecognizer):
-    """机动车号牌: province char + letter + 5 chars (· optional); new-energy: 6 chars with D/F."""
+    """机动车号牌 (GA 36-2018): ordinary, new-energy (any D/A/B/C/E/F/G/H/J/K), police, consulate."""
 
     ENTITY = "CN_LICENSE_PLATE"
-    CORE = (f"[{_PROVINCES}][A-HJ-NP-Z][·•\\- ]?"
-            f"(?:[DF][{_PLATE_CHARS}][0-9]{{4}}|[0-9]{{5}}[DF]|[{_PLATE_CHARS}]{{4}}[{_PLATE_CHARS}挂学警港澳])")
+    CORE = plate.CORE
     CONTEXT = ("车牌", "车牌号", "车牌号码", "号牌", "号牌号码", "机动车号牌", "plate", "plate_no",
                "license_plate", "car_no", "cph", "cphm", "hphm")
-    MIN_LEN, MAX_LEN = 7, 10
+    MIN_LEN, MAX_LEN = plate.MIN_LEN, plate.MAX_LEN
     ASCII_ONLY = False
 
 
