@@ -208,8 +208,7 @@ class Keyring:
         self._material.pop((key_id, version), None)
         for k in [k for k in self._deks if k[:2] == (key_id, version)]:
             del self._deks[k]
-        self._emit("config_change", "key_destroy", key_id=key_id, version=version,
-                   **({"force_active": True} if force_active else {}))
+        self._emit("config_change", "key_destroy", key_id=key_id, version=version, force_active=force_active)
 
     def entries(self) -> list[dict[str, Any]]:
         """Metadata only (id, version, state, dates, data-key count) — never material."""

@@ -181,8 +181,8 @@ def _params(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: in
     from pydantic import ValidationError
 
     try:
-        return TokenizeParams(key_id=key, cipher=cipher.upper(), alphabet=alphabet,
-                              keep_first=keep_first, keep_last=keep_last)
+        return TokenizeParams.model_validate({"key_id": key, "cipher": cipher.upper(), "alphabet": alphabet,
+                                              "keep_first": keep_first, "keep_last": keep_last})
     except ValidationError as exc:
         err = exc.errors()[0]
         fail(f"--{'-'.join(str(p) for p in err['loc'])}: {err['msg']}")

@@ -88,7 +88,7 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
     check_dataset(request, principal, body.dataset)
     action = "decrypt" if operation in ("decrypt", "detokenize") else "api_call"
     extra: dict[str, Any] = {"operation": operation}
-    audit = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id)
+    audit: dict[str, Any] = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id)
     out: list[Any] = []
     try:
         try:
