@@ -116,7 +116,9 @@ def keys_destroy(key_id: str = typer.Argument(..., help="key id"),
 def keys_rewrap(dataset: str = DATASET, fields: str = FIELDS, key: str = KEY) -> None:
     """Re-encrypt ciphertexts of FIELDS (stdin JSONL → stdout) under the key's active version."""
     names = _fields(fields)
-    fc = FieldCipher(_keyring(), key)
+    ring = _keyring()
+    guarded(lambda: ring.versions(key))  # an unknown target key is an error, not "0 values"
+    fc = FieldCipher(ring, key)
     moved = [0]
 
     def rewrap(name: str, value: Any) -> Any:
