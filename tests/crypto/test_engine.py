@@ -212,3 +212,41 @@ def test_no_l3_value_leaves_in_clear_without_a_grant(engine: MaskingEngine, recs
                 continue
             if value is not None and value != "":
                 assert out[field] != value, (field, decision)
+
+
+TOKEN_POLICY = """\
+roles:
+  auditor: {description: joins on tokens}
+masks:
+  CN_MOBILE: {strategy: mask_middle}
+grade_masks:
+  L3: {strategy: redact}
+  L4: {strategy: redact}
+rules:
+  - id: auditor-tokens
+    match: {roles: [auditor], entities: [CN_MOBILE]}
+    strategy: tokenize_fpe
+"""
+
+
+def test_token_decisions_name_the_key_version_that_reverses_them(settings: Settings, master_key: bytes,
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from crypto.strategies import TokenizeParams
+
+    policy = tmp_path / "masking.yaml"
+    policy.write_text(TOKEN_POLICY, encoding="utf-8")
+    monkeypatch.setenv("SHUWEI_CRYPTO__POLICY_FILE", str(policy))
+    get_settings.cache_clear()
+    engine = MaskingEngine.from_settings(get_settings(), today=lambda: TODAY)
+    grades = {"tel": FieldGrade("CN_MOBILE", "L3", None, True)}
+    caller = Caller("a1", "auditor")
+    first = engine.mask("d", caller, [{"tel": "13812345678"}], grades=grades, emit_audit=False)
+    assert first.decisions["tel"]["reason"].endswith("; FF1 key fpe version 1")
+    engine.keys.keyring.rotate("fpe")
+    second = engine.mask("d", caller, [{"tel": "13812345678"}], grades=grades, emit_audit=False)
+    assert second.decisions["tel"]["reason"].endswith("; FF1 key fpe version 2")
+    assert second.records != first.records
+    for res, version in ((first, 1), (second, 2)):
+        tok, _ = engine.keys.tokenizer(TokenizeParams(key_id="fpe"), reverse=True, version=version)
+        assert tok.decrypt(res.records[0]["tel"]) == "13812345678"

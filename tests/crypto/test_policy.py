@@ -61,6 +61,11 @@ def test_default_deny_needs_both_grade_masks_and_no_keep(tmp_path: Path) -> None
     assert err.value.line == 4
 
 
+def test_optional_sections_may_be_absent(tmp_path: Path) -> None:
+    policy = load(tmp_path, BASE)
+    assert (policy.k, policy.rules, policy.approvals, policy.qi_fields) == (1, [], {}, frozenset())
+
+
 def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
     with pytest.raises(PolicyError) as err:
         load(tmp_path, BASE + "rules: [\n  {id: x\n")
