@@ -147,25 +147,27 @@ class Keyring:
                                     extra={"operation": operation, **extra}), self.path.parent)
 
     # -- key lifecycle ----------------------------------------------------------------------
-    def create(self, key_id: str) -> int:
-        """A new key id with version 1 active; refuses an id that exists."""
+    def create(self, key_id: str, *, reason: str | None = None) -> int:
+        """A new key id with version 1 active; refuses an id that exists. ``reason`` goes into
+        the audit event (e.g. why the system, not an administrator, created it)."""
         if not KEY_ID.match(key_id):
             raise KeyringError(f"key id {key_id!r}: use 1-64 letters, digits, '_', '.', '-'")
         with self._transaction() as doc:
             if key_id in doc["keys"]:
                 raise KeyringError(f"key '{key_id}' already exists; use rotate to add a version")
             doc["keys"][key_id] = {"created": _now(), "versions": [self._new_version(key_id, 1)]}
-        self._emit("config_change", "key_create", key_id=key_id, version=1)
+        self._emit("config_change", "key_create", key_id=key_id, version=1,
+                   **({"reason": reason} if reason else {}))
         return 1
 
-    def ensure(self, key_id: str) -> None:
+    def ensure(self, key_id: str, *, reason: str | None = None) -> None:
         """Create ``key_id`` if absent (used when a policy first needs a managed key)."""
         with self._lock:
             self._reload()
             if key_id in self._doc.get("keys", {}):
                 return
             try:
-                self.create(key_id)
+                self.create(key_id, reason=reason)
             except KeyringError:
                 self._reload()
                 if key_id not in self._doc.get("keys", {}):

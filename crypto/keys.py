@@ -25,6 +25,9 @@ from crypto.primitives import derive
 from crypto.strategies import TokenizeParams, Tokenizer
 
 
+POLICY_FIRST_USE = "first use by the masking policy"  # in the key_create audit event
+
+
 class ManagedKeys:
     def __init__(self, settings: Settings, *, actor: str = "shuwei") -> None:
         self._settings, self._actor = settings, actor
@@ -44,7 +47,7 @@ class ManagedKeys:
     # -- the masking policy's keys: created on first use ----------------------------------------
     def _active(self, key_id: str) -> bytes:
         ring = self.keyring
-        ring.ensure(key_id)
+        ring.ensure(key_id, reason=POLICY_FIRST_USE)
         return ring.material(key_id, ring.active_version(key_id))
 
     def hmac_key(self, key_id: str) -> bytes:
@@ -55,7 +58,7 @@ class ManagedKeys:
         return _ff1(self._active(key_id), cipher, alphabet)
 
     def field_cipher(self, key_id: str, algorithm: str) -> FieldCipher:
-        self.keyring.ensure(key_id)
+        self.keyring.ensure(key_id, reason=POLICY_FIRST_USE)
         return self._cipher(key_id, algorithm)
 
     def active_version(self, key_id: str) -> int:

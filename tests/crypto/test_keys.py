@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from classifier.settings import Settings
@@ -22,11 +25,14 @@ def test_explicit_operations_refuse_unknown_keys(settings: Settings, keyring: Ke
     assert not keyring.path.exists()  # nothing was written, not even an empty keyring
 
 
-def test_the_policy_path_creates_its_key_on_first_use(settings: Settings, keyring: Keyring) -> None:
+def test_the_policy_path_creates_its_key_on_first_use(settings: Settings, keyring: Keyring, outbox: Path) -> None:
     keys = ManagedKeys(settings)
     token = keys.ff1("fpe", "AES", "0123456789").encrypt("13812345678")
     tok, version = keys.tokenizer(PARAMS, reverse=True)
     assert version == 1 and tok.decrypt(token) == "13812345678"
+    created = [e for e in map(json.loads, outbox.read_text(encoding="utf-8").splitlines())
+               if e["action"] == "config_change" and e["extra"]["operation"] == "key_create"]
+    assert [(e["extra"]["key_id"], e["extra"]["reason"]) for e in created] == [("fpe", "first use by the masking policy")]
 
 
 def test_a_rotated_key_needs_the_version_even_when_only_one_is_readable(settings: Settings,
