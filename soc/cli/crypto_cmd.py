@@ -1,4 +1,4 @@
-"""`shuwei crypto` subcommands: keys (create, rotate, list, rewrap, destroy), field encryption
+"""`shuwei crypto` subcommands: keys (create, rotate, list, rewrap, retokenize, destroy), field encryption
 and format-preserving tokens over JSON Lines (stdin → stdout)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from soc.cli.mask import guarded
 
 app = typer.Typer(no_args_is_help=True)
 keys_app = typer.Typer(no_args_is_help=True)
-app.add_typer(keys_app, name="keys", help="Keyring: create, rotate, list, rewrap, destroy.")
+app.add_typer(keys_app, name="keys", help="Keyring: create, rotate, list, rewrap, retokenize, destroy.")
 
 DATASET = typer.Option(..., "--dataset", "-d", help="dataset the values belong to (bound into the ciphertext)")
 FIELDS = typer.Option(..., "--fields", help="comma-separated field names")
@@ -79,7 +79,8 @@ def keys_rotate(key_id: str = typer.Argument(..., help="key id")) -> None:
     typer.echo(f"key '{key_id}' version {version} is active; older versions are decrypt-only. "
                "Ciphertexts (sw1:…) name their version: `shuwei crypto keys rewrap` moves them forward. "
                f"FF1 tokens do not: detokenize older ones with `--version {version - 1}` (or the version "
-               "their audit event names); hash pseudonyms change from now on.")
+               "their audit event names), or move them with `shuwei crypto keys retokenize "
+               f"--from-version {version - 1}`; hash pseudonyms change from now on.")
 
 
 @keys_app.command("list")
@@ -215,3 +216,20 @@ def detokenize(fields: str = FIELDS, key: str = TOKEN_KEY, cipher: str = CIPHER,
     tok, used = _tokenizer(key, cipher, alphabet, keep_first, keep_last, version, reverse=True)
     _run("detokenize", dataset, names, lambda name, value: tok.decrypt(value), key_id=key, cipher=tok.p.cipher,
          key_version=used)
+
+
+@keys_app.command("retokenize")
+def keys_retokenize(fields: str = FIELDS, from_version: int = typer.Option(..., "--from-version", min=1,
+                                                                         help="key version the tokens were made under"),
+                    key: str = TOKEN_KEY, cipher: str = CIPHER, alphabet: str = ALPHABET,
+                    keep_first: int = KEEP_FIRST, keep_last: int = KEEP_LAST,
+                    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset id, for the audit trail")) -> None:
+    """Move FF1 tokens of FIELDS (stdin JSONL → stdout) from --from-version to the key's active
+    version — the explicit migration after a rotation (tokens cannot be rewrapped: they do not
+    record their version)."""
+    names = _fields(fields)
+    old, _ = _tokenizer(key, cipher, alphabet, keep_first, keep_last, from_version, reverse=True)
+    new, active = _tokenizer(key, cipher, alphabet, keep_first, keep_last)
+    _run("retokenize", dataset, names, lambda name, value: new.encrypt(old.decrypt(value)), key_id=key,
+         cipher=new.p.cipher, from_version=from_version, key_version=active)
+    typer.echo(f"tokens moved from key '{key}' version {from_version} to version {active}", err=True)
