@@ -13,9 +13,9 @@ from classifier.settings import get_settings
 from classifier.whoami import current_user
 from crypto import fieldops
 from crypto.envelope import FieldCipher, is_ciphertext
-from crypto.primitives import ALGORITHMS
 from crypto.keyring import ACTIVE, Keyring
 from crypto.keys import ManagedKeys
+from crypto.primitives import ALGORITHMS
 from crypto.records_io import iter_jsonl
 from crypto.strategies import TokenizeParams, Tokenizer
 from soc.cli.common import OutputFormat, fail, print_json, print_table

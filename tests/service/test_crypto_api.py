@@ -165,3 +165,18 @@ def test_without_master_key_not_ready_and_503(tmp_path: Path) -> None:
         assert "Traceback" not in log and "internal_error" not in log
     finally:
         server.stop()
+
+
+def test_decrypt_names_the_value_whose_key_is_gone(live: Live) -> None:
+    ring = admin_keyring(live)
+    ring.create("short-lived")
+    body = {"dataset": "pop_basic", "field": "姓名"}
+    with live.client("platform_granted") as c:
+        cts = c.post("/v1/encrypt", json={**body, "key_id": "short-lived", "values": ["张三"]}).json()["values"]
+        ring.rotate("short-lived")
+        ring.destroy("short-lived", 1)
+        err = assert_error(c.post("/v1/decrypt", json={**body, "values": cts, "purpose": "核查"}), 409, "key_state")
+        assert err["field"] == "values[0]" and "destroyed" in err["message"]
+        elsewhere = cts[0].replace(":short-lived:", ":never-made:")
+        err = assert_error(c.post("/v1/decrypt", json={**body, "values": [elsewhere], "purpose": "核查"}), 404)
+        assert err["field"] == "values[0]" and "never-made" not in key_ids(live)

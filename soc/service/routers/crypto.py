@@ -88,7 +88,8 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
     check_dataset(request, principal, body.dataset)
     action = "decrypt" if operation in ("decrypt", "detokenize") else "api_call"
     extra: dict[str, Any] = {"operation": operation}
-    audit: dict[str, Any] = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id)
+    audit: dict[str, Any] = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose,
+                                 approval_id=body.approval_id)
     out: list[Any] = []
     try:
         try:
@@ -102,6 +103,10 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
                                    code="invalid_value", field=f"values[{i}]") from None
                 except (DecryptError, DomainError) as exc:
                     raise ApiError(400, f"values[{i}]: {exc}", code="invalid_value", field=f"values[{i}]") from None
+                except (UnknownKeyError, KeyStateError) as exc:  # the key a ciphertext names
+                    raise ApiError(404 if isinstance(exc, UnknownKeyError) else 409, f"values[{i}]: {exc}",
+                                   code="key_not_found" if isinstance(exc, UnknownKeyError) else "key_state",
+                                   field=f"values[{i}]") from None
         except MasterKeyError as exc:
             raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
         except UnknownKeyError as exc:
