@@ -22,7 +22,7 @@ from classifier.whoami import current_user
 from crypto.errors import RecordError
 from crypto.keys import ManagedKeys
 from crypto.policy import Decision, MaskingPolicy
-from crypto.strategies import Masker, Unfit, fallback
+from crypto.strategies import Masker, TokenizeParams, Unfit, fallback
 
 POLICY_FILE = "masking.yaml"
 _PLAN_CACHE_MAX = 256
@@ -178,8 +178,8 @@ class MaskingEngine:
             masker = d.strategy.build(fg.entity if fg else None, dataset, name,
                                       self.keys if d.strategy.keyed else None)
             steps.append((name, masker, d.strategy.params.fallback))
-            if d.strategy.id == "tokenize_fpe":  # tokens do not carry their version: say it here
-                key_id = getattr(d.strategy.params, "key_id")
+            if isinstance(d.strategy.params, TokenizeParams):  # tokens do not carry their version: say it
+                key_id = d.strategy.params.key_id
                 reasons[name] += f"; FF1 key {key_id} version {self.keys.active_version(key_id)}"
         return _Plan({n: {"strategy": d.strategy.id, "reason": reasons[n]} for n, d in decided.items()},
                      tuple(steps), tuple(n for n, d in decided.items() if d.granted))
