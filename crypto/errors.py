@@ -18,7 +18,11 @@ class KeyringError(CryptoError):
 
 class UnknownKeyError(KeyringError):
     """A key id or version the keyring does not hold. Only an administrator creates keys, so a
-    caller's request never does (HTTP 404)."""
+    caller's request never does (HTTP 404). ``version`` is set when the id exists but not it."""
+
+    def __init__(self, message: str, *, version: int | None = None) -> None:
+        super().__init__(message)
+        self.version = version
 
 
 class KeyStateError(KeyringError):

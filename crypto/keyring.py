@@ -239,7 +239,7 @@ class Keyring:
         for v in self._versions(doc, key_id):
             if v["version"] == version:
                 return v
-        raise UnknownKeyError(f"key '{key_id}' has no version {version}")
+        raise UnknownKeyError(f"key '{key_id}' has no version {version}", version=version)
 
     def versions(self, key_id: str) -> dict[int, str]:
         """Version → state of ``key_id`` (raises UnknownKeyError), from a fresh read of the file."""

@@ -90,7 +90,7 @@ class ManagedKeys:
         states = self.keyring.versions(key_id)
         if version is not None:
             if version not in states:
-                raise UnknownKeyError(f"key '{key_id}' has no version {version}")
+                raise UnknownKeyError(f"key '{key_id}' has no version {version}", version=version)
             return version
         if len(states) == 1:
             return next(iter(states))

@@ -131,7 +131,8 @@ def test_detokenize_after_rotation_refuses_or_is_right(live: Live) -> None:
         for tokens in (v1, v2):
             r = c.post("/v1/detokenize", json={**body, "values": tokens["values"], "key_version": tokens["key_version"]})
             assert r.status_code == 200 and r.json()["values"] == PHONES
-        assert_error(c.post("/v1/detokenize", json={**body, "values": v1["values"], "key_version": 9}), 404)
+        err = assert_error(c.post("/v1/detokenize", json={**body, "values": v1["values"], "key_version": 9}), 404)
+        assert err["field"] == "key_version" and "no version 9" in err["message"]
         ring.destroy("fpe-rotating", 1)
         err = assert_error(c.post("/v1/detokenize", json={**body, "values": v1["values"], "key_version": 1}), 409)
         assert "destroyed" in err["message"]

@@ -110,7 +110,8 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
         except MasterKeyError as exc:
             raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
         except UnknownKeyError as exc:
-            raise ApiError(404, str(exc), code="key_not_found", field="key_id") from None
+            raise ApiError(404, str(exc), code="key_not_found",
+                           field="key_id" if exc.version is None else "key_version") from None
         except KeyStateError as exc:
             raise ApiError(409, str(exc), code="key_state",
                            field="key_version" if operation == "detokenize" else "key_id") from None
