@@ -9,10 +9,12 @@ it over the records. One ``mask`` audit event per call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field as dc_field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from classifier import audit
 from classifier.settings import Settings
@@ -22,7 +24,7 @@ from crypto.keys import ManagedKeys
 from crypto.policy import Decision, MaskingPolicy
 from crypto.nested import leaf_paths, run_nested, top_field
 from crypto.paths import has_nesting
-from crypto.strategies import Masker, Unfit, fallback
+from crypto.strategies import Masker, TokenizeParams, Unfit, fallback
 from crypto.textmask import TextMasker
 
 POLICY_FILE = "masking.yaml"
@@ -63,23 +65,34 @@ def policy_path(settings: Settings) -> Path:
     return Path(custom) if custom else settings.policy_dir / POLICY_FILE
 
 
-class MaskingEngine:
-    """Thread-safe for concurrent ``mask`` calls (plans are immutable once built)."""
+def local_today(settings: Settings) -> Callable[[], date]:
+    """Today's date in the configured time zone: approvals expire on a calendar date there."""
+    zone = ZoneInfo(settings.timezone)
+    return lambda: datetime.now(zone).date()
 
-    def __init__(self, policy: MaskingPolicy, settings: Settings, keys: ManagedKeys | None = None) -> None:
+
+class MaskingEngine:
+    """Thread-safe for concurrent ``mask`` calls (plans are immutable once built).
+
+    ``today`` is the clock approvals are checked against (like Fernet's ``current_time``), so
+    tests and replays decide at a date of their choosing."""
+
+    def __init__(self, policy: MaskingPolicy, settings: Settings, keys: ManagedKeys | None = None, *,
+                 today: Callable[[], date] | None = None) -> None:
         self.policy = policy
         self.settings = settings
         self.keys = keys or ManagedKeys(settings)
+        self.today = today or local_today(settings)
         self._catalog: Any = None
         self._text: Any = None
         self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MaskingEngine:
+    def from_settings(cls, settings: Settings, *, today: Callable[[], date] | None = None) -> MaskingEngine:
         """Load and validate the policy (PolicyError names file, line, rule)."""
         approvals = settings.section("crypto").get("approvals_file")
         policy = MaskingPolicy.load(policy_path(settings), Path(approvals) if approvals else None)
-        return cls(policy, settings)
+        return cls(policy, settings, today=today)
 
     # -- grades ------------------------------------------------------------------------------
     def field_grades(self, dataset: str, records: list[dict[str, Any]], fields: list[str]) -> dict[str, Any]:
@@ -155,7 +168,7 @@ class MaskingEngine:
 
     def _plan(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
         key = (dataset, caller.role, caller.user, caller.purpose, caller.approval_id, tuple(names),
-               tuple(grades.get(n) for n in names), self.keys.generation(), date.today())
+               tuple(grades.get(n) for n in names), self.keys.generation(), self.today())
         plan = self._plans.get(key)
         if plan is None:
             plan = self._compile(dataset, caller, names, grades)
@@ -167,7 +180,7 @@ class MaskingEngine:
     def decide(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> dict[str, Decision]:
         policy = self.policy
         approval, note = policy.approval_status(caller.approval_id, dataset, caller.role, caller.user,
-                                                caller.purpose, date.today())
+                                                caller.purpose, self.today())
         out = {}
         for name in names:
             fg = grades.get(name)
@@ -181,6 +194,7 @@ class MaskingEngine:
     def _compile(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
         decided = self.decide(dataset, caller, names, grades)
         steps, texts = [], []
+        reasons = {n: d.reason for n, d in decided.items()}
         for name, d in decided.items():
             if d.strategy.id == "mask_spans" or d.below_l3:
                 # free text, and (guard) text kept as below L3: its L3+ spans are still masked
@@ -192,7 +206,10 @@ class MaskingEngine:
             masker = d.strategy.build(fg.entity if fg else None, dataset, name,
                                       self.keys if d.strategy.keyed else None)
             steps.append((name, masker, d.strategy.params.fallback))
-        return _Plan({n: {"strategy": d.strategy.id, "reason": d.reason} for n, d in decided.items()},
+            if isinstance(d.strategy.params, TokenizeParams):  # tokens do not carry their version: say it
+                key_id = d.strategy.params.key_id
+                reasons[name] += f"; FF1 key {key_id} version {self.keys.active_version(key_id)}"
+        return _Plan({n: {"strategy": d.strategy.id, "reason": reasons[n]} for n, d in decided.items()},
                      tuple(steps), tuple(n for n, d in decided.items() if d.granted), tuple(texts))
 
     def _text_masker(self, dataset: str, caller: Caller, name: str) -> TextMasker:
@@ -204,7 +221,7 @@ class MaskingEngine:
             self._text = (TextScanner(), Policy.from_settings(self.settings))
         scanner, grading = self._text
         approval, note = self.policy.approval_status(caller.approval_id, dataset, caller.role, caller.user,
-                                                     caller.purpose, date.today())
+                                                     caller.purpose, self.today())
         maskers: dict[str, Masker | None] = {}
         for entity in dict.fromkeys(scanner.entities):
             grade, category = grading.entity_grade(entity, dataset)

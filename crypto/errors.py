@@ -16,7 +16,21 @@ class KeyringError(CryptoError):
     """Unknown key id or version, a key in the wrong state, or an unreadable keyring file."""
 
 
-class KeyDestroyedError(KeyringError):
+class UnknownKeyError(KeyringError):
+    """A key id or version the keyring does not hold. Only an administrator creates keys, so a
+    caller's request never does (HTTP 404). ``version`` is set when the id exists but not it."""
+
+    def __init__(self, message: str, *, version: int | None = None) -> None:
+        super().__init__(message)
+        self.version = version
+
+
+class KeyStateError(KeyringError):
+    """The key exists but cannot serve this operation as asked: no active version, the active
+    version asked to be destroyed, or an FF1 token whose version cannot be proven (HTTP 409)."""
+
+
+class KeyDestroyedError(KeyStateError):
     """The key version was destroyed on purpose: data under it is unreadable."""
 
 

@@ -1,5 +1,5 @@
 """Field-level batch operations behind `shuwei crypto encrypt|decrypt|tokenize|detokenize` and
-`keys rewrap`: apply one operation to named fields of JSON records, errors naming record and field,
+`keys rewrap|retokenize`: apply one operation to named fields of JSON records, errors naming record and field,
 and one audit event per batch."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from crypto.strategies import Unfit
 
 # operation → audit action (contract vocabulary); extra.operation says which one
 ACTIONS = {"encrypt": "mask", "tokenize": "mask", "decrypt": "decrypt", "detokenize": "decrypt",
-           "rewrap": "key_rotate"}
+           "rewrap": "key_rotate", "retokenize": "key_rotate"}
 
 
 def apply(records: list[tuple[int, dict[str, Any]]], fields: list[str],

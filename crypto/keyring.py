@@ -28,7 +28,8 @@ from typing import Any
 
 from classifier import audit
 from classifier.settings import Settings
-from crypto.errors import DecryptError, KeyDestroyedError, KeyringError, MasterKeyError
+from crypto.errors import (DecryptError, KeyDestroyedError, KeyringError, KeyStateError, MasterKeyError,
+                           UnknownKeyError)
 from crypto.masterkey import LocalMasterKey, MasterKeyProvider
 from crypto.primitives import SM4GCM, derive, open_sealed, seal
 
@@ -146,25 +147,27 @@ class Keyring:
                                     extra={"operation": operation, **extra}), self.path.parent)
 
     # -- key lifecycle ----------------------------------------------------------------------
-    def create(self, key_id: str) -> int:
-        """A new key id with version 1 active; refuses an id that exists."""
+    def create(self, key_id: str, *, reason: str | None = None) -> int:
+        """A new key id with version 1 active; refuses an id that exists. ``reason`` goes into
+        the audit event (e.g. why the system, not an administrator, created it)."""
         if not KEY_ID.match(key_id):
             raise KeyringError(f"key id {key_id!r}: use 1-64 letters, digits, '_', '.', '-'")
         with self._transaction() as doc:
             if key_id in doc["keys"]:
                 raise KeyringError(f"key '{key_id}' already exists; use rotate to add a version")
             doc["keys"][key_id] = {"created": _now(), "versions": [self._new_version(key_id, 1)]}
-        self._emit("config_change", "key_create", key_id=key_id, version=1)
+        self._emit("config_change", "key_create", key_id=key_id, version=1,
+                   **({"reason": reason} if reason else {}))
         return 1
 
-    def ensure(self, key_id: str) -> None:
+    def ensure(self, key_id: str, *, reason: str | None = None) -> None:
         """Create ``key_id`` if absent (used when a policy first needs a managed key)."""
         with self._lock:
             self._reload()
             if key_id in self._doc.get("keys", {}):
                 return
             try:
-                self.create(key_id)
+                self.create(key_id, reason=reason)
             except KeyringError:
                 self._reload()
                 if key_id not in self._doc.get("keys", {}):
@@ -187,19 +190,27 @@ class Keyring:
         self._emit("key_rotate", "rotate", key_id=key_id, version=new)
         return new
 
-    def destroy(self, key_id: str, version: int) -> None:
-        """Delete the material of one version and its data keys: its ciphertexts become unreadable."""
+    def destroy(self, key_id: str, version: int, *, force_active: bool = False) -> None:
+        """Delete the material of one version and its data keys: its ciphertexts become unreadable.
+
+        The active version is refused unless ``force_active``: every current ciphertext and token
+        is under it, and the key would be left with nothing to write under. Rotate first."""
         with self._transaction() as doc:
             entry = self._version(doc, key_id, version)
             if entry["state"] == DESTROYED:
-                raise KeyringError(f"key '{key_id}' version {version} is already destroyed")
+                raise KeyStateError(f"key '{key_id}' version {version} is already destroyed")
+            if entry["state"] == ACTIVE and not force_active:
+                raise KeyStateError(
+                    f"key '{key_id}' version {version} is the active version: destroying it makes every "
+                    f"current ciphertext and token under '{key_id}' unreadable; rotate first "
+                    f"(`shuwei crypto keys rotate {key_id}`), or pass --force-active (audited)")
             entry["state"], entry["destroyed"] = DESTROYED, _now()
             entry.pop("wrapped", None)
             doc["deks"].pop(f"{key_id}:{version}", None)
         self._material.pop((key_id, version), None)
         for k in [k for k in self._deks if k[:2] == (key_id, version)]:
             del self._deks[k]
-        self._emit("config_change", "key_destroy", key_id=key_id, version=version)
+        self._emit("config_change", "key_destroy", key_id=key_id, version=version, force_active=force_active)
 
     def entries(self) -> list[dict[str, Any]]:
         """Metadata only (id, version, state, dates, data-key count) — never material."""
@@ -221,13 +232,20 @@ class Keyring:
             versions: list[dict[str, Any]] = doc["keys"][key_id]["versions"]
             return versions
         except KeyError:
-            raise KeyringError(f"unknown key '{key_id}'") from None
+            raise UnknownKeyError(f"unknown key '{key_id}' (an administrator creates keys: "
+                                  f"`shuwei crypto keys create {key_id}`)") from None
 
     def _version(self, doc: dict[str, Any], key_id: str, version: int) -> dict[str, Any]:
         for v in self._versions(doc, key_id):
             if v["version"] == version:
                 return v
-        raise KeyringError(f"key '{key_id}' has no version {version}")
+        raise UnknownKeyError(f"key '{key_id}' has no version {version}", version=version)
+
+    def versions(self, key_id: str) -> dict[int, str]:
+        """Version → state of ``key_id`` (raises UnknownKeyError), from a fresh read of the file."""
+        with self._lock:
+            self._reload()
+            return {v["version"]: v["state"] for v in self._versions(self._doc, key_id)}
 
     def active_version(self, key_id: str) -> int:
         """From the loaded document; :meth:`refresh` picks up other processes' rotations."""
@@ -238,7 +256,7 @@ class Keyring:
                 if v["state"] == ACTIVE:
                     active: int = v["version"]
                     return active
-        raise KeyringError(f"key '{key_id}' has no active version; rotate it to add one")
+        raise KeyStateError(f"key '{key_id}' has no active version; rotate it to add one")
 
     def material(self, key_id: str, version: int) -> bytes:
         """Unwrapped key-encryption material of one version (cached in memory only)."""

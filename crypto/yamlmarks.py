@@ -12,7 +12,10 @@ class Located(dict[Any, Any]):
     """A mapping with the 1-based line of itself (``line``) and of each key (``key_lines``)."""
 
     line: int = 0
-    key_lines: dict[Any, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_lines: dict[Any, int] = {}  # also on an empty default, e.g. an absent ``static:``
 
     def line_of(self, key: Any) -> int:
         return self.key_lines.get(key, self.line)
@@ -26,7 +29,6 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> Located:
     loader.flatten_mapping(node)
     out = Located()
     out.line = node.start_mark.line + 1
-    out.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         out[key] = loader.construct_object(value_node, deep=True)

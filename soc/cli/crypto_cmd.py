@@ -1,4 +1,4 @@
-"""`shuwei crypto` subcommands: keys (create, rotate, list, rewrap, destroy), field encryption
+"""`shuwei crypto` subcommands: keys (create, rotate, list, rewrap, retokenize, destroy), field encryption
 and format-preserving tokens over JSON Lines (stdin → stdout)."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from classifier.settings import get_settings
 from classifier.whoami import current_user
 from crypto import fieldops
 from crypto.envelope import FieldCipher, is_ciphertext
-from crypto.keyring import Keyring
+from crypto.keyring import ACTIVE, Keyring
 from crypto.keys import ManagedKeys
+from crypto.primitives import ALGORITHMS
 from crypto.records_io import iter_jsonl
 from crypto.strategies import TokenizeParams, Tokenizer
 from soc.cli.common import OutputFormat, fail, print_json, print_table
@@ -22,7 +23,7 @@ from soc.cli.mask import guarded
 
 app = typer.Typer(no_args_is_help=True)
 keys_app = typer.Typer(no_args_is_help=True)
-app.add_typer(keys_app, name="keys", help="Keyring: create, rotate, list, rewrap, destroy.")
+app.add_typer(keys_app, name="keys", help="Keyring: create, rotate, list, rewrap, retokenize, destroy.")
 
 DATASET = typer.Option(..., "--dataset", "-d", help="dataset the values belong to (bound into the ciphertext)")
 FIELDS = typer.Option(..., "--fields", help="comma-separated field names")
@@ -31,6 +32,18 @@ KEY = typer.Option("default", "--key", "-k", help="key id in the keyring")
 
 def _keyring() -> Keyring:
     return guarded(lambda: Keyring.open(get_settings(), actor=current_user()))
+
+
+def _keys() -> ManagedKeys:
+    return ManagedKeys(get_settings(), actor=current_user())
+
+
+def _choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    """Case-insensitive pick from ``allowed``; otherwise a one-line error listing them (exit 2)."""
+    for name in allowed:
+        if value.upper() == name.upper():
+            return name
+    fail(f"{option}: {value!r} is not one of {', '.join(allowed)}")
 
 
 def _fields(text: str) -> list[str]:
@@ -63,8 +76,11 @@ def keys_rotate(key_id: str = typer.Argument(..., help="key id")) -> None:
     """Add a version for new writes; the previous version stays readable (decrypt-only)."""
     ring = _keyring()
     version = guarded(lambda: ring.rotate(key_id))
-    typer.echo(f"key '{key_id}' version {version} is active; older versions are decrypt-only "
-               "(run `shuwei crypto keys rewrap` to move data forward)")
+    typer.echo(f"key '{key_id}' version {version} is active; older versions are decrypt-only. "
+               "Ciphertexts (sw1:…) name their version: `shuwei crypto keys rewrap` moves them forward. "
+               f"FF1 tokens do not: detokenize older ones with `--version {version - 1}` (or the version "
+               "their audit event names), or move them with `shuwei crypto keys retokenize "
+               f"--from-version {version - 1}`; hash pseudonyms change from now on.")
 
 
 @keys_app.command("list")
@@ -81,21 +97,29 @@ def keys_list(fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "
 @keys_app.command("destroy")
 def keys_destroy(key_id: str = typer.Argument(..., help="key id"),
                  version: int = typer.Option(..., "--version", help="version to destroy"),
-                 yes: bool = typer.Option(False, "--yes", help="confirm: data under this version becomes unreadable")) -> None:
-    """Destroy one key version on purpose: everything encrypted under it becomes unreadable."""
+                 yes: bool = typer.Option(False, "--yes", help="confirm: data under this version becomes unreadable"),
+                 force_active: bool = typer.Option(False, "--force-active", help="also when it is the active version "
+                                                   "(audited; the key then needs a rotate before new writes)")) -> None:
+    """Destroy one key version on purpose: everything encrypted under it becomes unreadable.
+    The active version is refused unless --force-active: rotate first."""
     if not yes:
         fail(f"destroying key '{key_id}' version {version} makes its data unreadable forever; "
              "repeat with --yes to confirm")
     ring = _keyring()
-    guarded(lambda: ring.destroy(key_id, version))
-    typer.echo(f"key '{key_id}' version {version} destroyed")
+    guarded(lambda: ring.destroy(key_id, version, force_active=force_active))
+    left_active = ACTIVE in guarded(lambda: ring.versions(key_id)).values()
+    typer.echo(f"key '{key_id}' version {version} destroyed"
+               + ("" if left_active else f"; no version is active: `shuwei crypto keys rotate {key_id}` "
+                  "before new writes"))
 
 
 @keys_app.command("rewrap")
 def keys_rewrap(dataset: str = DATASET, fields: str = FIELDS, key: str = KEY) -> None:
     """Re-encrypt ciphertexts of FIELDS (stdin JSONL → stdout) under the key's active version."""
     names = _fields(fields)
-    fc = FieldCipher(_keyring(), key)
+    ring = _keyring()
+    guarded(lambda: ring.versions(key))  # an unknown target key is an error, not "0 values"
+    fc = FieldCipher(ring, key)
     moved = [0]
 
     def rewrap(name: str, value: Any) -> Any:
@@ -116,9 +140,8 @@ def encrypt(dataset: str = DATASET, fields: str = FIELDS, key: str = KEY,
             blind_index: bool = typer.Option(False, "--blind-index", help="add <field>_bidx (HMAC-SM3) for equality search")) -> None:
     """Encrypt FIELDS of JSON Lines records (stdin → stdout) into self-describing ciphertexts."""
     names = _fields(fields)
-    ring = _keyring()
-    guarded(lambda: ring.ensure(key))
-    fc = guarded(lambda: FieldCipher(ring, key, algorithm))
+    algorithm = _choice("--algorithm", algorithm, ALGORITHMS)
+    fc = guarded(lambda: _keys().cipher(key, algorithm))
 
     def enc(name: str, value: Any) -> Any:
         return fc.encrypt(dataset, name, value, deterministic=deterministic)
@@ -152,19 +175,17 @@ KEEP_LAST = typer.Option(0, "--keep-last", min=0, help="trailing characters left
 
 
 def _tokenizer(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: int,
-               version: Optional[int] = None, *, create: bool = True) -> Tokenizer:
+               version: Optional[int] = None, *, reverse: bool = False) -> tuple[Tokenizer, int]:
     params = guarded(lambda: _params(key, cipher, alphabet, keep_first, keep_last))
-    keys = ManagedKeys(get_settings(), actor=current_user())
-    return Tokenizer(guarded(lambda: keys.ff1(key, params.cipher, params.alphabet, version, create=create)),
-                     params)
+    return guarded(lambda: _keys().tokenizer(params, reverse=reverse, version=version))
 
 
 def _params(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: int) -> TokenizeParams:
     from pydantic import ValidationError
 
     try:
-        return TokenizeParams(key_id=key, cipher=cipher.upper(), alphabet=alphabet,
-                              keep_first=keep_first, keep_last=keep_last)
+        return TokenizeParams.model_validate({"key_id": key, "cipher": cipher.upper(), "alphabet": alphabet,
+                                              "keep_first": keep_first, "keep_last": keep_last})
     except ValidationError as exc:
         err = exc.errors()[0]
         fail(f"--{'-'.join(str(p) for p in err['loc'])}: {err['msg']}")
@@ -174,16 +195,41 @@ def _params(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: in
 def tokenize(fields: str = FIELDS, key: str = TOKEN_KEY, cipher: str = CIPHER, alphabet: str = ALPHABET,
              keep_first: int = KEEP_FIRST, keep_last: int = KEEP_LAST,
              dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset id, for the audit trail")) -> None:
-    """FF1 format-preserving tokens for FIELDS (stdin → stdout); reversible with detokenize."""
-    tok = _tokenizer(key, cipher, alphabet, keep_first, keep_last)
-    _run("tokenize", dataset, _fields(fields), lambda name, value: tok.encrypt(value), key_id=key, cipher=cipher)
+    """FF1 format-preserving tokens for FIELDS (stdin → stdout) under the key's active version;
+    reversible with detokenize (give --version once the key has been rotated)."""
+    names = _fields(fields)
+    tok, version = _tokenizer(key, cipher, alphabet, keep_first, keep_last)
+    _run("tokenize", dataset, names, lambda name, value: tok.encrypt(value), key_id=key, cipher=tok.p.cipher,
+         key_version=version)
+    typer.echo(f"tokens made under key '{key}' version {version}", err=True)
 
 
 @app.command("detokenize")
 def detokenize(fields: str = FIELDS, key: str = TOKEN_KEY, cipher: str = CIPHER, alphabet: str = ALPHABET,
                keep_first: int = KEEP_FIRST, keep_last: int = KEEP_LAST,
-               version: Optional[int] = typer.Option(None, "--version", help="key version the tokens were made with (default: active)"),
+               version: Optional[int] = typer.Option(None, "--version", min=1, help="key version the tokens were made "
+                                                     "under; required once the key has more than one version"),
                dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset id, for the audit trail")) -> None:
-    """Reverse FF1 tokens (same options as tokenize; --version after a rotation)."""
-    tok = _tokenizer(key, cipher, alphabet, keep_first, keep_last, version, create=False)
-    _run("detokenize", dataset, _fields(fields), lambda name, value: tok.decrypt(value), key_id=key, cipher=cipher)
+    """Reverse FF1 tokens (same options as tokenize). Refused without --version once the key has
+    been rotated: a token does not record its version, and another one would give wrong digits."""
+    names = _fields(fields)
+    tok, used = _tokenizer(key, cipher, alphabet, keep_first, keep_last, version, reverse=True)
+    _run("detokenize", dataset, names, lambda name, value: tok.decrypt(value), key_id=key, cipher=tok.p.cipher,
+         key_version=used)
+
+
+@keys_app.command("retokenize")
+def keys_retokenize(fields: str = FIELDS, from_version: int = typer.Option(..., "--from-version", min=1,
+                                                                         help="key version the tokens were made under"),
+                    key: str = TOKEN_KEY, cipher: str = CIPHER, alphabet: str = ALPHABET,
+                    keep_first: int = KEEP_FIRST, keep_last: int = KEEP_LAST,
+                    dataset: Optional[str] = typer.Option(None, "--dataset", "-d", help="dataset id, for the audit trail")) -> None:
+    """Move FF1 tokens of FIELDS (stdin JSONL → stdout) from --from-version to the key's active
+    version — the explicit migration after a rotation (tokens cannot be rewrapped: they do not
+    record their version)."""
+    names = _fields(fields)
+    old, _ = _tokenizer(key, cipher, alphabet, keep_first, keep_last, from_version, reverse=True)
+    new, active = _tokenizer(key, cipher, alphabet, keep_first, keep_last)
+    _run("retokenize", dataset, names, lambda name, value: new.encrypt(old.decrypt(value)), key_id=key,
+         cipher=new.p.cipher, from_version=from_version, key_version=active)
+    typer.echo(f"tokens moved from key '{key}' version {from_version} to version {active}", err=True)

@@ -63,6 +63,13 @@ class Backends:
 
         return self._get("keys", lambda: ManagedKeys(self.settings))
 
+    def keyring(self) -> Any:
+        """The crypto keyring, opened with the master key (readiness: without it every hash,
+        token and ciphertext call fails); a changed keyring file is re-verified."""
+        ring = self.keys().keyring
+        ring.refresh()
+        return ring
+
     def field_grades(self, dataset: str, ttl: float) -> dict[str, Any] | None:
         """Catalog grades of ``dataset``, cached for ``ttl`` seconds (a review shows within ``ttl``).
 

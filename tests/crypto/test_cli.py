@@ -66,6 +66,7 @@ def test_encrypt_decrypt_rotate_rewrap_destroy(data_dir: Path, master_key: bytes
 
 
 def test_tokenize_detokenize(data_dir: Path, master_key: bytes) -> None:
+    assert run(["crypto", "keys", "create", "fpe"]).exit_code == 0
     tok = run(["crypto", "tokenize", "--fields", "公民身份号码", "--keep-first", "6", "--cipher", "SM4"], jsonl(REC))
     assert tok.exit_code == 0, tok.output
     value = json.loads(tok.stdout)["公民身份号码"]
@@ -97,3 +98,81 @@ def test_mask_file_cli_refuses_below_k(data_dir: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out.jsonl").exists()
     forced = run(["mask", "file", str(src), str(tmp_path / "out.jsonl"), "--role", "analyst", "--force"])
     assert forced.exit_code == 0 and (tmp_path / "out.jsonl").exists()
+
+
+def key_ids() -> set[str]:
+    return {r["key_id"] for r in json.loads(run(["crypto", "keys", "list", "--format", "json"]).stdout)}
+
+
+def audit_events(outbox: Path, action: str) -> list[dict]:
+    return [e for e in map(json.loads, outbox.read_text(encoding="utf-8").splitlines()) if e["action"] == action]
+
+
+def test_explicit_operations_never_create_a_key(data_dir: Path, master_key: bytes) -> None:
+    """Keys are an administrator's `keys create`; a typo in --key is refused, forward or reverse."""
+    for args in (["tokenize", "--fields", "x", "--key", "fep"], ["detokenize", "--fields", "x", "--key", "fep"],
+                 ["encrypt", "--dataset", "pop", "--fields", "x", "--key", "fep"]):
+        res = run(["crypto", *args], jsonl({"x": "13812345678"}))
+        assert res.exit_code == 2 and res.stdout == "", (args, res.output)
+        assert "unknown key 'fep'" in res.stderr and "shuwei crypto keys create fep" in res.stderr
+        assert "Traceback" not in res.output
+    assert key_ids() == set()
+
+
+def test_detokenize_after_rotation_needs_the_version(data_dir: Path, master_key: bytes, outbox: Path) -> None:
+    assert run(["crypto", "keys", "create", "fpe"]).exit_code == 0
+    v1 = run(["crypto", "tokenize", "--fields", "联系电话"], jsonl(REC))
+    assert v1.exit_code == 0 and "version 1" in v1.stderr
+    rotated = run(["crypto", "keys", "rotate", "fpe"])
+    assert rotated.exit_code == 0 and "--version 1" in rotated.stdout and "rewrap" in rotated.stdout
+    v2 = run(["crypto", "tokenize", "--fields", "联系电话"], jsonl(REC))
+    assert v2.exit_code == 0 and "version 2" in v2.stderr
+    assert json.loads(v1.stdout)["联系电话"] != json.loads(v2.stdout)["联系电话"]
+    for tokens in (v1.stdout, v2.stdout):  # neither may come back as digits of the other version
+        refused = run(["crypto", "detokenize", "--fields", "联系电话"], tokens)
+        assert refused.exit_code == 2 and refused.stdout == ""
+        assert "versions 1 (decrypt-only), 2 (active)" in refused.stderr and "--version" in refused.stderr
+    for version, tokens in (("1", v1.stdout), ("2", v2.stdout)):
+        back = run(["crypto", "detokenize", "--fields", "联系电话", "--version", version], tokens)
+        assert back.exit_code == 0 and json.loads(back.stdout)["联系电话"] == REC["联系电话"]
+    assert run(["crypto", "detokenize", "--fields", "联系电话", "--version", "7"], v1.stdout).exit_code == 2
+    moved = run(["crypto", "keys", "retokenize", "--fields", "联系电话", "--from-version", "1"], v1.stdout)
+    assert moved.exit_code == 0 and "from key 'fpe' version 1 to version 2" in moved.stderr
+    assert moved.stdout == v2.stdout  # the migration gives what tokenizing under v2 gives
+    made = audit_events(outbox, "mask")
+    assert [e["extra"]["key_version"] for e in made if e["extra"]["operation"] == "tokenize"] == [1, 2]
+    released = [e for e in audit_events(outbox, "decrypt") if e["extra"]["operation"] == "detokenize"]
+    assert [e["extra"]["key_version"] for e in released] == [1, 2]
+
+
+def test_destroying_the_active_version_needs_a_rotation_or_force(data_dir: Path, master_key: bytes,
+                                                                 outbox: Path) -> None:
+    assert run(["crypto", "keys", "create", "default"]).exit_code == 0
+    refused = run(["crypto", "keys", "destroy", "default", "--version", "1", "--yes"])
+    assert refused.exit_code == 2 and "active version" in refused.stderr and "rotate first" in refused.stderr
+    assert "Traceback" not in refused.output
+    enc = run(["crypto", "encrypt", "--dataset", "pop", "--fields", "姓名"], jsonl(REC))
+    assert run(["crypto", "decrypt", "--dataset", "pop", "--fields", "姓名"], enc.stdout).exit_code == 0
+    forced = run(["crypto", "keys", "destroy", "default", "--version", "1", "--yes", "--force-active"])
+    assert forced.exit_code == 0 and "no version is active" in forced.stdout
+    destroyed = [e for e in audit_events(outbox, "config_change") if e["extra"]["operation"] == "key_destroy"]
+    assert len(destroyed) == 1 and destroyed[0]["extra"]["force_active"] is True
+    gone = run(["crypto", "decrypt", "--dataset", "pop", "--fields", "姓名"], enc.stdout)
+    assert gone.exit_code == 2 and "destroyed" in gone.stderr
+    no_writer = run(["crypto", "encrypt", "--dataset", "pop", "--fields", "姓名"], jsonl(REC))
+    assert no_writer.exit_code == 2 and "no active version" in no_writer.stderr
+
+
+def test_unknown_algorithm_or_cipher_is_one_line(data_dir: Path, master_key: bytes) -> None:
+    assert run(["crypto", "keys", "create", "default"]).exit_code == 0
+    assert run(["crypto", "keys", "create", "fpe"]).exit_code == 0
+    cases = [(["encrypt", "--dataset", "pop", "--fields", "姓名", "--algorithm", "DES"], ("SM4-GCM", "AES-256-GCM")),
+             (["tokenize", "--fields", "姓名", "--cipher", "DES"], ("AES", "SM4")),
+             (["detokenize", "--fields", "姓名", "--cipher", "3DES"], ("AES", "SM4"))]
+    for args, allowed in cases:
+        res = run(["crypto", *args], jsonl(REC))
+        assert res.exit_code == 2 and res.stdout == "" and "Traceback" not in res.output, res.output
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and all(a in lines[0] for a in allowed), lines
+    ok = run(["crypto", "encrypt", "--dataset", "pop", "--fields", "姓名", "--algorithm", "aes-256-gcm"], jsonl(REC))
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["姓名"].startswith("sw1:AES-256-GCM:default:1:")

@@ -4,13 +4,14 @@ fallbacks, record errors, audit — with grades from the real catalog or explici
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from classifier.catalog import Catalog, FieldGrade
-from classifier.settings import Settings
+from classifier.settings import Settings, get_settings
 from crypto.engine import Caller, MaskingEngine
 from crypto.errors import RecordError
 
@@ -28,10 +29,36 @@ def seed_catalog(settings: Settings, dataset: str = "pop_basic") -> None:
     cat.close()
 
 
+# The tests' own share approvals (not the shipped ones, which expire) and a fixed clock.
+APPROVALS = """\
+approvals:
+  - id: AP-T-0001
+    description: birth-defect study, 出生日期 in clear for the research partner
+    datasets: [pop_basic]
+    roles: [researcher]
+    purposes: [出生缺陷研究]
+    fields: [出生日期]
+    expires: 2030-06-30
+  - id: AP-T-OPEN
+    fields: [出生日期]
+    roles: [researcher]
+"""
+TODAY = date(2030, 1, 15)
+
+
+def make_engine(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                today: date = TODAY) -> MaskingEngine:
+    approvals = tmp_path / "approvals.yaml"
+    approvals.write_text(APPROVALS, encoding="utf-8")
+    monkeypatch.setenv("SHUWEI_CRYPTO__APPROVALS_FILE", str(approvals))
+    get_settings.cache_clear()
+    return MaskingEngine.from_settings(get_settings(), today=lambda: today)
+
+
 @pytest.fixture()
-def engine(settings: Settings, master_key: bytes) -> MaskingEngine:
+def engine(settings: Settings, master_key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MaskingEngine:
     seed_catalog(settings)
-    return MaskingEngine.from_settings(settings)
+    return make_engine(settings, tmp_path, monkeypatch)
 
 
 SPEC_RECORD = {"姓名": "张三", "公民身份号码": "110105194912310021", "联系电话": "13812345678"}
@@ -66,16 +93,64 @@ def test_rule_grants_clear_to_known_role_only(engine: MaskingEngine) -> None:
 
 def test_approval_grants_listed_fields_when_valid(engine: MaskingEngine) -> None:
     rec = {"出生日期": "1987-06-15", "姓名": "欧阳娜娜", "年龄": 37}
-    granted = engine.mask("pop_basic", Caller("r1", "researcher", purpose="出生缺陷研究", approval_id="AP-2026-0099"), [rec])
+    granted = engine.mask("pop_basic", Caller("r1", "researcher", purpose="出生缺陷研究", approval_id="AP-T-0001"), [rec])
     assert granted.records == [{"出生日期": "1987-06-15", "姓名": "欧阳**", "年龄": 37}]
-    assert "approval AP-2026-0099 grants it in clear" in granted.decisions["出生日期"]["reason"]
+    assert "approval AP-T-0001 grants it in clear" in granted.decisions["出生日期"]["reason"]
     assert granted.decisions["年龄"] == {"strategy": "keep", "reason": "L1, below L3"}
-    wrong_purpose = engine.mask("pop_basic", Caller("r1", "researcher", purpose="other", approval_id="AP-2026-0099"), [rec])
+    wrong_purpose = engine.mask("pop_basic", Caller("r1", "researcher", purpose="other", approval_id="AP-T-0001"), [rec])
     assert wrong_purpose.records[0]["出生日期"] == "1987"
     assert "not issued for this purpose" in wrong_purpose.decisions["出生日期"]["reason"]
-    other_ds = engine.mask("elsewhere", Caller("r1", "researcher", purpose="出生缺陷研究", approval_id="AP-2026-0099"),
+    other_ds = engine.mask("elsewhere", Caller("r1", "researcher", purpose="出生缺陷研究", approval_id="AP-T-0001"),
                            [rec], grades={k: FieldGrade("DATE_OF_BIRTH", "L3", None, True) for k in rec})
     assert other_ds.records[0]["出生日期"] == "1987"
+
+
+@pytest.mark.parametrize("today,clear,note", [
+    (date(2030, 6, 30), True, None),                                   # last valid day
+    (date(2030, 7, 1), False, "approval AP-T-0001 expired 2030-06-30"),  # the day after
+    (date(2031, 3, 1), False, "approval AP-T-0001 expired 2030-06-30"),  # far in the future
+    (date(2026, 1, 1), True, None),                                    # long before expiry
+])
+def test_approval_expiry_follows_the_injected_clock(settings: Settings, master_key: bytes, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch, today: date, clear: bool,
+                                                    note: str | None) -> None:
+    seed_catalog(settings)
+    engine = make_engine(settings, tmp_path, monkeypatch, today)
+    rec = {"出生日期": "1987-06-15"}
+    res = engine.mask("pop_basic", Caller("r1", "researcher", purpose="出生缺陷研究", approval_id="AP-T-0001"), [rec])
+    assert res.records[0]["出生日期"] == ("1987-06-15" if clear else "1987")
+    reason = res.decisions["出生日期"]["reason"]
+    assert (note in reason) if note else "grants it in clear" in reason
+
+
+def test_approval_without_expiry_still_grants_in_2099(settings: Settings, master_key: bytes, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_catalog(settings)
+    engine = make_engine(settings, tmp_path, monkeypatch, date(2099, 12, 31))
+    res = engine.mask("pop_basic", Caller("r1", "researcher", approval_id="AP-T-OPEN"), [{"出生日期": "1987-06-15"}])
+    assert res.records == [{"出生日期": "1987-06-15"}]
+
+
+def test_clock_is_read_per_call_so_a_cached_plan_expires(settings: Settings, master_key: bytes, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-running service: the same caller's plan is rebuilt when the date passes expiry."""
+    seed_catalog(settings)
+    clock = [date(2030, 6, 30)]
+    engine = make_engine(settings, tmp_path, monkeypatch)
+    engine.today = lambda: clock[0]
+    caller = Caller("r1", "researcher", purpose="出生缺陷研究", approval_id="AP-T-0001")
+    assert engine.mask("pop_basic", caller, [{"出生日期": "1987-06-15"}]).records == [{"出生日期": "1987-06-15"}]
+    clock[0] = date(2030, 7, 1)
+    assert engine.mask("pop_basic", caller, [{"出生日期": "1987-06-15"}]).records == [{"出生日期": "1987"}]
+
+
+def test_default_clock_is_the_configured_time_zone(settings: Settings) -> None:
+    """UTC+14 and UTC-11 are 25 hours apart: their dates differ at any instant."""
+    from crypto.engine import local_today
+
+    east = local_today(settings.model_copy(update={"timezone": "Pacific/Kiritimati"}))
+    west = local_today(settings.model_copy(update={"timezone": "Pacific/Pago_Pago"}))
+    assert 1 <= (east() - west()).days <= 2
 
 
 def test_fallbacks_are_reported_and_never_raw(engine: MaskingEngine) -> None:
@@ -123,7 +198,7 @@ records = st.lists(st.dictionaries(st.sampled_from(sorted(SENSITIVE)), values, m
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(recs=records, role=st.sampled_from(ROLES), purpose=st.sampled_from([None, "出生缺陷研究", "x"]),
-       approval=st.sampled_from([None, "AP-2026-0099", "AP-bogus"]))
+       approval=st.sampled_from([None, "AP-T-0001", "AP-T-OPEN", "AP-bogus"]))
 def test_no_l3_value_leaves_in_clear_without_a_grant(engine: MaskingEngine, recs, role, purpose, approval) -> None:
     res = engine.mask("pop_basic", Caller("p", role, purpose=purpose, approval_id=approval), recs,
                       grades=SENSITIVE, emit_audit=False)
@@ -137,3 +212,41 @@ def test_no_l3_value_leaves_in_clear_without_a_grant(engine: MaskingEngine, recs
                 continue
             if value is not None and value != "":
                 assert out[field] != value, (field, decision)
+
+
+TOKEN_POLICY = """\
+roles:
+  auditor: {description: joins on tokens}
+masks:
+  CN_MOBILE: {strategy: mask_middle}
+grade_masks:
+  L3: {strategy: redact}
+  L4: {strategy: redact}
+rules:
+  - id: auditor-tokens
+    match: {roles: [auditor], entities: [CN_MOBILE]}
+    strategy: tokenize_fpe
+"""
+
+
+def test_token_decisions_name_the_key_version_that_reverses_them(settings: Settings, master_key: bytes,
+                                                                 tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from crypto.strategies import TokenizeParams
+
+    policy = tmp_path / "masking.yaml"
+    policy.write_text(TOKEN_POLICY, encoding="utf-8")
+    monkeypatch.setenv("SHUWEI_CRYPTO__POLICY_FILE", str(policy))
+    get_settings.cache_clear()
+    engine = MaskingEngine.from_settings(get_settings(), today=lambda: TODAY)
+    grades = {"tel": FieldGrade("CN_MOBILE", "L3", None, True)}
+    caller = Caller("a1", "auditor")
+    first = engine.mask("d", caller, [{"tel": "13812345678"}], grades=grades, emit_audit=False)
+    assert first.decisions["tel"]["reason"].endswith("; FF1 key fpe version 1")
+    engine.keys.keyring.rotate("fpe")
+    second = engine.mask("d", caller, [{"tel": "13812345678"}], grades=grades, emit_audit=False)
+    assert second.decisions["tel"]["reason"].endswith("; FF1 key fpe version 2")
+    assert second.records != first.records
+    for res, version in ((first, 1), (second, 2)):
+        tok, _ = engine.keys.tokenizer(TokenizeParams(key_id="fpe"), reverse=True, version=version)
+        assert tok.decrypt(res.records[0]["tel"]) == "13812345678"

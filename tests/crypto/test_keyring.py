@@ -10,7 +10,7 @@ import pytest
 
 from classifier.settings import Settings
 from crypto.envelope import FieldCipher
-from crypto.errors import KeyDestroyedError, KeyringError, MasterKeyError
+from crypto.errors import KeyDestroyedError, KeyringError, KeyStateError, MasterKeyError
 from crypto.keyring import Keyring
 from crypto.masterkey import LocalMasterKey
 
@@ -111,9 +111,15 @@ def test_key_errors_are_clear(keyring: Keyring) -> None:
         keyring.destroy("default", 9)
     with pytest.raises(KeyringError, match="key id"):
         keyring.create("bad:id")
-    keyring.destroy("default", 1)
+    with pytest.raises(KeyStateError, match="active version.*rotate first"):
+        keyring.destroy("default", 1)
+    assert FieldCipher(keyring).encrypt("ds", "f", "v").startswith("sw1:SM4-GCM:default:1:")
+    keyring.destroy("default", 1, force_active=True)
+    with pytest.raises(KeyringError, match="already destroyed"):
+        keyring.destroy("default", 1, force_active=True)
     with pytest.raises(KeyringError, match="no active version"):
         FieldCipher(keyring).encrypt("ds", "f", "v")
+    assert keyring.rotate("default") == 2  # a rotation gives the key a version to write under again
 
 
 class _OtherProvider:

@@ -17,6 +17,7 @@ from soc.service.schemas import ERRORS
 
 router = APIRouter(tags=["crypto"])
 MAX_VALUES = 100_000
+Made = tuple[Callable[[Any], Any], dict[str, Any]]  # per-value function, key facts for the audit event
 
 
 class _FieldValues(BaseModel):
@@ -57,93 +58,124 @@ class DecryptRequest(_FieldValues):
 
 class ValuesResponse(BaseModel):
     values: list[Any]
+    key_version: int | None = Field(default=None, description="tokenize/detokenize: the key version used "
+                                    "(FF1 tokens do not carry it; keep it to detokenize after a rotation)")
     request_id: str
 
 
-def _tokenizer(state: Any, body: TokenizeRequest) -> Any:
-    from crypto.strategies import TokenizeParams, Tokenizer
+def _tokenizer(state: Any, body: TokenizeRequest, reverse: bool) -> Made:
+    """The crypto area's one tokenizer factory: never creates a key; reversing resolves the version."""
+    from crypto.strategies import TokenizeParams
 
     params = TokenizeParams(key_id=body.key_id, cipher=body.cipher, alphabet=body.alphabet,
                             keep_first=body.keep_first, keep_last=body.keep_last)
-    keys = state.backends.keys()
-    return Tokenizer(keys.ff1(body.key_id, body.cipher, body.alphabet, body.key_version), params)
+    tok, version = state.backends.keys().tokenizer(params, reverse=reverse,
+                                                   version=body.key_version if reverse else None)
+    return (tok.decrypt if reverse else tok.encrypt), {"key_id": body.key_id, "key_version": version}
 
 
 def _run(request: Request, principal: Principal, body: _FieldValues, operation: str,
-         make: Callable[[], Callable[[Any], Any]]) -> dict[str, Any]:
-    """Apply ``make()`` per value; one audit event per call (``decrypt`` for releases of clear text).
-    ``make`` opens the keys inside the error handling, so a missing master key is a 503, not a 500."""
-    from crypto.errors import CryptoError, DecryptError, DomainError, KeyringError, MasterKeyError
+         make: Callable[[], Made]) -> dict[str, Any]:
+    """Apply ``make()`` per value; one audit event per call naming the API key (``decrypt`` for
+    releases of clear text). ``make`` opens the keys inside the error handling, so a missing
+    master key is a 503, an unknown key id a 404 and a key in the wrong state a 409 — not a 500."""
+    from crypto.errors import (CryptoError, DecryptError, DomainError, KeyStateError, MasterKeyError,
+                               UnknownKeyError)
     from crypto.strategies import Unfit
 
     state = get_state(request)
     rid = request.state.request_id
     check_dataset(request, principal, body.dataset)
     action = "decrypt" if operation in ("decrypt", "detokenize") else "api_call"
-    audit: dict[str, Any] = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose, approval_id=body.approval_id,
-                 extra={"operation": operation})
+    extra: dict[str, Any] = {"operation": operation}
+    audit: dict[str, Any] = dict(dataset=body.dataset, fields=[body.field], purpose=body.purpose,
+                                 approval_id=body.approval_id)
     out: list[Any] = []
     try:
-        fn = make()
-        for i, value in enumerate(body.values):
-            try:
-                out.append(fn(value))
-            except Unfit:
-                raise ApiError(400, f"values[{i}] does not fit {operation} (empty, or outside the alphabet)",
-                               code="invalid_value", field=f"values[{i}]") from None
-            except (DecryptError, DomainError) as exc:
-                raise ApiError(400, f"values[{i}]: {exc}", code="invalid_value", field=f"values[{i}]") from None
+        try:
+            fn, keys_used = make()
+            extra.update(keys_used)
+            for i, value in enumerate(body.values):
+                try:
+                    out.append(fn(value))
+                except Unfit:
+                    raise ApiError(400, f"values[{i}] does not fit {operation} (empty, or outside the alphabet)",
+                                   code="invalid_value", field=f"values[{i}]") from None
+                except (DecryptError, DomainError) as exc:
+                    raise ApiError(400, f"values[{i}]: {exc}", code="invalid_value", field=f"values[{i}]") from None
+                except (UnknownKeyError, KeyStateError) as exc:  # the key a ciphertext names
+                    raise ApiError(404 if isinstance(exc, UnknownKeyError) else 409, f"values[{i}]: {exc}",
+                                   code="key_not_found" if isinstance(exc, UnknownKeyError) else "key_state",
+                                   field=f"values[{i}]") from None
+        except MasterKeyError as exc:
+            raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
+        except UnknownKeyError as exc:
+            raise ApiError(404, str(exc), code="key_not_found",
+                           field="key_id" if exc.version is None else "key_version") from None
+        except KeyStateError as exc:
+            raise ApiError(409, str(exc), code="key_state",
+                           field="key_version" if operation == "detokenize" else "key_id") from None
+        except CryptoError as exc:
+            raise ApiError(400, str(exc), code="key_error", field="key_id") from None
+        except (ValidationError, ValueError) as exc:  # parameters the crypto area refuses
+            raise ApiError(400, str(exc).splitlines()[0], code="invalid_request") from None
     except ApiError as exc:
         state.record(action, principal, request_id=rid, result="error", rows=0,
-                     **{**audit, "extra": {**audit["extra"], "reason": exc.message}})
+                     extra={**extra, "reason": exc.message}, **audit)
         raise
-    except MasterKeyError as exc:
-        raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
-    except (KeyringError, CryptoError) as exc:
-        raise ApiError(400, str(exc), code="key_error", field="key_id") from None
-    except (ValidationError, ValueError) as exc:  # parameters the crypto area refuses
-        raise ApiError(400, str(exc).splitlines()[0], code="invalid_request") from None
-    state.record(action, principal, request_id=rid, rows=len(out), **audit)
-    return {"values": out, "request_id": rid}
+    state.record(action, principal, request_id=rid, rows=len(out), extra=extra, **audit)
+    return {"values": out, "key_version": extra.get("key_version"), "request_id": rid}
 
 
-@router.post("/v1/tokenize", response_model=ValuesResponse, responses={**ERRORS},
+KEY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: {"description": "unknown key id or version (keys are created by an administrator, never by a call)",
+          "model": ERRORS[400]["model"]},
+    409: {"description": "the key cannot serve the call: no active version, a destroyed version, or "
+                         "(detokenize) a rotated key and no key_version", "model": ERRORS[400]["model"]},
+    503: {"description": "keys unavailable (no or wrong master key)", "model": ERRORS[400]["model"]},
+}
+
+
+@router.post("/v1/tokenize", response_model=ValuesResponse, responses=KEY_ERRORS,
              summary="FF1 format-preserving tokens (same format, reversible with permission)")
 def tokenize(body: TokenizeRequest, request: Request,
              principal: Principal = Depends(require("tokenize"))) -> dict[str, Any]:
-    return _run(request, principal, body, "tokenize", lambda: _tokenizer(get_state(request), body).encrypt)
+    return _run(request, principal, body, "tokenize", lambda: _tokenizer(get_state(request), body, False))
 
 
-@router.post("/v1/detokenize", response_model=ValuesResponse, responses={**ERRORS},
+@router.post("/v1/detokenize", response_model=ValuesResponse, responses=KEY_ERRORS,
              summary="Tokens back to clear text (needs an explicit detokenize grant)")
 def detokenize(body: TokenizeRequest, request: Request,
                principal: Principal = Depends(require("detokenize"))) -> dict[str, Any]:
-    return _run(request, principal, body, "detokenize", lambda: _tokenizer(get_state(request), body).decrypt)
+    return _run(request, principal, body, "detokenize", lambda: _tokenizer(get_state(request), body, True))
 
 
-@router.post("/v1/encrypt", response_model=ValuesResponse, responses={**ERRORS},
+@router.post("/v1/encrypt", response_model=ValuesResponse, responses=KEY_ERRORS,
              summary="Envelope field encryption (SM4-GCM default), bound to dataset and field")
 def encrypt(body: EncryptRequest, request: Request,
             principal: Principal = Depends(require("encrypt"))) -> dict[str, Any]:
-    def make() -> Callable[[Any], str]:
+    def make() -> Made:
         from crypto.strategies import Unfit
 
-        cipher = get_state(request).backends.keys().field_cipher(body.key_id, body.algorithm)
+        cipher = get_state(request).backends.keys().cipher(body.key_id, body.algorithm)
 
         def one(value: Any) -> str:
             if value is None or value == "":
                 raise Unfit
             return cipher.encrypt(body.dataset, body.field, value, deterministic=body.deterministic)
-        return one
+        return one, {"key_id": body.key_id, "algorithm": body.algorithm}
     return _run(request, principal, body, "encrypt", make)
 
 
-@router.post("/v1/decrypt", response_model=ValuesResponse, responses={**ERRORS},
+@router.post("/v1/decrypt", response_model=ValuesResponse, responses=KEY_ERRORS,
              summary="Ciphertexts back to clear text (needs an explicit decrypt grant)")
 def decrypt(body: DecryptRequest, request: Request,
             principal: Principal = Depends(require("decrypt"))) -> dict[str, Any]:
     # Algorithm, key id and version come from each ciphertext's header; any cipher object reads them.
-    def make() -> Callable[[Any], Any]:
-        cipher = get_state(request).backends.keys().field_cipher("default", "SM4-GCM")
-        return lambda v: cipher.decrypt(body.dataset, body.field, v)
+    def make() -> Made:
+        from crypto.envelope import FieldCipher
+
+        cipher = FieldCipher(get_state(request).backends.keys().keyring)  # creates nothing
+        return (lambda v: cipher.decrypt(body.dataset, body.field, v)), {}
     return _run(request, principal, body, "decrypt", make)

@@ -24,7 +24,8 @@ async def healthz() -> dict[str, str]:
 def readyz(request: Request) -> Response:
     state = get_state(request)
     checks: dict[str, Any] = {}
-    for name, opener in (("keys", lambda: state.keys.list()), ("catalog", state.backends.catalog),
+    for name, opener in (("api_keys", lambda: state.keys.list()), ("keyring", state.backends.keyring),
+                         ("catalog", state.backends.catalog),
                          ("masking", state.backends.masking), ("soc", state.backends.pipeline)):
         try:
             opener()

@@ -54,10 +54,12 @@ class MaskResponse(BaseModel):
 
 @router.post("/v1/mask", response_model=MaskResponse, summary="Desensitize records for release (动态脱敏)",
              responses={**ERRORS, 422: {"description": "unknown strategy in policy",
-                                        "model": ERRORS[400]["model"]}})
+                                        "model": ERRORS[400]["model"]},
+                        503: {"description": "keys unavailable: a rule that hashes, tokenizes or encrypts "
+                                             "needs the master key", "model": ERRORS[400]["model"]}})
 async def mask(body: MaskRequest, request: Request, principal: Principal = Depends(require("mask"))) -> Response:
     from crypto.engine import Caller
-    from crypto.errors import PolicyError, RecordError
+    from crypto.errors import KeyringError, MasterKeyError, PolicyError, RecordError
 
     state = get_state(request)
     rid = request.state.request_id
@@ -94,6 +96,9 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
     except PolicyError as exc:
         await _audit(state, principal, rid, "error", audit, {"reason": str(exc)})
         raise ApiError(422, str(exc), code="policy_error", field=exc.rule) from None
+    except (MasterKeyError, KeyringError) as exc:  # the policy's keys, not the caller's input
+        await _audit(state, principal, rid, "error", audit, {"reason": str(exc)})
+        raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
     decisions = {f: {k: d[k] for k in ("strategy", "reason", "spans") if k in d} for f, d in result.decisions.items()}
     await _audit(state, principal, rid, "success", audit,
                  {"strategies": {f: d["strategy"] for f, d in decisions.items()}, "fallbacks": list(result.fallbacks)})
