@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 log = logging.getLogger("shuwei.service")
 
@@ -64,6 +65,23 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
     return out or None
 
 
+def _not_json(request: Request) -> bool:
+    ctype = request.headers.get("content-type")
+    if ctype is None:
+        return False
+    media = ctype.split(";")[0].strip().lower()
+    return not (media == "application/json" or (media.startswith("application/") and media.endswith("+json")))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -72,6 +90,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI parses a body as JSON only when the Content-Type says JSON (or is absent); any
+        # other type leaves raw bytes that fail the model. That is the client's media type, not its
+        # data: 415, for every JSON route at once.
+        if _not_json(request) and any(e.get("loc", ("",))[0] == "body" for e in exc.errors()):
+            ctype = request.headers["content-type"].split(";")[0].strip()
+            return error_response(request, 415, f"content type '{ctype}' not supported: send application/json",
+                                  field="Content-Type")
         # The masking contract answers malformed bodies with 400 (422 is reserved for policy errors).
         err: dict[str, Any] = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = _loc_to_field(err.get("loc", ()))
@@ -87,9 +112,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else _STATUS_CODES.get(exc.status_code, "error")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}"
-        elif exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
             message = f"method {request.method} not allowed on {request.url.path}"
-        return error_response(request, exc.status_code, message, headers=dict(exc.headers or {}))
+            # Starlette names only the first route that matched the path; a path served by several
+            # routes (GET and PATCH /v1/alerts/{id}) allows the methods of all of them.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(request, exc.status_code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
