@@ -6,9 +6,9 @@ request models validate exactly what their schema says (strict types: ``0`` is n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class ErrorDetail(BaseModel):
@@ -26,6 +26,17 @@ class StrictModel(BaseModel):
     """A request body: JSON types as declared (no ``"1"`` → 1 or ``0`` → false coercion)."""
 
     model_config = ConfigDict(strict=True)
+
+
+def integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``2.0``; strict pydantic would refuse it, lax would take
+    ``"2"`` and ``true`` as well."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(integral)]
 
 
 _DESCRIPTIONS = {

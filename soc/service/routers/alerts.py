@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,9 +34,9 @@ class AlertPatch(StrictModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     status: Status | SkipJsonSchema[None] = None
-    assignee: str | SkipJsonSchema[None] = Field(default=None, min_length=1)
-    notes: str | SkipJsonSchema[None] = Field(default=None, min_length=1,
-                                              description="a note appended to the alert")
+    assignee: Annotated[str, Field(min_length=1)] | SkipJsonSchema[None] = None
+    notes: Annotated[str, Field(min_length=1)] | SkipJsonSchema[None] = Field(
+        default=None, description="a note appended to the alert")
 
 
 def _bound(name: str, text: str | None, edge: datetime) -> datetime | None:

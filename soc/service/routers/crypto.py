@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
-from soc.service.schemas import BODY, StrictModel, errors
+from soc.service.schemas import BODY, JsonInt, StrictModel, errors, integral
 
 router = APIRouter(tags=["crypto"])
 MAX_VALUES = 100_000
@@ -46,10 +46,10 @@ class TokenizeRequest(_FieldValues):
     cipher: Literal["AES", "SM4"] = "AES"
     alphabet: str = Field(default="0123456789", min_length=2,
                           description="distinct characters (a repeated one is answered 422)")
-    keep_first: int = Field(default=0, ge=0)
-    keep_last: int = Field(default=0, ge=0)
-    key_version: int | None = Field(default=None, ge=1, description="detokenize: the version that "
-                                    "tokenized (default: the active one)")
+    keep_first: JsonInt = Field(default=0, ge=0)
+    keep_last: JsonInt = Field(default=0, ge=0)
+    key_version: Annotated[int, Field(ge=1), BeforeValidator(integral)] | None = Field(
+        default=None, description="detokenize: the version that tokenized (default: the active one)")
 
 
 class EncryptRequest(_FieldValues):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
+from classifier.policy import ENTITY_IDS
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
@@ -32,8 +33,10 @@ class ReviewRequest(StrictModel):
     column: str = Field(min_length=1, examples=["联系电话"])
     comment: str = Field(pattern=r"\S", examples=["confirmed with the registry office"])
     accept: bool = Field(default=False, description="accept the scan's finding as it is")
-    entity: str | None = Field(default=None, description="override: entity id, or null for none")
-    grade: str | SkipJsonSchema[None] = Field(default=None, pattern=r"^L[1-4]$", description="override: L1..L4")
+    entity: Literal[ENTITY_IDS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="override: an entity id, or null for none")
+    grade: Annotated[str, Field(pattern=r"^L[1-4]$")] | SkipJsonSchema[None] = Field(
+        default=None, description="override: L1..L4")
 
 
 def _input_error(exc: Exception, field: str | None = None) -> ApiError:
