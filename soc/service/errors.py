@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import compile_path
 
 log = logging.getLogger("shuwei.service")
 
@@ -56,6 +56,9 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
+    # pydantic names the branch of a union that failed (``constrained-str``, ``literal['a']``):
+    # not a field a client sent.
+    parts = [p for p in parts if not (isinstance(p, str) and ("-" in p or "[" in p))]
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -74,11 +77,17 @@ def _not_json(request: Request) -> bool:
 
 
 def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for every path template matching this path."""
+    app = request.app
+    templates = getattr(app.state, "allow_index", None)
+    if templates is None:  # built once: the document does not change while the app runs
+        templates = [(compile_path(path)[0], {m.upper() for m in ops})
+                     for path, ops in app.openapi().get("paths", {}).items()]
+        app.state.allow_index = templates
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    for regex, ops in templates:
+        if regex.match(request.url.path):
+            methods |= ops
     return sorted(methods)
 
 

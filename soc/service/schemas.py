@@ -39,6 +39,16 @@ def integral(value: Any) -> Any:
 JsonInt = Annotated[int, BeforeValidator(integral)]
 
 
+def _present(value: Any) -> Any:
+    if value is None:
+        raise ValueError("omit the field rather than send null")
+    return value
+
+
+# For an optional field whose schema has no null: ``Annotated[T | SkipJsonSchema[None], Omittable]``.
+Omittable = BeforeValidator(_present)
+
+
 _DESCRIPTIONS = {
     400: "malformed body or parameter (wrong type, missing field, outside a declared bound)",
     401: "no or bad credentials",

@@ -14,7 +14,7 @@ from soc.alerts.query import AlertFilter
 from soc.service.auth.principal import Principal
 from soc.service.deps import get_state, require
 from soc.service.errors import ApiError
-from soc.service.schemas import BODY, StrictModel, errors
+from soc.service.schemas import BODY, Omittable, StrictModel, errors
 
 router = APIRouter(tags=["alerts"])
 Status = Literal["new", "acknowledged", "in_progress", "resolved", "false_positive"]
@@ -33,9 +33,9 @@ class AlertPatch(StrictModel):
     """At least one field; ``null`` is not a value (omit the field instead)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
-    status: Status | SkipJsonSchema[None] = None
-    assignee: Annotated[str, Field(min_length=1)] | SkipJsonSchema[None] = None
-    notes: Annotated[str, Field(min_length=1)] | SkipJsonSchema[None] = Field(
+    status: Annotated[Status | SkipJsonSchema[None], Omittable] = None
+    assignee: Annotated[Annotated[str, Field(min_length=1)] | SkipJsonSchema[None], Omittable] = None
+    notes: Annotated[Annotated[str, Field(min_length=1)] | SkipJsonSchema[None], Omittable] = Field(
         default=None, description="a note appended to the alert")
 
 

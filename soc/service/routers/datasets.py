@@ -13,7 +13,7 @@ from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
 from soc.service.paths import check_sql, is_sql_url, resolve_file
-from soc.service.schemas import BODY, StrictModel, errors
+from soc.service.schemas import BODY, Omittable, StrictModel, errors
 
 router = APIRouter(tags=["datasets"])
 NOT_FOUND = "unknown dataset"
@@ -35,7 +35,7 @@ class ReviewRequest(StrictModel):
     accept: bool = Field(default=False, description="accept the scan's finding as it is")
     entity: Literal[ENTITY_IDS] | None = Field(  # type: ignore[valid-type]
         default=None, description="override: an entity id, or null for none")
-    grade: Annotated[str, Field(pattern=r"^L[1-4]$")] | SkipJsonSchema[None] = Field(
+    grade: Annotated[Annotated[str, Field(pattern=r"^L[1-4]$")] | SkipJsonSchema[None], Omittable] = Field(
         default=None, description="override: L1..L4")
 
 
