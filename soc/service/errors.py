@@ -102,7 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # FastAPI parses a body as JSON only when the Content-Type says JSON (or is absent); any
         # other type leaves raw bytes that fail the model. That is the client's media type, not its
         # data: 415, for every JSON route at once.
-        if _not_json(request) and any(e.get("loc", ("",))[0] == "body" for e in exc.errors()):
+        if _not_json(request) and any((e.get("loc") or ("",))[0] == "body" for e in exc.errors()):
             ctype = request.headers["content-type"].split(";")[0].strip()
             return error_response(request, 415, f"content type '{ctype}' not supported: send application/json",
                                   field="Content-Type")
