@@ -77,18 +77,18 @@ def _not_json(request: Request) -> bool:
 
 
 def _allowed_methods(request: Request) -> list[str]:
-    """The methods the OpenAPI document lists for every path template matching this path."""
+    """The methods the OpenAPI document lists for this path: a concrete path (``/v1/datasets/scans``)
+    takes precedence over templates that also match it (``/v1/datasets/{dataset}``), as in OpenAPI."""
     app = request.app
-    templates = getattr(app.state, "allow_index", None)
-    if templates is None:  # built once: the document does not change while the app runs
-        templates = [(compile_path(path)[0], {m.upper() for m in ops})
-                     for path, ops in app.openapi().get("paths", {}).items()]
-        app.state.allow_index = templates
-    methods: set[str] = set()
-    for regex, ops in templates:
-        if regex.match(request.url.path):
-            methods |= ops
-    return sorted(methods)
+    paths = getattr(app.state, "allow_index", None)
+    if paths is None:  # built once: the document does not change while the app runs
+        paths = [(path, compile_path(path)[0], {m.upper() for m in ops})
+                 for path, ops in app.openapi().get("paths", {}).items()]
+        app.state.allow_index = paths
+    path = request.url.path
+    exact = [ops for template, _, ops in paths if template == path]
+    matching = exact or [ops for _, regex, ops in paths if regex.match(path)]
+    return sorted(set().union(*matching))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -37,6 +37,8 @@ def test_every_documented_status_and_allow_header(live: Live) -> None:
     with live.client("admin") as c:
         r = c.options("/v1/alerts/a1")
         assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"GET", "PATCH"}
+        r = c.options("/v1/datasets/scans")  # the concrete path, not /v1/datasets/{dataset}
+        assert r.status_code == 405 and r.headers["allow"] == "POST"
         assert_error(c.get("/v1/alerts", params={"until": "0.5"}), 400)
         assert_error(c.get("/v1/alerts", params={"since": "2026-13-01T00:00:00Z"}), 400)
         for valid in ("2026-03-01T09:15:02+08:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-23:59"):
