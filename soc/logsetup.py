@@ -104,9 +104,10 @@ def dict_config(level: str = "warning", fmt: LogFormat = "text") -> dict[str, An
         "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
         "formatters": {"shuwei": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
         "handlers": {"stderr": handler},
-        # uvicorn's loggers would otherwise bring their own handlers and formats.
-        "loggers": {"shuwei": propagate, "uvicorn": propagate, "uvicorn.error": propagate,
-                    "uvicorn.access": propagate},
+        # Ours (``shuwei.*``, and modules that log under their own name) at the chosen level; uvicorn's
+        # would otherwise bring their own handlers and formats. Everything else: warnings only.
+        "loggers": {name: propagate for name in ("shuwei", "classifier", "crypto", "soc", "uvicorn",
+                                                 "uvicorn.error", "uvicorn.access")},
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
 
