@@ -31,6 +31,19 @@ class OutputFormat(str, enum.Enum):
 FormatOption = typer.Option(OutputFormat.table, "--format", "-f", help="json or table")
 
 
+class LogFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class LogLevel(str, enum.Enum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+    critical = "critical"
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print a one-line error (never a traceback) and exit."""
     typer.echo(f"error: {message}", err=True)

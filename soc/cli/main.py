@@ -10,8 +10,9 @@ from typing import Optional
 import typer
 
 from classifier.settings import CONFIG_ENV, ConfigError, Settings, get_settings, on_data_dir
+from soc import logsetup
 from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, soc_cmd
-from soc.cli.common import fail
+from soc.cli.common import LogFormat, LogLevel, fail
 from soc.cli.progress import progress_bars
 
 app = typer.Typer(
@@ -30,7 +31,12 @@ def _root(
     ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML configuration file "
                                           f"(default: ${CONFIG_ENV} or ./shuwei.yaml)"),
+    log_level: LogLevel = typer.Option(LogLevel.warning, "--log-level", help="messages at this level and "
+                                       "above go to stderr"),
+    log_format: LogFormat = typer.Option(LogFormat.text, "--log-format", help="text, or json (one object "
+                                         "per line: ts, level, logger, request_id, message)"),
 ) -> None:
+    logsetup.configure(log_level.value, log_format.value)
     if config is not None:
         os.environ[CONFIG_ENV] = str(config)
     get_settings.cache_clear()

@@ -10,7 +10,8 @@ from typing import Optional
 import typer
 
 from classifier.settings import CONFIG_ENV, ConfigError, get_settings
-from soc.cli.common import fail
+from soc import logsetup
+from soc.cli.common import LogFormat, LogLevel, fail
 
 
 def serve(
@@ -21,7 +22,10 @@ def serve(
                                        help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips"),
     forwarded_allow_ips: Optional[str] = typer.Option(None, "--forwarded-allow-ips",
                                                       help="comma-separated proxy addresses to trust"),
-    log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level"),
+    log_level: Optional[LogLevel] = typer.Option(None, "--log-level", help="log level of the service and "
+                                                 "uvicorn (default: the root --log-level, else warning)"),
+    log_format: Optional[LogFormat] = typer.Option(None, "--log-format", help="text or json lines on stderr "
+                                                   "(default: the root --log-format, else text)"),
 ) -> None:
     """Run the HTTP API (OpenAPI at /docs) on the embedded SQLite stores of data_dir."""
     import uvicorn
@@ -43,10 +47,14 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="shuwei-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     typer.echo(f"Shuwei service on http://{host}:{port} (OpenAPI: /docs), data in {settings.data_dir}", err=True)
+    level = log_level.value if log_level else logsetup.current()[0]
+    fmt = log_format.value if log_format else logsetup.current()[1]
     try:
+        # uvicorn applies the same logging set-up in every worker process it starts.
         uvicorn.run("soc.service.app:app_factory", factory=True, host=host, port=port, workers=workers,
                     proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips,
-                    log_level=log_level, access_log=False, server_header=False)
+                    log_config=logsetup.dict_config(level, fmt), log_level=level, access_log=False,
+                    server_header=False)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -9,7 +9,7 @@ from sigma.plugins import InstalledSigmaPlugins
 from sigma.validation import SigmaValidator
 
 from soc.detection.compiler import Placeholders
-from soc.detection.pack import RulePack, rule_key
+from soc.detection.pack import RulePack, _rule_files, rule_key
 from soc.detection.streaming import StreamingDetector
 
 # Validators left out, and why: both load the MITRE ATT&CK / D3FEND catalogues from the network
@@ -23,6 +23,16 @@ def check_rules(path: str | Path, placeholders: Placeholders | None = None) -> l
     pack = RulePack.load(path)
     problems = [{"path": e.path, "rule_id": e.rule_id, "severity": "error", "check": "load",
                  "message": e.reason} for e in pack.errors]
+    # A file that yields neither a rule nor an error (empty, only comments, a stray ---) checks nothing:
+    # passing it would read as "these rules are fine".
+    seen = {e.path for e in pack.errors} | set(pack.paths.values())
+    root = Path(path)
+    files = _rule_files(root) if root.exists() else []
+    problems += [{"path": str(f), "rule_id": None, "severity": "error", "check": "empty",
+                  "message": "no Sigma rules in this file"} for f in files if str(f) not in seen]
+    if root.is_dir() and not files:
+        problems.append({"path": str(root), "rule_id": None, "severity": "error", "check": "empty",
+                         "message": "no rule files (.yml, .yaml) in this directory"})
     if placeholders is not None:
         for e in StreamingDetector(pack, placeholders).errors:
             problems.append({"path": e.path, "rule_id": e.rule_id, "severity": "error",

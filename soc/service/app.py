@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from classifier.settings import Settings, get_settings
 from soc.service.errors import install_error_handlers
@@ -12,12 +13,15 @@ from soc.service.state import ServiceState
 
 DESCRIPTION = """数卫 Shuwei HTTP API. Authenticate with `Authorization: Bearer <API key or OIDC token>`.
 Every error is `{"error": {"code", "message", "field", "request_id"}}`; every response carries `X-Request-ID`."""
+DOCS_ASSETS = "/docs-assets"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     state = ServiceState(settings)
-    app = FastAPI(title="Shuwei 数卫", version="1.0", description=DESCRIPTION)
+    # Swagger UI and ReDoc with their scripts from the fastapi-offline package, not a CDN: /docs works
+    # on an air-gapped network.
+    app = FastAPIOffline(title="Shuwei 数卫", version="1.0", description=DESCRIPTION, static_url=DOCS_ASSETS)
     app.state.shuwei = state
     state.install_audit_sink()
     install_error_handlers(app)

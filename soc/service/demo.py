@@ -24,6 +24,7 @@ def demo_settings(settings: Settings, samples_dir: Path) -> Settings:
 def serve_demo(ctx: dict[str, Any], host: str = "127.0.0.1", port: int = 8080) -> None:
     import uvicorn
 
+    from soc import logsetup
     from soc.service.app import create_app
 
     settings: Settings = ctx["settings"]
@@ -50,4 +51,6 @@ def serve_demo(ctx: dict[str, Any], host: str = "127.0.0.1", port: int = 8080) -
     typer.echo(f"  curl -s -H 'Authorization: Bearer {keys['soc_analyst']}' 'http://{host}:{port}/v1/alerts?limit=5'")
     typer.echo("Ctrl-C stops the service.")
     app = create_app(demo_settings(settings, samples))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    level, fmt = logsetup.current()  # the CLI root's --log-level/--log-format, as for `shuwei serve`
+    uvicorn.run(app, host=host, port=port, log_config=logsetup.dict_config(level, fmt), log_level=level,
+                access_log=False, server_header=False)

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 log = logging.getLogger("shuwei.service")
 
@@ -55,6 +56,9 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
+    # pydantic names the branch of a union that failed (``constrained-str``, ``literal['a']``):
+    # not a field a client sent.
+    parts = [p for p in parts if not (isinstance(p, str) and ("-" in p or "[" in p))]
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -62,6 +66,29 @@ def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
         else:
             out += ("." if out else "") + str(part)
     return out or None
+
+
+def _not_json(request: Request) -> bool:
+    ctype = request.headers.get("content-type")
+    if ctype is None:
+        return False
+    media = ctype.split(";")[0].strip().lower()
+    return not (media == "application/json" or (media.startswith("application/") and media.endswith("+json")))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods the OpenAPI document lists for this path: a concrete path (``/v1/datasets/scans``)
+    takes precedence over templates that also match it (``/v1/datasets/{dataset}``), as in OpenAPI."""
+    app = request.app
+    paths = getattr(app.state, "allow_index", None)
+    if paths is None:  # built once: the document does not change while the app runs
+        paths = [(path, compile_path(path)[0], {m.upper() for m in ops})
+                 for path, ops in app.openapi().get("paths", {}).items()]
+        app.state.allow_index = paths
+    path = request.url.path
+    exact = [ops for template, _, ops in paths if template == path]
+    matching = exact or [ops for _, regex, ops in paths if regex.match(path)]
+    return sorted(set().union(*matching))
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -72,6 +99,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI parses a body as JSON only when the Content-Type says JSON (or is absent); any
+        # other type leaves raw bytes that fail the model. That is the client's media type, not its
+        # data: 415, for every JSON route at once.
+        if _not_json(request) and any((e.get("loc") or ("",))[0] == "body" for e in exc.errors()):
+            ctype = request.headers["content-type"].split(";")[0].strip()
+            return error_response(request, 415, f"content type '{ctype}' not supported: send application/json",
+                                  field="Content-Type")
         # The masking contract answers malformed bodies with 400 (422 is reserved for policy errors).
         err: dict[str, Any] = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         field = _loc_to_field(err.get("loc", ()))
@@ -87,9 +121,13 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else _STATUS_CODES.get(exc.status_code, "error")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such endpoint: {request.method} {request.url.path}"
-        elif exc.status_code == 405:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
             message = f"method {request.method} not allowed on {request.url.path}"
-        return error_response(request, exc.status_code, message, headers=dict(exc.headers or {}))
+            # Starlette names only the first route that matched the path; a path served by several
+            # routes (GET and PATCH /v1/alerts/{id}) allows the methods of all of them.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(request, exc.status_code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

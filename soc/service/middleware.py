@@ -1,6 +1,7 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task per request on the hot path).
 
-One layer does what every request needs: a request id, the global body-size cap, metrics, and a
+One layer does what every request needs: a request id (also in every log record of the call, via
+:data:`soc.logsetup.request_id`), the global body-size cap, metrics, an access line at INFO, and a
 last-resort JSON 500 so no failure escapes as a bare stack trace or loses its ``X-Request-ID``.
 """
 
@@ -15,6 +16,7 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from soc.logsetup import request_id
 from soc.service.errors import error_body
 from soc.service.metrics import LATENCY, REQUESTS
 
@@ -41,6 +43,7 @@ class ServiceMiddleware:
         start = time.perf_counter()
         rid = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = rid
+        token = request_id.set(rid)
         header_rid = rid.encode()
         status_holder = [500]
         started = [False]
@@ -66,7 +69,7 @@ class ServiceMiddleware:
                 await _send_error(send_wrapper, 413, f"request body exceeds the limit of "
                                   f"{self.max_body_bytes} bytes", rid)
         except Exception:
-            log.exception("unhandled error, request id %s", rid)
+            log.exception("unhandled error")
             if not started[0]:
                 await _send_error(send_wrapper, 500, "internal error; see the server log with this "
                                   "request id", rid)
@@ -74,8 +77,12 @@ class ServiceMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
+            elapsed = time.perf_counter() - start
             REQUESTS.labels(method, template, str(status_holder[0])).inc()
-            LATENCY.labels(method, template).observe(time.perf_counter() - start)
+            LATENCY.labels(method, template).observe(elapsed)
+            if log.isEnabledFor(logging.INFO):  # the route template, never a query string or a body
+                log.info("%s %s %d %.1f ms", method, template, status_holder[0], elapsed * 1000)
+            request_id.reset(token)
 
 
 def _request_id(scope: Scope) -> str:

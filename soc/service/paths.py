@@ -23,7 +23,7 @@ def resolve_file(text: str, roots: list[Path]) -> Path:
         raise ApiError(403, "no readable roots are configured (service.readable_roots): file scans are off",
                        code="outside_readable_roots", field="source")
     if "\x00" in text or not text.strip():
-        raise ApiError(400, "source must be a non-empty path", code="invalid_request", field="source")
+        raise ApiError(404, "source must be a non-empty path without NUL", code="not_found", field="source")
     given = Path(text)
     if ".." in given.parts:
         raise ApiError(403, "source may not contain '..'", code="outside_readable_roots", field="source")
@@ -34,8 +34,8 @@ def resolve_file(text: str, roots: list[Path]) -> Path:
         raise ApiError(403, "source is outside the configured readable roots", code="outside_readable_roots",
                        field="source")
     if not real.is_file():
-        raise ApiError(400, f"source '{text}' is not a readable file below the readable roots",
-                       code="invalid_request", field="source")
+        raise ApiError(404, f"source '{text}' is not a readable file below the readable roots",
+                       code="not_found", field="source")
     return real
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -25,10 +26,12 @@ def free_port() -> int:
 class LiveServer:
     """Start, ``kill -9`` and restart the service exactly as an operator would run it."""
 
-    def __init__(self, data_dir: Path, config: Path, workers: int = 1, log: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, config: Path, workers: int = 1, log: Path | None = None,
+                 args: Sequence[str] = ()) -> None:
         self.data_dir = data_dir
         self.config = config
         self.workers = workers
+        self.args = list(args)  # more `shuwei serve` options, e.g. --log-format json
         self.port = free_port()
         self.log = log or data_dir.parent / "server.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -46,7 +49,7 @@ class LiveServer:
 
     def start(self, timeout: float = 60) -> None:
         cmd = [sys.executable, "-m", "soc.cli.serve", "--host", "127.0.0.1", "--port", str(self.port),
-               "--workers", str(self.workers)]
+               "--workers", str(self.workers), *self.args]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)

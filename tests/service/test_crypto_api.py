@@ -54,11 +54,11 @@ def test_encrypt_decrypt_round_trip_bound_to_field(live: Live) -> None:
         r = c.post("/v1/decrypt", json={"dataset": "pop_basic", "field": "联系电话", "values": cts,
                                         "purpose": "核查", "approval_id": "AP-1"})
         assert r.status_code == 200 and r.json()["values"] == PHONES
-        err = assert_error(c.post("/v1/decrypt", json={"dataset": "pop_basic", "field": "姓名", "values": cts}), 400)
+        err = assert_error(c.post("/v1/decrypt", json={"dataset": "pop_basic", "field": "姓名", "values": cts}), 422)
         assert err["field"] == "values[0]"
         tampered = cts[0][:-3] + ("AAA" if not cts[0].endswith("AAA") else "BBB")
         assert_error(c.post("/v1/decrypt", json={"dataset": "pop_basic", "field": "联系电话", "values": [tampered]}),
-                     400)
+                     422)
 
 
 def test_tokenize_keeps_format_and_reverses(live: Live) -> None:
@@ -68,6 +68,10 @@ def test_tokenize_keeps_format_and_reverses(live: Live) -> None:
         tokens = r.json()["values"]
         assert all(len(t) == 11 and t.isdigit() for t in tokens) and tokens != PHONES
         assert_error(c.post("/v1/tokenize", json={"dataset": "pop_basic", "field": "x", "values": [""]}), 400)
+        # Well-formed but outside the alphabet (schema-valid): 422, not a malformed-body 400.
+        assert_error(c.post("/v1/tokenize", json={"dataset": "pop_basic", "field": "x", "values": ["abc"]}), 422)
+        assert_error(c.post("/v1/tokenize", json={"dataset": "pop_basic", "field": "x", "values": ["1"],
+                                                  "keep_last": False}), 400)  # strict: false is not 0
     with live.client("platform_granted") as c:
         r = c.post("/v1/detokenize", json={"dataset": "pop_basic", "field": "联系电话", "values": tokens,
                                            "purpose": "核查"})

@@ -19,7 +19,7 @@ def test_scan_refuses_paths_outside_roots(live: Live, demo_sources: None) -> Non
                        str(live.root / "sources" / ".." / "outside.csv")):
             err = assert_error(c.post("/v1/datasets/scans", json={"source": source}), 403)
             assert err["field"] == "source", source
-        assert_error(c.post("/v1/datasets/scans", json={"source": "missing.csv"}), 400)
+        assert_error(c.post("/v1/datasets/scans", json={"source": "missing.csv"}), 404)
         assert_error(c.post("/v1/datasets/scans", json={"source": "sqlite:////etc/shadow.db"}), 403)
         assert_error(c.post("/v1/datasets/scans", json={"source": "pop_basic.csv", "bogus": 1}), 400)
 
@@ -39,7 +39,7 @@ def test_list_detail_review_drift(live: Live, demo_sources: None) -> None:
         after = {col["name"]: col for col in c.get("/v1/datasets/pop_basic").json()["columns"]}
         assert after["地址"]["grade"] == "L4" and after["地址"]["reviewed"] is True
         assert_error(c.post("/v1/datasets/pop_basic/review", json={"column": "nope", "comment": "x", "accept": True}),
-                     400)
+                     404)
         assert_error(c.post("/v1/datasets/pop_basic/review", json={"column": "地址", "comment": "x", "grade": "L9"}),
                      400)
         assert isinstance(c.get("/v1/datasets/drift").json(), list)

@@ -91,3 +91,18 @@ def test_rules_list(data_dir: Path) -> None:
     assert {"detection", "event_count", "value_count", "temporal_ordered"} <= kinds
     res = runner.invoke(app, ["soc", "rules", "list", str(PACK), "--limit", "3", "--format", "json"])
     assert len(json.loads(res.stdout)) == 3
+
+
+def test_rules_check_refuses_a_file_or_directory_without_rules(tmp_path: Path, data_dir: Path) -> None:
+    empty = tmp_path / "pack"
+    empty.mkdir()
+    res = runner.invoke(app, ["soc", "rules", "check", str(empty), "--format", "json"])
+    assert res.exit_code == 1
+    assert [p["check"] for p in json.loads(res.stdout)] == ["empty"]
+    (empty / "empty.yml").write_text("", encoding="utf-8")
+    (empty / "comment.yaml").write_text("# nothing yet\n---\n", encoding="utf-8")
+    res = runner.invoke(app, ["soc", "rules", "check", str(empty)])
+    assert res.exit_code == 1
+    assert "no problems found" not in res.output
+    assert "comment.yaml" in res.output and "empty.yml" in res.output
+    assert res.output.count("no Sigma rules in this file") == 2

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from classifier.dates import RFC3339, parse_rfc3339
 from soc.alerts.query import AlertFilter
 from soc.service.auth.principal import Principal
 from soc.service.deps import get_state, require
 from soc.service.errors import ApiError
-from soc.service.schemas import ERRORS
+from soc.service.schemas import BODY, Omittable, StrictModel, errors
 
 router = APIRouter(tags=["alerts"])
 Status = Literal["new", "acknowledged", "in_progress", "resolved", "false_positive"]
 Severity = Literal["informational", "low", "medium", "high", "critical"]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown alert", "model": ERRORS[400]["model"]}}
+NOT_FOUND = "unknown alert, or one outside the key's datasets"
 
 
 class AlertPage(BaseModel):
@@ -27,11 +29,35 @@ class AlertPage(BaseModel):
     offset: int
 
 
-class AlertPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Status | None = None
-    assignee: str | None = Field(default=None, min_length=1)
-    notes: str | None = Field(default=None, min_length=1, description="a note appended to the alert")
+class AlertPatch(StrictModel):
+    """At least one field; ``null`` is not a value (omit the field instead)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    status: Annotated[Status | SkipJsonSchema[None], Omittable] = None
+    assignee: Annotated[Annotated[str, Field(min_length=1)] | SkipJsonSchema[None], Omittable] = None
+    notes: Annotated[Annotated[str, Field(min_length=1)] | SkipJsonSchema[None], Omittable] = Field(
+        default=None, description="a note appended to the alert")
+
+
+def _bound(name: str, text: str | None, edge: datetime) -> datetime | None:
+    """A ``since``/``until`` parameter: RFC 3339 with an offset, nothing looser. A valid one whose
+    instant falls outside years 0001–9999 in UTC bounds nothing (``edge``), rather than a 400."""
+    if text is None:
+        return None
+    try:
+        return parse_rfc3339(text)
+    except ValueError as exc:
+        if RFC3339.match(text):
+            try:
+                datetime.fromisoformat(text)
+            except ValueError:
+                pass
+            else:
+                return edge
+        raise ApiError(400, f"{name}: {exc}", field=name) from None
+
+
+_TIME = {"format": "date-time", "examples": ["2026-03-01T09:15:02+08:00"]}
 
 
 def _visible(principal: Principal, alert: dict[str, Any]) -> bool:
@@ -39,24 +65,25 @@ def _visible(principal: Principal, alert: dict[str, Any]) -> bool:
     return principal.datasets is None or bool(set(alert.get("datasets") or []) & principal.datasets)
 
 
-@router.get("/v1/alerts", response_model=AlertPage, summary="Alerts, newest first", responses={**ERRORS})
+@router.get("/v1/alerts", response_model=AlertPage, summary="Alerts, newest first", responses=errors())
 def list_alerts(
     request: Request,
     status: Status | None = None,
     severity: Severity | None = None,
     user: str | None = Query(default=None, description="an actor among the alert's users"),
     dataset: str | None = Query(default=None, description="a dataset the alert touches"),
-    since: datetime | None = Query(default=None, description="last_seen at or after (RFC 3339)"),
-    until: datetime | None = Query(default=None, description="first_seen at or before (RFC 3339)"),
+    since: str | None = Query(default=None, description="last_seen at or after (RFC 3339 with offset)",
+                              json_schema_extra=_TIME),
+    until: str | None = Query(default=None, description="first_seen at or before (RFC 3339 with offset)",
+                              json_schema_extra=_TIME),
     limit: int = Query(default=50, ge=1, le=1000),
     offset: int = Query(default=0, ge=0),
     principal: Principal = Depends(require("alerts:read")),
 ) -> AlertPage:
+    since_at = _bound("since", since, datetime.min.replace(tzinfo=timezone.utc))
+    until_at = _bound("until", until, datetime.max.replace(tzinfo=timezone.utc))
     alerts = get_state(request).backends.alerts().list(status=status)
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ApiError(400, f"{name}: give a time zone offset (RFC 3339)", field=name)
-    wanted = AlertFilter(severity=severity, user=user, dataset=dataset, since=since, until=until)
+    wanted = AlertFilter(severity=severity, user=user, dataset=dataset, since=since_at, until=until_at)
     out = [a for a in alerts if _visible(principal, a) and wanted.matches(a)]
     return AlertPage(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)
 
@@ -68,15 +95,14 @@ def _get(request: Request, principal: Principal, alert_id: str) -> dict[str, Any
     return alert
 
 
-@router.get("/v1/alerts/{alert_id}", summary="One alert with its history", responses={**ERRORS, **NOT_FOUND})
+@router.get("/v1/alerts/{alert_id}", summary="One alert with its history", responses=errors(404, e404=NOT_FOUND))
 def get_alert(alert_id: str, request: Request,
               principal: Principal = Depends(require("alerts:read"))) -> dict[str, Any]:
     return _get(request, principal, alert_id)
 
 
 @router.patch("/v1/alerts/{alert_id}", summary="Triage: status, assignee, notes",
-              responses={**ERRORS, **NOT_FOUND, 409: {"description": "lifecycle change not allowed",
-                                                      "model": ERRORS[400]["model"]}})
+              responses=errors(404, 409, *BODY, e404=NOT_FOUND, e409="lifecycle change not allowed"))
 def patch_alert(alert_id: str, body: AlertPatch, request: Request,
                 principal: Principal = Depends(require("alerts:update"))) -> dict[str, Any]:
     from soc.alerts.manager import AlertError

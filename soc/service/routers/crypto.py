@@ -4,56 +4,67 @@ managed keys (the same ``ManagedKeys`` the masking engine uses, so tokens and ci
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
-from soc.service.schemas import ERRORS
+from soc.service.schemas import BODY, JsonInt, StrictModel, errors, integral
 
 router = APIRouter(tags=["crypto"])
 MAX_VALUES = 100_000
 Made = tuple[Callable[[Any], Any], dict[str, Any]]  # per-value function, key facts for the audit event
+RESPONSES = errors(404, 409, 422, 503, *BODY, e404="no such key id or version (keys are created by an admin)",
+                   e409="the key cannot serve the call: no active version, a destroyed version, or "
+                   "(detokenize) a rotated key and no key_version",
+                   e422="a value does not fit the operation (outside the alphabet, not a valid ciphertext "
+                   "for this dataset and field)", e503="the keyring cannot be opened (no master key)")
 
 
-class _FieldValues(BaseModel):
+Text = Annotated[str, StringConstraints(min_length=1)]
+# Anything JSON but null and "": encrypt keeps the JSON type, so a number decrypts to a number.
+Plain = Text | int | float | bool | list[Any] | dict[str, Any]
+Ciphertext = Annotated[str, StringConstraints(pattern=r"^sw1:")]
+
+
+class _FieldValues(StrictModel):
     model_config = ConfigDict(extra="forbid")
     dataset: str = Field(min_length=1, examples=["pop_basic"])
     field: str = Field(min_length=1, examples=["联系电话"])
-    values: list[Any] = Field(max_length=MAX_VALUES, examples=[["13812345678"]])
+    values: Sequence[Any]  # each operation declares what its values are
     purpose: str | None = Field(default=None, description="declared purpose, recorded in the audit event")
     approval_id: str | None = Field(default=None, description="the share approval relied on (audited)")
 
 
 class TokenizeRequest(_FieldValues):
+    values: list[Text] = Field(max_length=MAX_VALUES, examples=[["13812345678"]],
+                               description="the characters of each value outside the alphabet stay as "
+                               "they are; a value with none inside it is answered 422")
     key_id: str = Field(default="fpe", min_length=1)
     cipher: Literal["AES", "SM4"] = "AES"
-    alphabet: str = Field(default="0123456789", min_length=2)
-    keep_first: int = Field(default=0, ge=0)
-    keep_last: int = Field(default=0, ge=0)
-    key_version: int | None = Field(default=None, ge=1, description="detokenize: the version that "
-                                    "tokenized (default: the active one)")
-
-    @field_validator("alphabet")
-    @classmethod
-    def _distinct(cls, v: str) -> str:
-        if len(set(v)) != len(v):
-            raise ValueError("alphabet has repeated characters")
-        return v
+    alphabet: str = Field(default="0123456789", min_length=2,
+                          description="distinct characters (a repeated one is answered 422)")
+    keep_first: JsonInt = Field(default=0, ge=0)
+    keep_last: JsonInt = Field(default=0, ge=0)
+    key_version: Annotated[int, Field(ge=1), BeforeValidator(integral)] | None = Field(
+        default=None, description="detokenize: the version that tokenized (default: the active one)")
 
 
 class EncryptRequest(_FieldValues):
+    values: list[Plain] = Field(max_length=MAX_VALUES, examples=[["13812345678"]])
     key_id: str = Field(default="default", min_length=1)
     algorithm: Literal["SM4-GCM", "AES-256-GCM"] = "SM4-GCM"
     deterministic: bool = Field(default=False, description="AES-SIV: equal in, equal out (joinable)")
 
 
 class DecryptRequest(_FieldValues):
-    pass
+    values: list[Ciphertext] = Field(max_length=MAX_VALUES, description="ciphertexts as /v1/encrypt "
+                                     "or /v1/mask gave them (a tampered or misplaced one is answered 422)",
+                                     examples=[["sw1:SM4-GCM:default:1:…"]])
 
 
 class ValuesResponse(BaseModel):
@@ -67,6 +78,8 @@ def _tokenizer(state: Any, body: TokenizeRequest, reverse: bool) -> Made:
     """The crypto area's one tokenizer factory: never creates a key; reversing resolves the version."""
     from crypto.strategies import TokenizeParams
 
+    if len(set(body.alphabet)) != len(body.alphabet):
+        raise ApiError(422, "alphabet has repeated characters", code="invalid_value", field="alphabet")
     params = TokenizeParams(key_id=body.key_id, cipher=body.cipher, alphabet=body.alphabet,
                             keep_first=body.keep_first, keep_last=body.keep_last)
     tok, version = state.backends.keys().tokenizer(params, reverse=reverse,
@@ -99,10 +112,10 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
                 try:
                     out.append(fn(value))
                 except Unfit:
-                    raise ApiError(400, f"values[{i}] does not fit {operation} (empty, or outside the alphabet)",
+                    raise ApiError(422, f"values[{i}] does not fit {operation} (empty, or outside the alphabet)",
                                    code="invalid_value", field=f"values[{i}]") from None
                 except (DecryptError, DomainError) as exc:
-                    raise ApiError(400, f"values[{i}]: {exc}", code="invalid_value", field=f"values[{i}]") from None
+                    raise ApiError(422, f"values[{i}]: {exc}", code="invalid_value", field=f"values[{i}]") from None
                 except (UnknownKeyError, KeyStateError) as exc:  # the key a ciphertext names
                     raise ApiError(404 if isinstance(exc, UnknownKeyError) else 409, f"values[{i}]: {exc}",
                                    code="key_not_found" if isinstance(exc, UnknownKeyError) else "key_state",
@@ -116,9 +129,9 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
             raise ApiError(409, str(exc), code="key_state",
                            field="key_version" if operation == "detokenize" else "key_id") from None
         except CryptoError as exc:
-            raise ApiError(400, str(exc), code="key_error", field="key_id") from None
+            raise ApiError(422, str(exc), code="key_error", field="key_id") from None
         except (ValidationError, ValueError) as exc:  # parameters the crypto area refuses
-            raise ApiError(400, str(exc).splitlines()[0], code="invalid_request") from None
+            raise ApiError(422, str(exc).splitlines()[0], code="invalid_value") from None
     except ApiError as exc:
         state.record(action, principal, request_id=rid, result="error", rows=0,
                      extra={**extra, "reason": exc.message}, **audit)
@@ -127,31 +140,21 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
     return {"values": out, "key_version": extra.get("key_version"), "request_id": rid}
 
 
-KEY_ERRORS: dict[int | str, dict[str, Any]] = {
-    **ERRORS,
-    404: {"description": "unknown key id or version (keys are created by an administrator, never by a call)",
-          "model": ERRORS[400]["model"]},
-    409: {"description": "the key cannot serve the call: no active version, a destroyed version, or "
-                         "(detokenize) a rotated key and no key_version", "model": ERRORS[400]["model"]},
-    503: {"description": "keys unavailable (no or wrong master key)", "model": ERRORS[400]["model"]},
-}
-
-
-@router.post("/v1/tokenize", response_model=ValuesResponse, responses=KEY_ERRORS,
+@router.post("/v1/tokenize", response_model=ValuesResponse, responses=RESPONSES,
              summary="FF1 format-preserving tokens (same format, reversible with permission)")
 def tokenize(body: TokenizeRequest, request: Request,
              principal: Principal = Depends(require("tokenize"))) -> dict[str, Any]:
     return _run(request, principal, body, "tokenize", lambda: _tokenizer(get_state(request), body, False))
 
 
-@router.post("/v1/detokenize", response_model=ValuesResponse, responses=KEY_ERRORS,
+@router.post("/v1/detokenize", response_model=ValuesResponse, responses=RESPONSES,
              summary="Tokens back to clear text (needs an explicit detokenize grant)")
 def detokenize(body: TokenizeRequest, request: Request,
                principal: Principal = Depends(require("detokenize"))) -> dict[str, Any]:
     return _run(request, principal, body, "detokenize", lambda: _tokenizer(get_state(request), body, True))
 
 
-@router.post("/v1/encrypt", response_model=ValuesResponse, responses=KEY_ERRORS,
+@router.post("/v1/encrypt", response_model=ValuesResponse, responses=RESPONSES,
              summary="Envelope field encryption (SM4-GCM default), bound to dataset and field")
 def encrypt(body: EncryptRequest, request: Request,
             principal: Principal = Depends(require("encrypt"))) -> dict[str, Any]:
@@ -168,7 +171,7 @@ def encrypt(body: EncryptRequest, request: Request,
     return _run(request, principal, body, "encrypt", make)
 
 
-@router.post("/v1/decrypt", response_model=ValuesResponse, responses=KEY_ERRORS,
+@router.post("/v1/decrypt", response_model=ValuesResponse, responses=RESPONSES,
              summary="Ciphertexts back to clear text (needs an explicit decrypt grant)")
 def decrypt(body: DecryptRequest, request: Request,
             principal: Principal = Depends(require("decrypt"))) -> dict[str, Any]:

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from classifier.policy import ENTITY_IDS
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
 from soc.service.paths import check_sql, is_sql_url, resolve_file
-from soc.service.schemas import ERRORS
+from soc.service.schemas import BODY, Omittable, StrictModel, errors
 
 router = APIRouter(tags=["datasets"])
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown dataset", "model": ERRORS[400]["model"]}}
+NOT_FOUND = "unknown dataset"
 
 
-class ScanRequest(BaseModel):
+class ScanRequest(StrictModel):
     model_config = ConfigDict(extra="forbid")
     source: str = Field(min_length=1, description="a file below service.readable_roots (absolute, or "
                         "relative to the first root), or an allow-listed SQLAlchemy URL",
@@ -26,21 +28,25 @@ class ScanRequest(BaseModel):
     force: bool = Field(default=False, description="scan again even if the source is unchanged")
 
 
-class ReviewRequest(BaseModel):
+class ReviewRequest(StrictModel):
     model_config = ConfigDict(extra="forbid")
     column: str = Field(min_length=1, examples=["联系电话"])
-    comment: str = Field(min_length=1, examples=["confirmed with the registry office"])
+    comment: str = Field(pattern=r"\S", examples=["confirmed with the registry office"])
     accept: bool = Field(default=False, description="accept the scan's finding as it is")
-    entity: str | None = Field(default=None, description="override: entity id, or null for none")
-    grade: str | None = Field(default=None, pattern=r"^L[1-4]$", description="override: L1..L4")
+    entity: Literal[ENTITY_IDS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="override: an entity id, or null for none")
+    grade: Annotated[Annotated[str, Field(pattern=r"^L[1-4]$")] | SkipJsonSchema[None], Omittable] = Field(
+        default=None, description="override: L1..L4")
 
 
 def _input_error(exc: Exception, field: str | None = None) -> ApiError:
-    return ApiError(400, str(exc), code="invalid_input", field=field)
+    """A well-formed request the catalog cannot carry out (unreadable source, conflicting options)."""
+    return ApiError(422, str(exc), code="invalid_input", field=field)
 
 
 @router.post("/v1/datasets/scans", summary="Classify a file or an allow-listed SQL source",
-             responses={**ERRORS})
+             responses=errors(404, 422, *BODY, e404="no such file below the readable roots",
+                              e422="the source cannot be read as a dataset"))
 def scan(body: ScanRequest, request: Request,
          principal: Principal = Depends(require("datasets:scan"))) -> list[dict[str, Any]]:
     from classifier.errors import InputError
@@ -70,20 +76,21 @@ def scan(body: ScanRequest, request: Request,
     return reports
 
 
-@router.get("/v1/datasets", summary="Datasets in the catalog the caller may see", responses={**ERRORS})
-def list_datasets(request: Request, limit: int | None = None, offset: int = 0,
+@router.get("/v1/datasets", summary="Datasets in the catalog the caller may see", responses=errors())
+def list_datasets(request: Request, limit: int | None = Query(default=None, ge=0, description="at most N (all)"),
+                  offset: int = Query(default=0, ge=0),
                   principal: Principal = Depends(require("datasets:read"))) -> list[dict[str, Any]]:
     rows = [d for d in get_state(request).backends.catalog().list_datasets() if principal.may_see(d["dataset"])]
-    return rows[max(offset, 0):][:limit] if limit is not None and limit >= 0 else rows[max(offset, 0):]
+    return rows[offset:] if limit is None else rows[offset:offset + limit]
 
 
-@router.get("/v1/datasets/drift", summary="Reviewed columns a later scan disagrees with", responses={**ERRORS})
+@router.get("/v1/datasets/drift", summary="Reviewed columns a later scan disagrees with", responses=errors())
 def drift(request: Request, principal: Principal = Depends(require("datasets:drift"))) -> list[dict[str, Any]]:
     return [d for d in get_state(request).backends.catalog().drift() if principal.may_see(d["dataset"])]
 
 
 @router.get("/v1/datasets/{dataset}", summary="One dataset with its columns, reviews and scan history",
-            responses={**ERRORS, **NOT_FOUND})
+            responses=errors(404, e404=NOT_FOUND))
 def show(dataset: str, request: Request, principal: Principal = Depends(require("datasets:read"))) -> dict[str, Any]:
     check_dataset(request, principal, dataset)
     found = get_state(request).backends.catalog().show(dataset)
@@ -93,15 +100,20 @@ def show(dataset: str, request: Request, principal: Principal = Depends(require(
 
 
 @router.post("/v1/datasets/{dataset}/review", summary="Owner review of one column (数据属主复核)",
-             responses={**ERRORS, **NOT_FOUND})
+             responses=errors(404, 422, *BODY, e404="unknown dataset, or no such column in its latest scan",
+                              e422="the review's options contradict (accept with an override, unknown entity)"))
 def review(dataset: str, body: ReviewRequest, request: Request,
            principal: Principal = Depends(require("datasets:review"))) -> dict[str, Any]:
     from classifier.errors import InputError
 
     check_dataset(request, principal, dataset)
     catalog = get_state(request).backends.catalog()
-    if catalog.dataset_grade(dataset) is None:
+    effective = catalog.effective(dataset)
+    if effective is None:
         raise ApiError(404, f"unknown dataset '{dataset}'", field="dataset")
+    if not any(c["name"] == body.column for c in effective["columns"]):
+        raise ApiError(404, f"dataset '{dataset}' has no column '{body.column}' in its latest scan",
+                       field="column")
     try:
         # The catalog emits the classify_review audit event itself (reviewer = the key's holder).
         return catalog.review(dataset, body.column, reviewer=principal.subject, comment=body.comment,

@@ -15,13 +15,13 @@ from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
 from soc.service.metrics import MASK_DECISIONS, MASK_RECORDS
-from soc.service.schemas import ERRORS
+from soc.service.schemas import BODY, StrictModel, errors
 
 router = APIRouter(tags=["masking"])
 INLINE_RECORDS = 200
 
 
-class CallerIn(BaseModel):
+class CallerIn(StrictModel):
     """The person or system the exchange platform releases data to (drives the policy decision)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -32,7 +32,7 @@ class CallerIn(BaseModel):
     approval_id: str | None = Field(default=None, examples=["AP-2026-0012"])
 
 
-class MaskRequest(BaseModel):
+class MaskRequest(StrictModel):
     dataset: str = Field(min_length=1, examples=["pop_basic"])
     caller: CallerIn
     records: list[dict[str, Any]] = Field(examples=[[{"姓名": "张三", "公民身份号码": "110105194912310021",
@@ -53,10 +53,9 @@ class MaskResponse(BaseModel):
 
 
 @router.post("/v1/mask", response_model=MaskResponse, summary="Desensitize records for release (动态脱敏)",
-             responses={**ERRORS, 422: {"description": "unknown strategy in policy",
-                                        "model": ERRORS[400]["model"]},
-                        503: {"description": "keys unavailable: a rule that hashes, tokenizes or encrypts "
-                                             "needs the master key", "model": ERRORS[400]["model"]}})
+             responses=errors(422, 503, *BODY, e400="malformed body or record", e413="batch over the "
+                              "configured limit", e422="unknown strategy in policy", e503="a rule needs the "
+                              "keyring (hash, tokenize, encrypt) and it cannot be opened (no master key)"))
 async def mask(body: MaskRequest, request: Request, principal: Principal = Depends(require("mask"))) -> Response:
     from crypto.engine import Caller
     from crypto.errors import KeyringError, MasterKeyError, PolicyError, RecordError

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from soc.service.auth.principal import Principal
 from soc.service.deps import require
+from soc.service.schemas import errors
 
 router = APIRouter(tags=["auth"])
 
@@ -19,7 +20,8 @@ class WhoAmI(BaseModel):
     key_id: str | None
 
 
-@router.get("/v1/whoami", response_model=WhoAmI, summary="The authenticated caller")
+@router.get("/v1/whoami", response_model=WhoAmI, summary="The authenticated caller",
+            responses=errors())
 async def whoami(principal: Principal = Depends(require("whoami"))) -> WhoAmI:
     return WhoAmI(subject=principal.subject, role=principal.role,
                   datasets=sorted(principal.datasets) if principal.datasets is not None else None,
