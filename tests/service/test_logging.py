@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from crypto.keyring import Keyring
+from crypto.masterkey import LocalMasterKey
 from soc import logsetup
 from soc.service.auth.keys import KeyStore
 from tests.service.conftest import POP_CSV, write_config
@@ -39,6 +41,9 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer,
     keys = {"admin": store.create(name="log-admin", role="admin", grants=["decrypt", "detokenize"])[0],
             "platform": store.create(name="log-gw", role="exchange_platform")[0]}
     srv = LiveServer(root / "var", config, args=["--log-level", "debug", "--log-format", "json"])
+    ring = Keyring(root / "var" / "keyring.json", LocalMasterKey(bytes.fromhex(srv.master_key)), actor="test-admin")
+    for key_id in ("fpe", "default"):  # keys are an admin's job: API calls never create them
+        ring.ensure(key_id)
     srv.start()
     rids: list[str] = []
     try:
