@@ -48,6 +48,7 @@ from sigma.types import (
 
 from soc.detection.compiler import parse_ip
 from soc.detection.fields import json_path
+from soc.detection.regex import compile_regex
 
 TEXT, NUMBER, BOOL = "text", "number", "bool"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_@-]+")
@@ -243,17 +244,13 @@ def _with_field(cond: ConditionFieldEqualsValueExpression, name: str) -> Conditi
 
 
 @lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 @lru_cache(maxsize=256)
 def _network(cidr: str) -> Any:
     return ipaddress.ip_network(cidr)
 
 
 def _sql_regexp(pattern: str, value: Any) -> bool:
-    return isinstance(value, str) and _regex(pattern).search(value) is not None
+    return isinstance(value, str) and compile_regex(pattern).search(value) is not None
 
 
 def _sql_cidr(value: Any, cidr: str) -> bool:
