@@ -17,6 +17,7 @@ from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationCondition, SigmaCorrelationConditionOperator, SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.filters import SigmaFilter
+from sigma.processing.pipeline import ProcessingPipeline
 from sigma.modifiers import SigmaWideModifier, modifier_mapping
 from sigma.filters import SigmaFilter
 from sigma.rule import SigmaRule
@@ -90,6 +91,7 @@ class RulePack:
     # by pySigma's own SigmaFilter.apply_on_rule to every rule of the pack they concern.
     filters: list[SigmaFilter] = field(default_factory=list)
     placeholders: Placeholders | None = None
+    pipeline: ProcessingPipeline | None = None
     with_placeholders: set[str] = field(default_factory=set)  # keys of rules using %name%
     anchors: dict[str, list[Atom] | None] = field(default_factory=dict)  # see index.py
 
@@ -104,10 +106,12 @@ class RulePack:
         return {rule_key(r): r for r in rules}
 
     @classmethod
-    def load(cls, path: str | Path, placeholders: Placeholders | None = None) -> "RulePack":
-        """Parse every rule file under ``path`` (a directory, recursively, or one file)."""
+    def load(cls, path: str | Path, placeholders: Placeholders | None = None,
+             pipeline: ProcessingPipeline | None = None) -> "RulePack":
+        """Parse every rule file under ``path`` (a directory, recursively, or one file);
+        ``pipeline`` (pipelines.load_pipeline) maps field names before rules are compiled."""
         root = Path(path)
-        pack = cls(placeholders=placeholders)
+        pack = cls(placeholders=placeholders, pipeline=pipeline)
         if not root.exists():
             pack.errors.append(RuleLoadError(str(root), None, "no such file or directory"))
             return pack
@@ -189,6 +193,8 @@ class RulePack:
             try:
                 for flt in self.filters:
                     flt.apply_on_rule(rule)
+                if self.pipeline is not None:
+                    self.pipeline.apply(rule)
                 parsed = parsed_conditions(rule)
                 pred = compile_rule(rule, placeholders, parsed)
                 self.anchors[rule_key(rule)] = rule_anchor(parsed)

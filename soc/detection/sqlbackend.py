@@ -33,6 +33,7 @@ from sigma.conditions import (
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
+    SigmaTimestampPart,
     SigmaBool,
     SigmaCIDRExpression,
     SigmaCompareExpression,
@@ -83,6 +84,8 @@ def store_layout() -> TableLayout:
 
 
 def _kind(value: Any) -> str | None:
+    if isinstance(value, SigmaTimestampPart):  # a part of an RFC 3339 string (strftime)
+        return TEXT
     if isinstance(value, (SigmaString, SigmaRegularExpression, SigmaCIDRExpression)):
         return TEXT
     if isinstance(value, (SigmaNumber, SigmaCompareExpression)):
