@@ -125,12 +125,12 @@ def _string_set(values: Sequence[SigmaString], *, keyword: bool = False) -> Stri
 
 def regex_test(value: SigmaRegularExpression) -> ValueTest:
     """Unanchored search with the rule's i/m/s flags, in RE2 (see regex.py)."""
-    flags = "".join(sorted({_RE_FLAGS[f] for f in value.flags}))
+    flags = "".join(sorted({RE_FLAGS[f] for f in value.flags}))
     rx = compile_regex((f"(?{flags})" if flags else "") + str(value.regexp))
     return lambda v: isinstance(v, str) and rx.search(v) is not None
 
 
-_RE_FLAGS = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
+RE_FLAGS = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
              SigmaRegularExpressionFlag.DOTALL: "s"}
 
 
@@ -375,7 +375,7 @@ def _groupable(node: Any) -> bool:
     if not isinstance(node, ConditionFieldEqualsValueExpression):
         return False
     values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
-    return all(type(v) in (SigmaString, SigmaCasedString) for v in values)
+    return all(type(v) in _STRINGS for v in values)
 
 
 def _grouped_or(fields: dict[str, list[SigmaString]], placeholders: Placeholders | None) -> list[Predicate]:
@@ -392,11 +392,21 @@ def _cost(node: Any) -> int:
     """Rough evaluation cost, to test cheap (and usually selective) conditions first."""
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return 1 if type(node.value) is SigmaString and not node.value.contains_special() else 2
-    if isinstance(node, ConditionValueExpression):
+    if isinstance(node, (ConditionValueExpression, _Compiled)):
         return 50  # keyword search walks the whole event
     if isinstance(node, ConditionNOT):
         return 3 + _cost(node.args[0])
     return 3 + len(node.args) if hasattr(node, "args") else 3
+
+
+class _Compiled:
+    """An operand already compiled (the grouped keywords of an OR), costed like a keyword."""
+
+    def __init__(self, pred: Predicate) -> None:
+        self.pred = pred
+
+
+_STRINGS = (SigmaString, SigmaCasedString)
 
 
 def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate:
@@ -409,20 +419,28 @@ def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate
         preds: list[Predicate] = []
         if isinstance(node, ConditionOR):
             fields: dict[str, list[SigmaString]] = {}
+            keywords: list[SigmaString] = []
             rest = []
             for a in args:
                 if _groupable(a):
                     v = a.value
                     fields.setdefault(a.field, []).extend(
                         v.values if isinstance(v, SigmaExpansion) else [v])
+                elif isinstance(a, ConditionValueExpression) and type(a.value) in _STRINGS:
+                    keywords.append(a.value)
                 else:
                     rest.append(a)
             preds.extend(_grouped_or(fields, placeholders))
+            if keywords:  # one walk over the event for all the keywords
+                expanded = [x for v in keywords for x in expand_placeholders(v, placeholders)]
+                rest.append(_Compiled(_keyword_pred(_string_set(expanded, keyword=True).test())))
             args = rest
         preds.extend(compile_condition(a, placeholders) for a in sorted(args, key=_cost))
         if isinstance(node, ConditionAND):
             return _all(preds)
         return _any(preds)
+    if isinstance(node, _Compiled):
+        return node.pred
     if isinstance(node, ConditionNOT):
         inner = compile_condition(node.args[0], placeholders)
         return lambda e: not inner(e)

@@ -13,6 +13,9 @@ test only: the compiled predicate still decides, so the index can never lose a m
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
+import re._constants as sre_constants  # type: ignore[import-not-found]
+import re._parser as sre_parse  # type: ignore[import-not-found]
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,14 +24,22 @@ from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
     ConditionOR,
+    ConditionValueExpression,
 )
-from sigma.types import SigmaCasedString, SigmaExpansion, SigmaNumber, SigmaString, SigmaTimestampPart
+from sigma.types import (
+    SigmaCasedString,
+    SigmaExpansion,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaTimestampPart,
+)
 
-from soc.detection.compiler import operands
-from soc.detection.fields import MISSING, getter
+from soc.detection.compiler import RE_FLAGS as _RE_FLAGS, operands
+from soc.detection.fields import MISSING, getter, scalar_values
 
 # (kind, field, literal): "eq" lower-cased string equality, "num" number equality,
-# "sub" lower-cased substring.
+# "sub" lower-cased substring, "kw" lower-cased substring of any string value (field "").
 Atom = tuple[str, str, Any]
 _MAX_ATOMS = 4096  # an anchor wider than this filters too little to be worth its look-ups
 
@@ -53,6 +64,35 @@ def _string_atom(name: str, value: SigmaString) -> Atom | None:
     return ("sub", name, best.lower())
 
 
+def regex_literal(pattern: str) -> str | None:
+    """The longest literal run every match of ``pattern`` contains, lower-cased, or None.
+
+    Read with Python's own regex parser (``re._parser``, the structure only; RE2 runs the
+    pattern): only top-level literals count, as anything inside a group, a branch or a
+    repetition may be skipped. Under ``(?i)`` a run is cut at ``s``, which RE2 also matches to
+    ``ſ`` (U+017F) though ``str.lower`` leaves ``ſ`` alone; a case-sensitive run must be ASCII.
+    """
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+    insensitive = bool(parsed.state.flags & re.IGNORECASE)
+    runs, run = [], ""
+    for op, arg in parsed:
+        if op is sre_constants.LITERAL:
+            run += chr(arg)
+        else:
+            runs.append(run)
+            run = ""
+    runs.append(run)
+    if insensitive:
+        runs = [piece for r in runs for piece in re.split("[sS]", r)]
+    else:
+        runs = [r for r in runs if r.isascii()]
+    best = max(runs, key=len, default="")
+    return best.lower() if len(best) >= 2 else None
+
+
 def _leaf_atoms(node: ConditionFieldEqualsValueExpression) -> list[Atom] | None:
     values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
     out: list[Atom] = []
@@ -63,6 +103,10 @@ def _leaf_atoms(node: ConditionFieldEqualsValueExpression) -> list[Atom] | None:
             atom = _string_atom(node.field, v)
         elif type(v) is SigmaNumber and not isinstance(v, SigmaTimestampPart):
             atom = ("num", node.field, v.number)
+        elif type(v) is SigmaRegularExpression and not v.contains_placeholder():
+            flags = "".join(sorted({_RE_FLAGS[f] for f in v.flags}))
+            lit = regex_literal((f"(?{flags})" if flags else "") + str(v.regexp))
+            atom = ("sub", node.field, lit) if lit else None
         else:
             atom = None
         if atom is None:
@@ -71,15 +115,28 @@ def _leaf_atoms(node: ConditionFieldEqualsValueExpression) -> list[Atom] | None:
     return out
 
 
+def _keyword_atom(node: ConditionValueExpression) -> list[Atom] | None:
+    """A keyword is searched in every string value: anchored on the whole event ("kw")."""
+    v = node.value
+    if type(v) not in (SigmaString, SigmaCasedString) or v.contains_placeholder():
+        return None
+    atom = _string_atom("", v)
+    if atom is None:
+        return None
+    return [("kw", "", atom[2])]
+
+
 def _score(atoms: Sequence[Atom]) -> float:
     """Expected cost of candidates the anchor lets through: short substrings pass many events."""
-    return sum(1.0 if kind != "sub" else 1.0 + 8.0 / len(lit) for kind, _, lit in atoms)
+    return sum(1.0 if kind in ("eq", "num") else 1.0 + 8.0 / len(lit) for kind, _, lit in atoms)
 
 
 def anchor(node: Any) -> list[Atom] | None:
     """Atoms one of which every event matching ``node`` satisfies, or None."""
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return _leaf_atoms(node)
+    if isinstance(node, ConditionValueExpression):
+        return _keyword_atom(node)
     if isinstance(node, ConditionAND):
         best: list[Atom] | None = None
         for arg in operands(node):
@@ -134,6 +191,13 @@ class RuleIndex:
             for kind, name, lit in atoms or ():
                 raw.setdefault(name, {}).setdefault(kind, {}).setdefault(lit, set()).add(i)
         self._fields: list[tuple[str, Any, _FieldIndex]] = []
+        keywords = raw.pop("", {}).get("kw")
+        self._keywords: Any = None
+        if keywords:
+            self._keywords = ahocorasick.Automaton()
+            for lit, rules in _build(keywords).items():
+                self._keywords.add_word(lit, rules)
+            self._keywords.make_automaton()
         for name, kinds in raw.items():
             fx = _FieldIndex(_build(kinds.get("eq", {})), _build(kinds.get("num", {})))
             if kinds.get("sub"):
@@ -163,6 +227,11 @@ class RuleIndex:
                     hit = fx.num.get(item)
                     if hit:
                         hits.append(hit)
+        if self._keywords is not None:
+            kw = self._keywords
+            for v in scalar_values(event):
+                if type(v) is str:
+                    hits.extend(rules for _, rules in kw.iter(v.lower()))
         if not hits:
             return list(self.always)
         key = tuple(sorted({id(h) for h in hits}))
