@@ -110,7 +110,7 @@ def test_rule_raising_at_evaluation_is_disabled_and_reported(tmp_path: Path,
     assert len(det.errors) == 1  # reported once, then the rule stays off
 
 
-def test_rule_raising_at_ingest_does_not_stop_alerting(tmp_path: Path,
+def test_rule_raising_at_ingest_does_not_stop_alerting(settings: Any, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from soc.ingest import IngestPipeline
 
