@@ -7,6 +7,7 @@ that cannot be evaluated is reported here, at load time, with its file, rule id 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,18 +107,18 @@ class RulePack:
         return {rule_key(r): r for r in rules}
 
     @classmethod
-    def load(cls, path: str | Path, placeholders: Placeholders | None = None,
+    def load(cls, path: str | Path | Sequence[str | Path], placeholders: Placeholders | None = None,
              pipeline: ProcessingPipeline | None = None) -> "RulePack":
-        """Parse every rule file under ``path`` (a directory, recursively, or one file);
+        """Parse every rule file under ``path`` (directories, recursively, or files);
         ``pipeline`` (pipelines.load_pipeline) maps field names before rules are compiled."""
-        root = Path(path)
         pack = cls(placeholders=placeholders, pipeline=pipeline)
-        if not root.exists():
-            pack.errors.append(RuleLoadError(str(root), None, "no such file or directory"))
-            return pack
         parsed: list[tuple[Path, SigmaRule | SigmaCorrelationRule]] = []
-        for file in _rule_files(root):
-            parsed.extend(pack._parse_file(file))
+        for root in map(Path, [path] if isinstance(path, (str, Path)) else path):
+            if not root.exists():
+                pack.errors.append(RuleLoadError(str(root), None, "no such file or directory"))
+                continue
+            for file in _rule_files(root):
+                parsed.extend(pack._parse_file(file))
         pack._add(parsed, placeholders)
         return pack
 
