@@ -26,7 +26,7 @@ import operator
 from datetime import datetime, timezone
 from functools import lru_cache
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sigma.conditions import (
     ConditionAND,
@@ -378,6 +378,12 @@ def _groupable(node: Any) -> bool:
     return all(type(v) in _STRINGS for v in values)
 
 
+def _strings(node: ConditionFieldEqualsValueExpression) -> list[SigmaString]:
+    """The string values of a leaf _groupable accepted."""
+    values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
+    return cast(list[SigmaString], values)
+
+
 def _grouped_or(fields: dict[str, list[SigmaString]], placeholders: Placeholders | None) -> list[Predicate]:
     """One predicate per field for all its OR-ed string values (see strings.StringSet)."""
     out = []
@@ -423,11 +429,9 @@ def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate
             rest = []
             for a in args:
                 if _groupable(a):
-                    v = a.value
-                    fields.setdefault(a.field, []).extend(
-                        v.values if isinstance(v, SigmaExpansion) else [v])
+                    fields.setdefault(a.field, []).extend(_strings(a))
                 elif isinstance(a, ConditionValueExpression) and type(a.value) in _STRINGS:
-                    keywords.append(a.value)
+                    keywords.append(cast(SigmaString, a.value))
                 else:
                     rest.append(a)
             preds.extend(_grouped_or(fields, placeholders))
@@ -446,8 +450,7 @@ def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate
         return lambda e: not inner(e)
     if isinstance(node, ConditionFieldEqualsValueExpression):
         if _groupable(node):
-            (pred,) = _grouped_or({node.field: node.value.values if isinstance(
-                node.value, SigmaExpansion) else [node.value]}, placeholders)
+            (pred,) = _grouped_or({node.field: _strings(node)}, placeholders)
             return pred
         return compile_leaf_field(node, placeholders)
     if isinstance(node, ConditionValueExpression):

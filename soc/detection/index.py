@@ -97,7 +97,7 @@ def _leaf_atoms(node: ConditionFieldEqualsValueExpression) -> list[Atom] | None:
     values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
     out: list[Atom] = []
     for v in values:
-        if type(v) in (SigmaString, SigmaCasedString):
+        if isinstance(v, SigmaString) and type(v) in (SigmaString, SigmaCasedString):
             if v.contains_placeholder():
                 return None
             atom = _string_atom(node.field, v)
@@ -118,7 +118,8 @@ def _leaf_atoms(node: ConditionFieldEqualsValueExpression) -> list[Atom] | None:
 def _keyword_atom(node: ConditionValueExpression) -> list[Atom] | None:
     """A keyword is searched in every string value: anchored on the whole event ("kw")."""
     v = node.value
-    if type(v) not in (SigmaString, SigmaCasedString) or v.contains_placeholder():
+    if (not isinstance(v, SigmaString) or type(v) not in (SigmaString, SigmaCasedString)
+            or v.contains_placeholder()):
         return None
     atom = _string_atom("", v)
     if atom is None:
