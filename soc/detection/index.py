@@ -207,9 +207,9 @@ class RuleIndex:
                     fx.automaton.add_word(lit, rules)
                 fx.automaton.make_automaton()
             self._fields.append((name, getter(name), fx))
-        self._merged: dict[tuple[int, ...], list[int]] = {}
+        self._merged: dict[tuple[int, ...], tuple[int, ...]] = {}
 
-    def candidates(self, event: dict[str, Any]) -> list[int]:
+    def candidates(self, event: dict[str, Any]) -> tuple[int, ...]:
         """Sorted ids of the rules that may match ``event``."""
         hits: list[tuple[int, ...]] = []
         for name, get, fx in self._fields:
@@ -234,11 +234,13 @@ class RuleIndex:
                 if type(v) is str:
                     hits.extend(rules for _, rules in kw.iter(v.lower()))
         if not hits:
-            return list(self.always)
-        key = tuple(sorted({id(h) for h in hits}))
+            return self.always
+        # The same few hit lists recur (one per action value of the exchange traffic), so the
+        # merge is memoised on their identities in look-up order.
+        key = tuple(map(id, hits))
         merged = self._merged.get(key)
         if merged is None:
-            merged = sorted(set(self.always).union(*hits))
+            merged = tuple(sorted(set(self.always).union(*hits)))
             if len(self._merged) < 65536:
                 self._merged[key] = merged
         return merged

@@ -124,7 +124,7 @@ class StreamingDetector:
         except Exception:  # noqa: BLE001 - find and disable the rule that raised
             return self._isolate(event, candidates)
 
-    def _isolate(self, event: dict[str, Any], candidates: list[int]) -> list[str]:
+    def _isolate(self, event: dict[str, Any], candidates: tuple[int, ...]) -> list[str]:
         out = []
         for i in candidates:
             try:
