@@ -57,8 +57,12 @@ def test_long_value_list_rule_runs(pack: RulePack) -> None:
 
 
 def test_sample_parity_memory_sqlite(tmp_path: Path, corpus: Path) -> None:
-    """Every 10th process-creation rule for Windows, over generated Windows events."""
-    rules = sorted((corpus / "rules" / "windows" / "process_creation").glob("*.yml"))[::10]
+    """Every 10th process-creation rule for Windows plus those on tools the generated events
+    run (whoami, certutil, vssadmin, bitsadmin, comsvcs), over generated Windows events."""
+    folder = corpus / "rules" / "windows" / "process_creation"
+    rules = set(sorted(folder.glob("*.yml"))[::10])
+    for tool in ("whoami", "certutil", "vssadmin", "bitsadmin", "comsvcs"):
+        rules.update(folder.glob(f"*{tool}*.yml"))
     for rule in rules:
         shutil.copy(rule, tmp_path / rule.name)
     pack = RulePack.load(tmp_path)
