@@ -2,10 +2,11 @@
 
 A rule's ``logsource`` (product / category / service) says what it was written for. An event may
 carry a label saying what it is: exchange audit events are ``product: shuwei, category:
-exchange_audit`` (shared/spec/audit-event.md); other JSON is labelled per hunt or ingest source
+exchange_audit`` (shared/spec/audit-event.md); other JSON is labelled per hunted file
 (``--logsource product=windows,service=sysmon``). A rule cannot apply to a labelled event when
-they name different values for the same key; a key either side leaves out constrains nothing,
-and an unlabelled event is checked against every rule (a hunt over arbitrary JSON).
+they name different values for the same key; a key either side leaves out constrains nothing
+(the exchange label says it has no service), and an unlabelled event is checked against every
+rule (a hunt over arbitrary JSON).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import Any
 
 KEYS = ("product", "category", "service")
 
-# (product, category, service), lower-cased; None where unspecified.
+# (product, category, service), lower-cased; None where unknown, "" where the source has none.
 Label = tuple[str | None, str | None, str | None]
 
-EXCHANGE: Label = ("shuwei", "exchange_audit", None)
+# The exchange audit contract is the whole description: it has no service, so a rule written for
+# one (``service: apache``) cannot apply to it.
+EXCHANGE: Label = ("shuwei", "exchange_audit", "")
 
 
 def label(mapping: Mapping[str, Any] | None) -> Label | None:

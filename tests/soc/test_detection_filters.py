@@ -108,6 +108,18 @@ def test_logsource_label_skips_rules_that_cannot_apply(tmp_path: Path) -> None:
         parse_label("vendor=x")
 
 
+def test_exchange_events_have_no_service(tmp_path: Path) -> None:
+    apache = {"title": "Apache", "id": "00000000-0000-4000-8000-0000000000a1",
+              "logsource": {"service": "apache"},
+              "detection": {"keywords": ["export"], "condition": "keywords"}}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(apache), encoding="utf-8")
+    pack = RulePack.load(tmp_path)
+    event = [{"action": "export"}]
+    assert [m.line for m in hunt(pack, event)] == [1]
+    assert [m.line for m in hunt(pack, event, logsource=EXCHANGE)] == []
+    assert [m.line for m in hunt(pack, event, logsource=parse_label("product=linux"))] == [1]
+
+
 def test_pipeline_maps_field_names(tmp_path: Path) -> None:
     from soc.detection.pipelines import load_pipeline
 
