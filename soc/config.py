@@ -51,6 +51,9 @@ class SocConfig(BaseModel):
     anomaly: Path | None = Field(default=None, description="default <policy_dir>/anomaly.yaml")
     alert_window_minutes: float = Field(default=60, gt=0, description="grouping window of alerts")
     placeholders: dict[str, list[str]] = Field(default_factory=dict, description="Sigma %expand%")
+    pipelines: list[str] = Field(default_factory=list, description="pySigma processing pipelines "
+                                 "(installed names such as sysmon, windows-audit, or YAML files) "
+                                 "applied to rules hunted with `soc hunt`")
     hooks: Hooks = Field(default_factory=Hooks)
     smtp: Smtp = Field(default_factory=Smtp)
     playbook_retries: int = Field(default=3, ge=0)

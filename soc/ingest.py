@@ -285,9 +285,11 @@ def load_detector(path: Path, placeholders: dict[str, list[str]]) -> Any | None:
     if not path.exists():
         return None
     from soc.detection import RulePack, StreamingDetector
+    from soc.detection.logsource import EXCHANGE
 
     pack = RulePack.load(path, placeholders)
-    detector = StreamingDetector(pack, placeholders=placeholders)
+    # everything ingested is an exchange audit event: rules for other log sources never run
+    detector = StreamingDetector(pack, placeholders=placeholders, logsource=EXCHANGE)
     for err in [*pack.errors, *detector.errors]:
         log.warning("rule not loaded: %s", err)
     return detector

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -29,15 +29,35 @@ class Backend(str, enum.Enum):
 
 def _soc_options() -> tuple[Path, dict[str, list[str]], Path]:
     """(default rule dir, configured placeholders, store file) from the configuration."""
-    from soc.config import soc_config
-
     settings = get_settings()
-    try:
-        cfg = soc_config(settings)
-    except ConfigError as exc:
-        fail(str(exc))
+    cfg = _config()
     rules = cfg.rules or settings.policy_dir / "sigma"
     return Path(rules), dict(cfg.placeholders), settings.data_dir / "soc.db"
+
+
+def _config() -> Any:
+    from soc.config import soc_config
+
+    try:
+        return soc_config(get_settings())
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def _pipeline(names: list[str] | None) -> Any:
+    """The processing pipeline of ``--pipeline`` (default: soc.pipelines)."""
+    from soc.detection.pipelines import load_pipeline
+
+    try:
+        return load_pipeline(names if names else list(_config().pipelines))
+    except ValueError as exc:
+        fail(str(exc))
+
+
+PipelineOption = typer.Option(None, "--pipeline", "-p",
+                              help="pySigma processing pipeline mapping field names (installed "
+                                   "name such as sysmon, windows-audit, ecs_windows, or a YAML "
+                                   "file); repeatable; default soc.pipelines")
 
 
 def hunt(
@@ -50,6 +70,13 @@ def hunt(
     backend: Backend = typer.Option(Backend.memory, "--backend", "-b",
                                     help="memory (streaming evaluator) or sqlite "
                                          "(rules as SQL via pySigma-backend-sqlite)"),
+    logsource: Optional[str] = typer.Option(None, "--logsource", "-l",
+                                            help="what the events are, e.g. product=windows,"
+                                                 "service=sysmon: rules for other log sources "
+                                                 "are skipped (default: unlabelled JSON is "
+                                                 "checked against every rule; stored events are "
+                                                 "product=shuwei,category=exchange_audit)"),
+    pipeline: Optional[list[str]] = PipelineOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """Run Sigma rules over a JSON Lines file or the stored events.
@@ -60,7 +87,12 @@ def hunt(
     """
     from soc.detection import RulePack
     from soc.detection.hunt import HuntInputError, hunt as run_hunt
+    from soc.detection.logsource import parse_label
 
+    try:
+        label = parse_label(logsource) if logsource else None
+    except ValueError as exc:
+        fail(f"--logsource: {exc}")
     default_rules, placeholders, store = _soc_options()
     rules_path = rules or default_rules
     if not rules_path.exists():
@@ -70,9 +102,10 @@ def hunt(
         if not store.is_file():
             fail(f"{store}: no stored events (run `shuwei soc ingest` first or pass --events)")
         source = store
-    pack = RulePack.load(rules_path)
+    pack = RulePack.load(rules_path, placeholders, _pipeline(pipeline))
     try:
-        result = run_hunt(pack, source, backend=backend.value, placeholders=placeholders)
+        result = run_hunt(pack, source, backend=backend.value, placeholders=placeholders,
+                          logsource=label)
     except HuntInputError as exc:
         fail(str(exc))
     for err in [*pack.errors, *result.errors]:
@@ -97,6 +130,7 @@ def hunt(
 @rules_app.command("check")
 def check(
     path: Path = typer.Argument(..., help="Sigma rule file or directory"),
+    pipeline: Optional[list[str]] = PipelineOption,
     fmt: OutputFormat = FormatOption,
 ) -> None:
     """Validate a rule pack: pySigma parsing, our evaluator, and pySigma's SigmaHQ validators.
@@ -108,7 +142,7 @@ def check(
     if not path.exists():
         fail(f"{path}: no such rule file or directory")
     _, placeholders, _ = _soc_options()
-    problems = check_rules(path, placeholders)
+    problems = check_rules(path, placeholders, _pipeline(pipeline))
     if fmt == OutputFormat.json:
         print_json(problems)
     elif problems:

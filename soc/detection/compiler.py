@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import ipaddress
 import operator
-import re
-from functools import lru_cache, reduce
+from datetime import datetime, timezone
+from functools import lru_cache
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sigma.conditions import (
     ConditionAND,
@@ -49,20 +49,21 @@ from sigma.types import (
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
     SigmaTimestampPart,
     SpecialChars,
+    TimestampPart,
 )
 
+from soc.detection.errors import UnsupportedConstruct
 from soc.detection.fields import MISSING, getter, scalar_values
+from soc.detection.regex import compile_regex
+from soc.detection.strings import StringSet
 
 Predicate = Callable[[dict[str, Any]], bool]
 ValueTest = Callable[[Any], bool]
 Placeholders = Mapping[str, Sequence[str]]
-
-
-class UnsupportedConstruct(ValueError):
-    """The rule uses something this evaluator cannot evaluate exactly; reported at load time."""
 
 
 _COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
@@ -107,43 +108,62 @@ def expand_placeholders(value: SigmaString, placeholders: Placeholders | None) -
 
 def string_test(value: SigmaString, *, keyword: bool = False) -> ValueTest:
     """Match test for one SigmaString (no placeholders left)."""
-    cased = isinstance(value, SigmaCasedString)
-    if keyword:  # full-text search: the keyword may appear anywhere in a value
-        if not value.startswith(SpecialChars.WILDCARD_MULTI):
-            value = SpecialChars.WILDCARD_MULTI + value
-        if not value.endswith(SpecialChars.WILDCARD_MULTI):
-            value = value + SpecialChars.WILDCARD_MULTI
-    parts = list(value.iter_parts())
-    if any(isinstance(p, Placeholder) for p in parts):  # pragma: no cover - expanded before
-        raise UnsupportedConstruct("unresolved placeholder")
-    fold: Callable[[str], str] = (lambda s: s) if cased else str.lower
-    multi = SpecialChars.WILDCARD_MULTI
-    literal_parts = [p for p in parts if isinstance(p, str)]
-    lit = fold("".join(literal_parts))
-    # Fast paths for the common shapes; everything else becomes an anchored regex.
-    if all(isinstance(p, str) for p in parts):
-        return lambda v: isinstance(v, str) and fold(v) == lit
-    if len(parts) == 2 and parts[0] is multi and isinstance(parts[1], str):
-        return lambda v: isinstance(v, str) and fold(v).endswith(lit)
-    if len(parts) == 2 and parts[1] is multi and isinstance(parts[0], str):
-        return lambda v: isinstance(v, str) and fold(v).startswith(lit)
-    if len(parts) == 3 and parts[0] is multi and parts[2] is multi and isinstance(parts[1], str):
-        return lambda v: isinstance(v, str) and lit in fold(v)
-    if parts == [multi]:
-        return lambda v: isinstance(v, str)
-    pattern = "".join(
-        re.escape(p) if isinstance(p, str) else (".*" if p is multi else ".") for p in parts
-    )
-    rx = re.compile(pattern, re.DOTALL | (0 if cased else re.IGNORECASE))
-    return lambda v: isinstance(v, str) and rx.fullmatch(v) is not None
+    return _string_set([value], keyword=keyword).test()
+
+
+def _string_set(values: Sequence[SigmaString], *, keyword: bool = False) -> StringSet:
+    out = StringSet()
+    for value in values:
+        if keyword:  # full-text search: the keyword may appear anywhere in a value
+            if not value.startswith(SpecialChars.WILDCARD_MULTI):
+                value = SpecialChars.WILDCARD_MULTI + value
+            if not value.endswith(SpecialChars.WILDCARD_MULTI):
+                value = value + SpecialChars.WILDCARD_MULTI
+        out.add(value)
+    return out
 
 
 def regex_test(value: SigmaRegularExpression) -> ValueTest:
-    flags = 0
-    for flag in value.flags:
-        flags |= SigmaRegularExpression.sigma_to_python_flags[flag]
-    rx = re.compile(str(value.regexp), flags)
+    """Unanchored search with the rule's i/m/s flags, in RE2 (see regex.py)."""
+    flags = "".join(sorted({RE_FLAGS[f] for f in value.flags}))
+    rx = compile_regex((f"(?{flags})" if flags else "") + str(value.regexp))
     return lambda v: isinstance(v, str) and rx.search(v) is not None
+
+
+RE_FLAGS = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
+             SigmaRegularExpressionFlag.DOTALL: "s"}
+
+
+@lru_cache(maxsize=65536)
+def _utc_time(text: str) -> datetime | None:
+    """An RFC 3339 time in UTC (no offset: read as UTC), as SQLite's strftime reads it."""
+    try:
+        dt = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return dt.astimezone(timezone.utc) if dt.tzinfo is not None else dt
+
+
+_TIME_PARTS: dict[TimestampPart, Callable[[datetime], int]] = {
+    TimestampPart.MINUTE: lambda d: d.minute,
+    TimestampPart.HOUR: lambda d: d.hour,
+    TimestampPart.DAY: lambda d: d.day,
+    TimestampPart.WEEK: lambda d: int(d.strftime("%W")),  # SQLite's %W: Monday-based, 00-53
+    TimestampPart.MONTH: lambda d: d.month,
+    TimestampPart.YEAR: lambda d: d.year,
+}
+
+
+def timestamp_part_test(value: SigmaTimestampPart) -> ValueTest:
+    """``ts|hour: 3``: the part of an RFC 3339 string value, in UTC, equals the number."""
+    part, n = _TIME_PARTS[value.timestamp_part], value.number
+
+    def test(v: Any) -> bool:
+        if type(v) is not str:
+            return False
+        dt = _utc_time(v)
+        return dt is not None and part(dt) == n
+    return test
 
 
 @lru_cache(maxsize=65536)
@@ -183,8 +203,9 @@ def value_test(value: Any, placeholders: Placeholders | None, *, keyword: bool =
             return lambda v: any(t(v) for t in tests)
         return regex_test(value)
     if isinstance(value, SigmaTimestampPart):
-        raise UnsupportedConstruct("timestamp-part modifiers (minute/hour/day/week/month/year) "
-                                   "are not supported: use the off_hours enrichment instead")
+        if keyword:
+            raise UnsupportedConstruct("a timestamp part needs a field")
+        return timestamp_part_test(value)
     if isinstance(value, SigmaBool):
         if keyword:
             raise UnsupportedConstruct("a boolean cannot be a keyword")
@@ -225,23 +246,6 @@ def _any_value(name: str, test: ValueTest) -> Predicate:
     return nested
 
 
-def _plain_values(node: Any) -> tuple[str, frozenset[str]] | None:
-    """(field, lower-cased values) when ``node`` is an OR of plain case-insensitive equalities
-    on one field (``action: [export, download]``) -- evaluated as one set look-up."""
-    leaves = node.args if isinstance(node, ConditionOR) else [node]
-    field, values = None, set()
-    for leaf in leaves:
-        if not isinstance(leaf, ConditionFieldEqualsValueExpression):
-            return None
-        v = leaf.value
-        if (type(v) is not SigmaString or v.contains_special() or v.contains_placeholder()
-                or (field is not None and leaf.field != field)):
-            return None
-        field = leaf.field
-        values.add(v.to_plain_regex().lower())
-    return (field, frozenset(values)) if field is not None else None
-
-
 def _fieldref(get: Callable[[dict[str, Any]], Any], ref: SigmaFieldReference) -> Predicate:
     other = getter(ref.field)
 
@@ -273,9 +277,6 @@ def _fieldref(get: Callable[[dict[str, Any]], Any], ref: SigmaFieldReference) ->
 def compile_leaf_field(cond: ConditionFieldEqualsValueExpression,
                        placeholders: Placeholders | None) -> Predicate:
     get = getter(cond.field)
-    plain = _plain_values(cond)
-    if plain is not None:
-        return _in_set(*plain)
     value = cond.value
     if isinstance(value, SigmaNull):
         if "." not in cond.field:
@@ -294,8 +295,10 @@ def compile_leaf_field(cond: ConditionFieldEqualsValueExpression,
 
 
 def compile_leaf_keyword(cond: ConditionValueExpression, placeholders: Placeholders | None) -> Predicate:
-    test = value_test(cond.value, placeholders, keyword=True)
+    return _keyword_pred(value_test(cond.value, placeholders, keyword=True))
 
+
+def _keyword_pred(test: ValueTest) -> Predicate:
     def pred(event: dict[str, Any]) -> bool:
         return any(test(v) for v in scalar_values(event) if not isinstance(v, bool) and v is not None)
     return pred
@@ -318,41 +321,137 @@ def _in_set(field: str, values: frozenset[str]) -> Predicate:
     return pred
 
 
-def _and(p0: Predicate, p1: Predicate) -> Predicate:
-    return lambda e: p0(e) and p1(e)
+def _all(preds: Sequence[Predicate]) -> Predicate:
+    """n-ary AND as one closure: evaluation depth does not grow with the operand count."""
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        p0, p1 = preds
+        return lambda e: p0(e) and p1(e)
+    ps = tuple(preds)
+
+    def pred(event: dict[str, Any]) -> bool:
+        for p in ps:
+            if not p(event):
+                return False
+        return True
+    return pred
 
 
-def _or(p0: Predicate, p1: Predicate) -> Predicate:
-    return lambda e: p0(e) or p1(e)
+def _any(preds: Sequence[Predicate]) -> Predicate:
+    """n-ary OR as one closure (see _all)."""
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        p0, p1 = preds
+        return lambda e: p0(e) or p1(e)
+    ps = tuple(preds)
+
+    def pred(event: dict[str, Any]) -> bool:
+        for p in ps:
+            if p(event):
+                return True
+        return False
+    return pred
+
+
+def operands(node: ConditionAND | ConditionOR) -> list[Any]:
+    """The operands of an AND/OR with nested same-kind groups flattened, without recursion:
+    ``a or (b or (c or ...))`` is one n-ary OR."""
+    kind = type(node)
+    out: list[Any] = []
+    stack = list(reversed(node.args))
+    while stack:
+        arg = stack.pop()
+        if type(arg) is kind:
+            stack.extend(reversed(arg.args))
+        else:
+            out.append(arg)
+    return out
+
+
+def _groupable(node: Any) -> bool:
+    """A field leaf whose values can join the field's StringSet in an OR."""
+    if not isinstance(node, ConditionFieldEqualsValueExpression):
+        return False
+    values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
+    return all(type(v) in _STRINGS for v in values)
+
+
+def _strings(node: ConditionFieldEqualsValueExpression) -> list[SigmaString]:
+    """The string values of a leaf _groupable accepted."""
+    values = node.value.values if isinstance(node.value, SigmaExpansion) else [node.value]
+    return cast(list[SigmaString], values)
+
+
+def _grouped_or(fields: dict[str, list[SigmaString]], placeholders: Placeholders | None) -> list[Predicate]:
+    """One predicate per field for all its OR-ed string values (see strings.StringSet)."""
+    out = []
+    for name, values in fields.items():
+        strings = _string_set([x for v in values for x in expand_placeholders(v, placeholders)])
+        exact = strings.exact_only()
+        out.append(_in_set(name, exact) if exact is not None else _any_value(name, strings.test()))
+    return out
 
 
 def _cost(node: Any) -> int:
     """Rough evaluation cost, to test cheap (and usually selective) conditions first."""
     if isinstance(node, ConditionFieldEqualsValueExpression):
         return 1 if type(node.value) is SigmaString and not node.value.contains_special() else 2
-    if isinstance(node, ConditionValueExpression):
+    if isinstance(node, (ConditionValueExpression, _Compiled)):
         return 50  # keyword search walks the whole event
-    return 3 + sum(_cost(a) for a in getattr(node, "args", []))
+    if isinstance(node, ConditionNOT):
+        return 3 + _cost(node.args[0])
+    return 3 + len(node.args) if hasattr(node, "args") else 3
+
+
+class _Compiled:
+    """An operand already compiled (the grouped keywords of an OR), costed like a keyword."""
+
+    def __init__(self, pred: Predicate) -> None:
+        self.pred = pred
+
+
+_STRINGS = (SigmaString, SigmaCasedString)
 
 
 def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate:
-    """Recursively turn a pySigma condition tree into nested closures.
-
-    AND/OR operands are pure, so they are reordered cheapest first; an OR of plain values on
-    one field becomes a single set look-up.
+    """Turn a pySigma condition tree into closures: AND/OR are n-ary (same-kind nesting
+    flattened), operands reordered cheapest first (they are pure), and the string values an OR
+    tests on one field become one StringSet test.
     """
-    if isinstance(node, ConditionOR):
-        plain = _plain_values(node)
-        if plain is not None:
-            return _in_set(*plain)
     if isinstance(node, (ConditionAND, ConditionOR)):
-        args = sorted(node.args, key=_cost)
-        preds = [compile_condition(a, placeholders) for a in args]
-        return reduce(_and if isinstance(node, ConditionAND) else _or, preds)
+        args = operands(node)
+        preds: list[Predicate] = []
+        if isinstance(node, ConditionOR):
+            fields: dict[str, list[SigmaString]] = {}
+            keywords: list[SigmaString] = []
+            rest = []
+            for a in args:
+                if _groupable(a):
+                    fields.setdefault(a.field, []).extend(_strings(a))
+                elif isinstance(a, ConditionValueExpression) and type(a.value) in _STRINGS:
+                    keywords.append(cast(SigmaString, a.value))
+                else:
+                    rest.append(a)
+            preds.extend(_grouped_or(fields, placeholders))
+            if keywords:  # one walk over the event for all the keywords
+                expanded = [x for v in keywords for x in expand_placeholders(v, placeholders)]
+                rest.append(_Compiled(_keyword_pred(_string_set(expanded, keyword=True).test())))
+            args = rest
+        preds.extend(compile_condition(a, placeholders) for a in sorted(args, key=_cost))
+        if isinstance(node, ConditionAND):
+            return _all(preds)
+        return _any(preds)
+    if isinstance(node, _Compiled):
+        return node.pred
     if isinstance(node, ConditionNOT):
         inner = compile_condition(node.args[0], placeholders)
         return lambda e: not inner(e)
     if isinstance(node, ConditionFieldEqualsValueExpression):
+        if _groupable(node):
+            (pred,) = _grouped_or({node.field: _strings(node)}, placeholders)
+            return pred
         return compile_leaf_field(node, placeholders)
     if isinstance(node, ConditionValueExpression):
         return compile_leaf_keyword(node, placeholders)
@@ -361,9 +460,19 @@ def compile_condition(node: Any, placeholders: Placeholders | None) -> Predicate
     raise UnsupportedConstruct(f"condition element {type(node).__name__} is not supported")
 
 
-def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None) -> Predicate:
+def parsed_conditions(rule: SigmaRule) -> list[Any]:
+    """The rule's condition trees (pySigma re-parses on every ``.parsed``: call this once)."""
+    try:
+        return [c.parsed for c in rule.detection.parsed_condition]
+    except RecursionError:
+        raise UnsupportedConstruct("condition nested too deeply to parse") from None
+
+
+def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None,
+                 parsed: list[Any] | None = None) -> Predicate:
     """One predicate for the rule; several ``condition`` entries are OR-ed, as Sigma defines."""
-    preds = [compile_condition(c.parsed, placeholders) for c in rule.detection.parsed_condition]
-    if len(preds) == 1:
-        return preds[0]
-    return lambda e: any(p(e) for p in preds)
+    trees = parsed if parsed is not None else parsed_conditions(rule)
+    try:
+        return _any([compile_condition(tree, placeholders) for tree in trees])
+    except RecursionError:
+        raise UnsupportedConstruct("condition nested too deeply to evaluate") from None

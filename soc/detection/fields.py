@@ -36,15 +36,25 @@ def getter(name: str) -> Getter:
 
 
 def scalar_values(value: Any) -> Iterator[Any]:
-    """Every non-container value inside an event (keyword search looks at these)."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from scalar_values(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from scalar_values(item)
-    else:
-        yield value
+    """Every non-container value inside an event (keyword search looks at these); walked with
+    an explicit stack, so a deeply nested event cannot exhaust the Python stack."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            for item in node.values():
+                if type(item) is dict or type(item) is list:
+                    stack.append(item)
+                else:
+                    yield item
+        elif type(node) is list:
+            for item in node:
+                if type(item) is dict or type(item) is list:
+                    stack.append(item)
+                else:
+                    yield item
+        else:
+            yield node
 
 
 def json_path(name: str) -> str:

@@ -24,6 +24,7 @@ from sigma.rule import SigmaRule
 from classifier import progress
 from soc.detection.compiler import Placeholders
 from soc.detection.fields import json_path
+from soc.detection.logsource import EXCHANGE, Label, applies, rule_label
 from soc.detection.timeutil import TIME_FIELDS
 from soc.detection.match import Match
 from soc.detection.pack import RuleLoadError, RulePack, rule_key
@@ -107,12 +108,13 @@ def _open_store(db: Path) -> sqlite3.Connection:
 
 
 def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, backend: str = "memory",
-         placeholders: Placeholders | None = None) -> HuntResult:
+         placeholders: Placeholders | None = None, logsource: Label | None = None) -> HuntResult:
     """Run ``pack`` over ``source``: a JSON Lines file, a soc.db store file (or the
     SqliteEventStore over it), any EventStore (memory backend), or event dicts.
 
     ``line`` is the 1-based line in a file, the position in an iterable, or the store's
-    ``seq`` (arrival order) for stored events.
+    ``seq`` (arrival order) for stored events. ``logsource`` labels the events (rules that
+    cannot apply to them are skipped); stored events are exchange audit events by contract.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown hunt backend {backend!r} (memory or sqlite)")
@@ -127,9 +129,10 @@ def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, ba
     if path is not None and not path.is_file():
         raise HuntInputError(f"{path}: no such file")
     stored = path is not None and is_sqlite_file(path)
+    if stored and logsource is None:
+        logsource = EXCHANGE
     if backend == "memory":
-        detector = StreamingDetector(pack, placeholders)
-        result.errors.extend(detector.errors)
+        detector = StreamingDetector(pack, placeholders, logsource=logsource)
         if stored:
             events: Iterable[tuple[int, dict[str, Any]]] = _stored_events(path)  # type: ignore[arg-type]
         elif path is not None:
@@ -140,6 +143,7 @@ def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, ba
             if n % 1000 == 0:
                 progress.advance("hunt (events)", 1000)
             result.extend(detector.process(event, line))
+        result.errors.extend(detector.errors)  # load-time ones, and rules disabled on the way
         return result
     if stored:
         conn = _open_store(path)  # type: ignore[arg-type]
@@ -154,14 +158,14 @@ def hunt(pack: RulePack, source: str | Path | Iterable[dict[str, Any]] | Any, ba
                          ((line, json.dumps(ev, ensure_ascii=False)) for line, ev in rows))
     try:
         register_functions(conn)
-        _sqlite_hunt(pack, conn, layout, placeholders, result)
+        _sqlite_hunt(pack, conn, layout, placeholders, result, logsource)
     finally:
         conn.close()
     return result
 
 
 def rule_queries(pack: RulePack, layout: TableLayout, placeholders: Placeholders | None,
-                 errors: list[RuleLoadError]) -> dict[str, list[str]]:
+                 errors: list[RuleLoadError], logsource: Label | None = None) -> dict[str, list[str]]:
     """SQL per base rule: ``SELECT <key> FROM <table> WHERE <condition>``."""
     pipeline = ProcessingPipeline(
         name="shuwei placeholders", vars=dict(placeholders or {}),
@@ -170,6 +174,8 @@ def rule_queries(pack: RulePack, layout: TableLayout, placeholders: Placeholders
     out: dict[str, list[str]] = {}
     for rule in pack.rules:
         key = rule_key(rule)
+        if not applies(rule_label(rule.logsource), logsource):
+            continue
         try:
             queries = backend.convert_rule(_detached(rule))
         except (SigmaError, NotImplementedError, TypeError) as exc:
@@ -194,17 +200,21 @@ def _detached(rule: SigmaRule) -> SigmaRule:
 
 
 def _sqlite_hunt(pack: RulePack, conn: sqlite3.Connection, layout: TableLayout,
-                 placeholders: Placeholders | None, result: HuntResult) -> None:
+                 placeholders: Placeholders | None, result: HuntResult,
+                 logsource: Label | None) -> None:
     rows_by_rule: dict[str, set[int]] = {}
-    for key, queries in rule_queries(pack, layout, placeholders, result.errors).items():
+    for key, queries in rule_queries(pack, layout, placeholders, result.errors,
+                                     logsource).items():
         rows: set[int] = set()
         try:
             for sql in queries:
                 rows.update(r for (r,) in conn.execute(sql))
         except sqlite3.Error as exc:
-            result.errors.append(RuleLoadError(pack.paths.get(key, ""), key,
-                                               f"sqlite backend: {exc}"))
-            continue
+            if not any(limit in str(exc) for limit in _SQLITE_LIMITS) or key not in pack.compiled:
+                result.errors.append(RuleLoadError(pack.paths.get(key, ""), key,
+                                                   f"sqlite backend: {exc}"))
+                continue
+            rows = _predicate_rows(conn, layout, pack.compiled[key])
         rows_by_rule[key] = rows
     assembler = MatchAssembler(pack)
     rows_by_rule = prune(conn, layout, assembler.engine, assembler.output, rows_by_rule)
@@ -231,6 +241,16 @@ def _sqlite_hunt(pack: RulePack, conn: sqlite3.Connection, layout: TableLayout,
             if value is not None:
                 _put(event, name, json.loads(value) if is_json else value)
         result.extend(assembler.emit(event, row[0], matched[row[0]]))
+
+
+# SQLite's compile-time limits (parser stack of 100, expression depth 1000): a rule nested or
+# OR-ed beyond them is valid Sigma, so it is evaluated by its compiled predicate over the rows.
+_SQLITE_LIMITS = ("parser stack overflow", "Expression tree is too large", "too many terms")
+
+
+def _predicate_rows(conn: sqlite3.Connection, layout: TableLayout, pred: Any) -> set[int]:
+    sql = f"SELECT {layout.key_column}, {layout.doc_column} FROM {layout.table}"
+    return {key for key, doc in conn.execute(sql) if pred(json.loads(doc))}
 
 
 def _select_expr(layout: TableLayout, name: str) -> tuple[str, bool]:

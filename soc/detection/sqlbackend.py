@@ -33,6 +33,7 @@ from sigma.conditions import (
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
+    SigmaTimestampPart,
     SigmaBool,
     SigmaCIDRExpression,
     SigmaCompareExpression,
@@ -48,6 +49,7 @@ from sigma.types import (
 
 from soc.detection.compiler import parse_ip
 from soc.detection.fields import json_path
+from soc.detection.regex import compile_regex
 
 TEXT, NUMBER, BOOL = "text", "number", "bool"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_@-]+")
@@ -82,6 +84,8 @@ def store_layout() -> TableLayout:
 
 
 def _kind(value: Any) -> str | None:
+    if isinstance(value, SigmaTimestampPart):  # a part of an RFC 3339 string (strftime)
+        return TEXT
     if isinstance(value, (SigmaString, SigmaRegularExpression, SigmaCIDRExpression)):
         return TEXT
     if isinstance(value, (SigmaNumber, SigmaCompareExpression)):
@@ -243,17 +247,13 @@ def _with_field(cond: ConditionFieldEqualsValueExpression, name: str) -> Conditi
 
 
 @lru_cache(maxsize=1024)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 @lru_cache(maxsize=256)
 def _network(cidr: str) -> Any:
     return ipaddress.ip_network(cidr)
 
 
 def _sql_regexp(pattern: str, value: Any) -> bool:
-    return isinstance(value, str) and _regex(pattern).search(value) is not None
+    return isinstance(value, str) and compile_regex(pattern).search(value) is not None
 
 
 def _sql_cidr(value: Any, cidr: str) -> bool:

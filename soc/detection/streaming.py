@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from sigma.exceptions import SigmaError
 
-from soc.detection.compiler import Placeholders, Predicate, UnsupportedConstruct, compile_rule
+from soc.detection.compiler import (
+    Placeholders,
+    Predicate,
+    UnsupportedConstruct,
+    compile_rule,
+    parsed_conditions,
+)
 from soc.detection.correlation import CorrelationEngine
 from soc.detection.match import Match
 from soc.detection.pack import RuleLoadError, RulePack, rule_key, rule_level, rule_tags
-from soc.detection.prefilter import INDEX_FIELD, action_bound
+from soc.detection.index import Atom, RuleIndex, rule_anchor
+from soc.detection.logsource import Label, applies, rule_label
 
-_CACHE_LIMIT = 10_000  # distinct action values whose candidate list is memoised
+log = logging.getLogger(__name__)
 
 
 class MatchAssembler:
@@ -57,56 +65,87 @@ class StreamingDetector:
     """Compiled rule pack; ``process`` returns base matches and correlations closed by the event.
 
     It holds the correlation windows, so events must reach one detector in time order from one
-    thread at a time (the ingest path serialises batches).
+    thread at a time (the ingest path serialises batches). ``logsource`` labels every event it is
+    given (see logsource.py); ``process`` may label one event differently.
+
+    A rule whose predicate raises on an event is disabled (reported in ``errors``) and every
+    other rule keeps running: one bad rule never takes detection down.
     """
 
-    def __init__(self, pack: RulePack, placeholders: Placeholders | None = None) -> None:
+    def __init__(self, pack: RulePack, placeholders: Placeholders | None = None,
+                 logsource: Label | None = None) -> None:
         self.pack = pack
+        self.logsource = logsource
         self.errors: list[RuleLoadError] = []
-        compiled: list[tuple[str, Predicate, set[str] | None]] = []
+        wanted = dict(placeholders or {})
+        same = pack.placeholders is not None and dict(pack.placeholders) == wanted
+        self._keys: list[str] = []
+        self._preds: list[Predicate] = []
+        self._labels: list[Label] = []
+        self._anchors: list[list[Atom] | None] = []
         for rule in pack.rules:
             key = rule_key(rule)
-            try:
-                pred = compile_rule(rule, placeholders or {})
-            except (UnsupportedConstruct, SigmaError) as exc:
-                self.errors.append(RuleLoadError(pack.paths.get(key, ""), key, str(exc)))
-                continue
-            compiled.append((key, pred, action_bound(rule)))
-        self._index: dict[str, list[tuple[str, Predicate]]] = {}
-        self._always = [(k, p) for k, p, b in compiled if b is None]
-        for key, pred, bound in compiled:
-            for value in bound or ():
-                self._index.setdefault(value, []).append((key, pred))
-        self._order = {k: i for i, (k, _, _) in enumerate(compiled)}
-        self._cache: dict[str, list[tuple[str, Predicate]]] = {}
+            # The pack's predicate is reused unless it was compiled with other placeholders.
+            pred = (pack.compiled.get(key) if same or key not in pack.with_placeholders
+                    else None)
+            if pred is None:
+                try:
+                    pred = compile_rule(rule, wanted)
+                except (UnsupportedConstruct, SigmaError) as exc:
+                    self.errors.append(RuleLoadError(pack.paths.get(key, ""), key, str(exc)))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - reported; the other rules still run
+                    self.errors.append(RuleLoadError(pack.paths.get(key, ""), key,
+                                                     f"cannot compile: {type(exc).__name__}: {exc}"))
+                    continue
+            self._keys.append(key)
+            self._preds.append(pred)
+            self._labels.append(rule_label(rule.logsource))
+            self._anchors.append(pack.anchors[key] if key in pack.anchors
+                                 else rule_anchor(parsed_conditions(rule)))
+        self._indexes: dict[Label | None, RuleIndex] = {}
         self.assembler = MatchAssembler(pack)
 
-    def _candidates(self, action: Any) -> list[tuple[str, Predicate]]:
-        if isinstance(action, str):
-            hit = self._cache.get(action)
-            if hit is not None:
-                return hit
-            rules = self._merge(self._index.get(action.lower(), []))
-            if len(self._cache) < _CACHE_LIMIT:
-                self._cache[action] = rules
-            return rules
-        if isinstance(action, list):
-            found: dict[str, Predicate] = {}
-            for a in action:
-                if isinstance(a, str):
-                    found.update(self._index.get(a.lower(), []))
-            return self._merge(list(found.items()))
-        return self._always
+    def _index(self, event_label: Label | None) -> RuleIndex:
+        """The index over the rules that can apply to events with this label (built once)."""
+        index = self._indexes.get(event_label)
+        if index is None:
+            index = RuleIndex([(i, a) for i, (a, lab) in enumerate(zip(self._anchors, self._labels))
+                               if applies(lab, event_label)])
+            self._indexes[event_label] = index
+        return index
 
-    def _merge(self, bounded: list[tuple[str, Predicate]]) -> list[tuple[str, Predicate]]:
-        return sorted(bounded + self._always, key=lambda kp: self._order[kp[0]])
-
-    def matching_rules(self, event: dict[str, Any]) -> list[str]:
+    def matching_rules(self, event: dict[str, Any], logsource: Label | None = None) -> list[str]:
         """Keys of the base rules (including correlation-only ones) matching the event."""
-        return [k for k, pred in self._candidates(event.get(INDEX_FIELD)) if pred(event)]
+        candidates = self._index(logsource or self.logsource).candidates(event)
+        preds, keys = self._preds, self._keys
+        try:
+            return [keys[i] for i in candidates if preds[i](event)]
+        except Exception:  # noqa: BLE001 - find and disable the rule that raised
+            return self._isolate(event, candidates)
 
-    def process(self, event: dict[str, Any], line: int | None = None) -> list[Match]:
-        keys = self.matching_rules(event)
+    def _isolate(self, event: dict[str, Any], candidates: tuple[int, ...]) -> list[str]:
+        out = []
+        for i in candidates:
+            try:
+                if self._preds[i](event):
+                    out.append(self._keys[i])
+            except Exception as exc:  # noqa: BLE001 - reported, rule disabled
+                key = self._keys[i]
+                self._preds[i] = _never
+                err = RuleLoadError(self.pack.paths.get(key, ""), key,
+                                    f"disabled: evaluation raised {type(exc).__name__}: {exc}")
+                self.errors.append(err)
+                log.error("rule %s", err)
+        return out
+
+    def process(self, event: dict[str, Any], line: int | None = None,
+                logsource: Label | None = None) -> list[Match]:
+        keys = self.matching_rules(event, logsource)
         if not keys:
             return []
         return self.assembler.emit(event, line, keys)
+
+
+def _never(event: dict[str, Any]) -> bool:
+    return False

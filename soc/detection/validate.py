@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sigma.plugins import InstalledSigmaPlugins
+from sigma.processing.pipeline import ProcessingPipeline
 from sigma.validation import SigmaValidator
 
 from soc.detection.compiler import Placeholders
@@ -18,9 +19,10 @@ from soc.detection.streaming import StreamingDetector
 EXCLUDED_VALIDATORS = frozenset({"attacktag", "d3_fendtag"})
 
 
-def check_rules(path: str | Path, placeholders: Placeholders | None = None) -> list[dict[str, Any]]:
+def check_rules(path: str | Path, placeholders: Placeholders | None = None,
+                pipeline: ProcessingPipeline | None = None) -> list[dict[str, Any]]:
     """Every problem found: load/evaluation errors (severity error) and validator issues."""
-    pack = RulePack.load(path)
+    pack = RulePack.load(path, pipeline=pipeline)
     problems = [{"path": e.path, "rule_id": e.rule_id, "severity": "error", "check": "load",
                  "message": e.reason} for e in pack.errors]
     # A file that yields neither a rule nor an error (empty, only comments, a stray ---) checks nothing:

@@ -192,7 +192,7 @@ def test_hunt_pruning_skips_only_groups_that_cannot_fire(tmp_path: Path) -> None
     assert live_rows(conn, jsonl_layout("hunt_events"), engine.correlations[0],
                      {BASE[1]["id"]: {1, 2, 3, 4}}) == {3, 4}
     res = HuntResult()
-    _sqlite_hunt(pack, conn, jsonl_layout("hunt_events"), None, res)
+    _sqlite_hunt(pack, conn, jsonl_layout("hunt_events"), None, res, None)
     assert list(res) == [] and res.errors == []  # b's addresses are 15 minutes apart
 
 
