@@ -10,7 +10,7 @@ it over the records. One ``mask`` audit event per call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field as dc_field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,8 @@ from classifier.settings import Settings
 from classifier.whoami import current_user
 from crypto.errors import RecordError
 from crypto.keys import ManagedKeys
-from crypto.policy import Decision, MaskingPolicy
+from crypto.policy import Approval, Decision, MaskingPolicy
+from crypto.share import approvals as share_approvals, releases
 from crypto.strategies import Masker, Unfit, fallback
 
 POLICY_FILE = "masking.yaml"
@@ -42,6 +43,9 @@ class MaskResult:
     records: list[dict[str, Any]]
     decisions: dict[str, dict[str, str]]
     fallbacks: list[str] = dc_field(default_factory=list)
+    clear: tuple[str, ...] = ()  # L3+ fields granted in clear
+    masked: tuple[str, ...] = ()
+    release_id: str | None = None  # set when the call was recorded as a release
 
     def to_dict(self) -> dict[str, Any]:
         return {"records": self.records, "decisions": self.decisions, "fallbacks": self.fallbacks}
@@ -107,9 +111,28 @@ class MaskingEngine:
         plan = self._plan(dataset, caller, names, grades)
         out, fell = self._run(plan, records)
         fallbacks = [f for f in names if f in fell]
+        result = MaskResult(out, plan.decisions, fallbacks, plan.granted, tuple(s[0] for s in plan.steps))
         if emit_audit:
-            self._audit(dataset, caller, names, len(records), plan, fallbacks)
-        return MaskResult(out, plan.decisions, fallbacks)
+            result.release_id = self.release(dataset, caller, names, len(records), plan.decisions,
+                                             plan.granted, result.masked, fallbacks)
+        return result
+
+    def release(self, dataset: str, caller: Caller, names: list[str], rows: int,
+                decisions: dict[str, dict[str, str]], clear: tuple[str, ...] | list[str],
+                masked: tuple[str, ...] | list[str], fallbacks: list[str]) -> str:
+        """Record the release in the ledger (durably), then emit its ``mask`` event; the release id."""
+        rel = releases.record(self.settings.data_dir, dataset=dataset, user=caller.user or current_user(),
+                              role=caller.role, org=caller.org, purpose=caller.purpose,
+                              approval_id=caller.approval_id, rows=rows,
+                              fields={f: d["strategy"] for f, d in decisions.items()},
+                              now=datetime.now(timezone.utc).astimezone())
+        audit.emit(audit.make_event(
+            "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
+            dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
+            approval_id=caller.approval_id,
+            extra={"clear": list(clear), "fallbacks": fallbacks, "masked": list(masked),
+                   "release_id": rel.release_id}), self.settings.data_dir)
+        return rel.release_id
 
     @staticmethod
     def _run(plan: _Plan, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
@@ -131,8 +154,9 @@ class MaskingEngine:
         return out, fell
 
     def _plan(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
-        key = (dataset, caller.role, caller.user, caller.purpose, caller.approval_id, tuple(names),
-               tuple(grades.get(n) for n in names), self.keys.generation(), date.today())
+        key = (dataset, caller.role, caller.user, caller.org, caller.purpose, caller.approval_id, tuple(names),
+               tuple(grades.get(n) for n in names), self.keys.generation(), date.today(),
+               self._stored_approval(caller, date.today()))
         plan = self._plans.get(key)
         if plan is None:
             plan = self._compile(dataset, caller, names, grades)
@@ -143,8 +167,10 @@ class MaskingEngine:
 
     def decide(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> dict[str, Decision]:
         policy = self.policy
+        today = date.today()
         approval, note = policy.approval_status(caller.approval_id, dataset, caller.role, caller.user,
-                                                caller.purpose, date.today())
+                                                caller.purpose, today, org=caller.org,
+                                                stored=self._stored_approval(caller, today))
         out = {}
         for name in names:
             fg = grades.get(name)
@@ -153,6 +179,14 @@ class MaskingEngine:
             out[name] = policy.decide(dataset, name, entity, grade, category, caller.role,
                                       caller.purpose, approval, note)
         return out
+
+    def _stored_approval(self, caller: Caller, today: date) -> Approval | str | None:
+        """A stored approval (``shuwei share``) for an id the policy files do not define; read on
+        every call, so a revoked or expired one stops granting at once."""
+        aid = caller.approval_id
+        if not aid or aid in self.policy.approvals:
+            return None
+        return share_approvals.grant(self.settings.data_dir, aid, today)
 
     def _compile(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
         decided = self.decide(dataset, caller, names, grades)
@@ -166,12 +200,3 @@ class MaskingEngine:
             steps.append((name, masker, d.strategy.params.fallback))
         return _Plan({n: {"strategy": d.strategy.id, "reason": d.reason} for n, d in decided.items()},
                      tuple(steps), tuple(n for n, d in decided.items() if d.granted))
-
-    def _audit(self, dataset: str, caller: Caller, names: list[str], rows: int, plan: _Plan,
-               fallbacks: list[str]) -> None:
-        audit.emit(audit.make_event(
-            "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
-            dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
-            approval_id=caller.approval_id,
-            extra={"clear": list(plan.granted), "fallbacks": fallbacks,
-                   "masked": [s[0] for s in plan.steps]}), self.settings.data_dir)
