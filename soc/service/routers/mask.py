@@ -52,7 +52,10 @@ class MaskResponse(BaseModel):
 
 
 @router.post("/v1/mask", response_model=MaskResponse, summary="Desensitize records for release (动态脱敏)",
-             responses={**ERRORS, 422: {"description": "unknown strategy in policy",
+             responses={200: {"headers": {"X-Release-ID": {
+                 "description": "the release ledger entry of this call (rel- + 16 hex; `shuwei share releases`)",
+                 "schema": {"type": "string", "pattern": "^rel-[0-9a-f]{16}$"}}}},
+                 **ERRORS, 422: {"description": "unknown strategy in policy",
                                         "model": ERRORS[400]["model"]}})
 async def mask(body: MaskRequest, request: Request, principal: Principal = Depends(require("mask"))) -> Response:
     from crypto.engine import Caller
@@ -94,15 +97,30 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
         await _audit(state, principal, rid, "error", audit, {"reason": str(exc)})
         raise ApiError(422, str(exc), code="policy_error", field=exc.rule) from None
     decisions = {f: {"strategy": d["strategy"], "reason": d["reason"]} for f, d in result.decisions.items()}
+    strategies = {f: d["strategy"] for f, d in decisions.items()}
+    release_id = await run_in_threadpool(_record_release, state, caller, body.dataset, len(body.records), strategies)
     await _audit(state, principal, rid, "success", audit,
-                 {"strategies": {f: d["strategy"] for f, d in decisions.items()}, "fallbacks": list(result.fallbacks)})
+                 {"strategies": strategies, "fallbacks": list(result.fallbacks), "release_id": release_id})
     for d in decisions.values():
         MASK_DECISIONS.labels(d["strategy"]).inc()
     MASK_RECORDS.inc(len(result.records))
     payload = {"records": result.records, "decisions": decisions, "fallbacks": list(result.fallbacks),
                "request_id": rid}
     # Serialized here, not by FastAPI's encoder: large batches are the hot path of the platform.
-    return Response(json.dumps(payload, ensure_ascii=False, default=str), media_type="application/json")
+    # The body keeps the contract's shape; the release ledger id travels in a header.
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), media_type="application/json",
+                    headers={"X-Release-ID": release_id})
+
+
+def _record_release(state: Any, caller: Any, dataset: str, rows: int, strategies: dict[str, str]) -> str:
+    """The ledger row (durable) before the masked records leave."""
+    from datetime import datetime, timezone
+
+    from crypto.share import releases
+
+    return releases.record(state.settings.data_dir, dataset=dataset, user=caller.user, role=caller.role,
+                           org=caller.org, purpose=caller.purpose, approval_id=caller.approval_id, rows=rows,
+                           fields=strategies, now=datetime.now(timezone.utc).astimezone()).release_id
 
 
 async def _audit(state: Any, principal: Principal, rid: str, result: str, fields: dict[str, Any],
