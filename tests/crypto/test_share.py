@@ -172,3 +172,19 @@ def test_cli_share_lifecycle_and_releases(data_dir: Path, master_key: bytes, set
     again = runner.invoke(app, ["mask", "records", "-d", "pop_basic", "--role", "researcher", "--org", "市卫健委",
                                 "--purpose", "出生缺陷研究", "--approval", aid], json.dumps(REC, ensure_ascii=False) + "\n")
     assert json.loads(again.stdout)["出生日期"] != "1949-12-31"
+
+
+def test_refused_self_approval_event_fires_the_pack_rule(data_dir: Path, outbox: Path) -> None:
+    from soc.detection import RulePack, hunt
+
+    aid = _request(data_dir).approval_id
+    res = runner.invoke(app, ["share", "approve", aid, "--by", "u2001"])
+    assert res.exit_code == 1
+    events = [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()]
+    rule = Path(__file__).resolve().parents[2] / "policies" / "sigma" / "shuwei_share_self_approval.yml"
+    hits = list(hunt(RulePack.load(rule), events, backend="memory"))
+    assert len(hits) == 1
+    other = runner.invoke(app, ["share", "approve", aid, "--by", "owner-wsjw"])
+    assert other.exit_code == 0
+    events = [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()]
+    assert len(list(hunt(RulePack.load(rule), events, backend="memory"))) == 1  # the owner's is not flagged
