@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from classifier import audit
-from crypto.errors import CryptoError
 from crypto.policy import Approval
-from crypto.share.db import connect, db_path
+from crypto.share.db import ShareError as ShareError, connect, db_path  # re-exported for callers
 
 State = Literal["pending", "approved", "rejected", "revoked", "expired"]
 Operation = Literal["approve", "reject", "revoke"]
@@ -27,14 +26,6 @@ STATES: tuple[State, ...] = ("pending", "approved", "rejected", "revoked", "expi
 OPERATIONS: tuple[Operation, ...] = ("approve", "reject", "revoke")
 _FROM = {"approve": "pending", "reject": "pending", "revoke": "approved"}
 _TO: dict[str, State] = {"approve": "approved", "reject": "rejected", "revoke": "revoked"}
-
-
-class ShareError(CryptoError):
-    """A share request or decision that cannot be done; ``code`` is a stable reason."""
-
-    def __init__(self, message: str, code: Literal["invalid", "not_found", "conflict", "self_approval"]) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

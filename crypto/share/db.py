@@ -8,6 +8,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
+
+from crypto.errors import CryptoError
 
 DB_NAME = "share.db"
 
@@ -27,6 +30,15 @@ CREATE INDEX IF NOT EXISTS releases_at ON releases(at);
 """
 
 
+class ShareError(CryptoError):
+    """A share request, decision or ledger write that cannot be done; ``code`` is a stable reason."""
+
+    def __init__(self, message: str,
+                 code: Literal["invalid", "not_found", "conflict", "self_approval", "storage"]) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def db_path(data_dir: Path) -> Path:
     return data_dir / DB_NAME
 
@@ -34,8 +46,12 @@ def db_path(data_dir: Path) -> Path:
 @contextmanager
 def connect(data_dir: Path) -> Iterator[sqlite3.Connection]:
     """A connection in one transaction: committed on success, rolled back on error, then closed."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(db_path(data_dir), timeout=30, isolation_level=None)
+    path = db_path(data_dir)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise ShareError(f"{path}: cannot open the share store: {exc}", "storage") from None
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
@@ -48,5 +64,7 @@ def connect(data_dir: Path) -> Iterator[sqlite3.Connection]:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise ShareError(f"{path}: {exc}", "storage") from None
     finally:
         conn.close()

@@ -84,7 +84,7 @@ def _decide(approval_id: str, operation: Operation, by: Optional[str], comment: 
         approval = store.decide(data_dir, approval_id, operation, decided_by=actor, now=_now(),
                                 today=date.today(), comment=comment)
     except ShareError as exc:
-        if exc.code == "not_found":
+        if exc.code in ("not_found", "storage"):
             fail(str(exc))
         # A refused decision is audited too: the SOC's self-approval rule sees the attempt.
         _emit(store.event(store.get(data_dir, approval_id), operation, actor, result="denied", reason=str(exc)))
@@ -125,7 +125,11 @@ def list_(dataset: Optional[str] = typer.Option(None, "--dataset", "-d"),
     if state is not None and state not in store.STATES:
         fail(f"--state: '{state}' is not one of {', '.join(store.STATES)}")
     chosen = next((s for s in store.STATES if s == state), None)
-    _show(store.list_approvals(get_settings().data_dir, date.today(), dataset=dataset, state=chosen), fmt)
+    try:
+        found = store.list_approvals(get_settings().data_dir, date.today(), dataset=dataset, state=chosen)
+    except ShareError as exc:
+        fail(str(exc))
+    _show(found, fmt)
 
 
 @app.command("show")
@@ -152,8 +156,11 @@ def releases_(dataset: Optional[str] = typer.Option(None, "--dataset", "-d"),
             fail(f"--since: '{since}' is not an ISO date or time")
         if after.tzinfo is None:
             after = after.astimezone()
-    found = [r.to_dict() for r in releases.list_releases(get_settings().data_dir, dataset=dataset, org=org,
-                                                         since=after)]
+    try:
+        found = [r.to_dict() for r in releases.list_releases(get_settings().data_dir, dataset=dataset, org=org,
+                                                             since=after)]
+    except ShareError as exc:
+        fail(str(exc))
     if fmt is OutputFormat.json:
         print_json(found)
         return

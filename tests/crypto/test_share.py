@@ -188,3 +188,13 @@ def test_refused_self_approval_event_fires_the_pack_rule(data_dir: Path, outbox:
     assert other.exit_code == 0
     events = [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()]
     assert len(list(hunt(RulePack.load(rule), events, backend="memory"))) == 1  # the owner's is not flagged
+
+
+def test_unreadable_store_is_one_line_error(data_dir: Path, master_key: bytes) -> None:
+    (data_dir / "share.db").mkdir(parents=True)  # not a database file
+    for args in (["share", "list"], ["share", "releases"], ["share", "show", "AP-2026-0001"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, args
+    masked = runner.invoke(app, ["mask", "records", "-d", "adhoc", "--role", "analyst"],
+                           json.dumps(REC, ensure_ascii=False) + "\n")
+    assert masked.exit_code == 2 and masked.stdout == "" and "share.db" in masked.stderr  # nothing released

@@ -25,6 +25,8 @@ _ERR = ERRORS[400]["model"]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown approval", "model": _ERR}}
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "the approval's state does not allow this operation", "model": _ERR}}
+STORE: dict[int | str, dict[str, Any]] = {503: {"description": "the share store cannot be read or written",
+                                                "model": _ERR}}
 
 
 class ConsumerModel(BaseModel):
@@ -82,12 +84,12 @@ def _emit(request: Request, principal: Principal, event: dict[str, Any]) -> None
 
 
 def _error(exc: Exception, code: str) -> ApiError:
-    status = {"invalid": 400, "not_found": 404, "conflict": 409, "self_approval": 403}[code]
+    status = {"invalid": 400, "not_found": 404, "conflict": 409, "self_approval": 403, "storage": 503}[code]
     return ApiError(status, str(exc), code=code if code == "self_approval" else None)
 
 
 @router.post("/v1/approvals", status_code=201, response_model=ApprovalOut, summary="Request a share approval",
-             responses={**ERRORS})
+             responses={**ERRORS, **STORE})
 def request_approval(body: ApprovalRequest, request: Request,
                      principal: Principal = Depends(require("approvals:request"))) -> dict[str, Any]:
     from crypto.share import approvals as store
@@ -106,7 +108,7 @@ def request_approval(body: ApprovalRequest, request: Request,
 
 
 @router.get("/v1/approvals", response_model=ApprovalList, summary="Stored approvals, oldest first",
-            responses={**ERRORS})
+            responses={**ERRORS, **STORE})
 def list_approvals(request: Request, dataset: str | None = Query(default=None, min_length=1),
                    state: State | None = None,
                    principal: Principal = Depends(require("approvals:read"))) -> dict[str, Any]:
@@ -118,7 +120,7 @@ def list_approvals(request: Request, dataset: str | None = Query(default=None, m
 
 
 @router.get("/v1/approvals/{approval_id}", response_model=ApprovalOut, summary="One approval",
-            responses={**ERRORS, **NOT_FOUND})
+            responses={**ERRORS, **NOT_FOUND, **STORE})
 def get_approval(approval_id: str, request: Request,
                  principal: Principal = Depends(require("approvals:read"))) -> dict[str, Any]:
     from crypto.share import approvals as store
@@ -133,7 +135,7 @@ def get_approval(approval_id: str, request: Request,
 
 @router.post("/v1/approvals/{approval_id}/decision", response_model=ApprovalOut,
              summary="Approve, reject or revoke (data owner of the dataset or admin; never the requester)",
-             responses={**ERRORS, **NOT_FOUND, **CONFLICT})
+             responses={**ERRORS, **NOT_FOUND, **CONFLICT, **STORE})
 def decide(approval_id: str, body: DecisionRequest, request: Request,
            principal: Principal = Depends(require("approvals:decide"))) -> dict[str, Any]:
     from crypto.share import approvals as store

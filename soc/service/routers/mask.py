@@ -56,10 +56,11 @@ class MaskResponse(BaseModel):
                  "description": "the release ledger entry of this call (rel- + 16 hex; `shuwei share releases`)",
                  "schema": {"type": "string", "pattern": "^rel-[0-9a-f]{16}$"}}}},
                  **ERRORS, 422: {"description": "unknown strategy in policy",
-                                        "model": ERRORS[400]["model"]}})
+                                        "model": ERRORS[400]["model"]},
+                 503: {"description": "the release ledger cannot be written", "model": ERRORS[400]["model"]}})
 async def mask(body: MaskRequest, request: Request, principal: Principal = Depends(require("mask"))) -> Response:
     from crypto.engine import Caller
-    from crypto.errors import PolicyError, RecordError
+    from crypto.errors import CryptoError, PolicyError, RecordError
 
     state = get_state(request)
     rid = request.state.request_id
@@ -98,7 +99,12 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
         raise ApiError(422, str(exc), code="policy_error", field=exc.rule) from None
     decisions = {f: {"strategy": d["strategy"], "reason": d["reason"]} for f, d in result.decisions.items()}
     strategies = {f: d["strategy"] for f, d in decisions.items()}
-    release_id = await run_in_threadpool(_record_release, state, caller, body.dataset, len(body.records), strategies)
+    try:
+        release_id = await run_in_threadpool(_record_release, state, caller, body.dataset, len(body.records),
+                                             strategies)
+    except CryptoError as exc:  # no ledger row, no release
+        await _audit(state, principal, rid, "error", audit, {"reason": str(exc)})
+        raise ApiError(503, str(exc), code="unavailable") from None
     await _audit(state, principal, rid, "success", audit,
                  {"strategies": strategies, "fallbacks": list(result.fallbacks), "release_id": release_id})
     for d in decisions.values():
