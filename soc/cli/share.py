@@ -11,7 +11,10 @@ from typing import Any, Optional
 
 import typer
 
+from zoneinfo import ZoneInfo
+
 from classifier import audit
+from classifier.dates import parse_date, parse_when
 from classifier.settings import get_settings
 from classifier.whoami import current_user
 from crypto.share import approvals as store, releases
@@ -30,9 +33,12 @@ def _now() -> datetime:
 
 def _date(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text)
+        value = parse_date(text)
     except ValueError:
+        value = None
+    if value is None:
         fail(f"{option}: '{text}' is not a date (YYYY-MM-DD)")
+    return value
 
 
 def _show(items: list[StoredApproval], fmt: OutputFormat, *, single: bool = False) -> None:
@@ -145,17 +151,15 @@ def show(approval_id: str = typer.Argument(...), fmt: OutputFormat = FormatOptio
 @app.command("releases")
 def releases_(dataset: Optional[str] = typer.Option(None, "--dataset", "-d"),
               org: Optional[str] = typer.Option(None, "--org", help="consumer organisation"),
-              since: Optional[str] = typer.Option(None, "--since", help="ISO date or time; local time if no offset"),
+              since: Optional[str] = typer.Option(None, "--since", help="date or ISO 8601 time; the configured time zone if no offset"),
               fmt: OutputFormat = FormatOption) -> None:
     """The release ledger: every masked release, oldest first (never the values)."""
     after = None
     if since is not None:
         try:
-            after = datetime.fromisoformat(since)
-        except ValueError:
-            fail(f"--since: '{since}' is not an ISO date or time")
-        if after.tzinfo is None:
-            after = after.astimezone()
+            after = parse_when(since, ZoneInfo(get_settings().timezone))
+        except ValueError as exc:
+            fail(f"--since: {exc}")
     try:
         found = [r.to_dict() for r in releases.list_releases(get_settings().data_dir, dataset=dataset, org=org,
                                                              since=after)]

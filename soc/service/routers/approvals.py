@@ -1,4 +1,4 @@
-"""``/v1/approvals``: share approvals (授权, 事前管审批) per shared/spec/sharing-and-tracing.md.
+"""``/v1/approvals``: share approvals (授权, 事前管审批) per docs/spec/sharing-and-tracing.md.
 
 A consumer-side key requests; a data owner of the dataset (or an admin) approves, rejects or
 revokes. The requester — the calling key's subject — can never approve their own request. Every
