@@ -1,10 +1,14 @@
-"""The SQLite file behind approvals and releases: one short-lived connection per operation (safe
-across threads and processes), WAL journal and ``synchronous=FULL`` so a committed row survives a
-crash — a release is recorded before its data goes out."""
+"""The SQLite file behind approvals and releases: WAL journal and ``synchronous=FULL`` so a
+committed row survives a crash — a release is recorded before its data goes out.
+
+One connection per thread and file, kept open: opening one (WAL set-up, and a checkpoint when the
+last one closes) cost ~9.5 ms a write here against ~1 ms on a kept connection (the fsync), and
+``/v1/mask`` writes a ledger row on every call."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,20 +47,42 @@ def db_path(data_dir: Path) -> Path:
     return data_dir / DB_NAME
 
 
+_local = threading.local()
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    conns: dict[Path, sqlite3.Connection] = _local.__dict__.setdefault("conns", {})
+    conn = conns.get(path)
+    if conn is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.executescript(SCHEMA)
+        except sqlite3.Error:
+            conn.close()
+            raise
+        conns[path] = conn
+    return conn
+
+
+def _forget(path: Path) -> None:
+    conn = _local.__dict__.get("conns", {}).pop(path, None)
+    if conn is not None:
+        conn.close()
+
+
 @contextmanager
 def connect(data_dir: Path) -> Iterator[sqlite3.Connection]:
-    """A connection in one transaction: committed on success, rolled back on error, then closed."""
+    """This thread's connection in one transaction: committed on success, rolled back on error."""
     path = db_path(data_dir)
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        conn = _open(path)
     except (OSError, sqlite3.Error) as exc:
         raise ShareError(f"{path}: cannot open the share store: {exc}", "storage") from None
     try:
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(SCHEMA)
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -65,6 +91,5 @@ def connect(data_dir: Path) -> Iterator[sqlite3.Connection]:
             raise
         conn.execute("COMMIT")
     except sqlite3.Error as exc:
+        _forget(path)
         raise ShareError(f"{path}: {exc}", "storage") from None
-    finally:
-        conn.close()

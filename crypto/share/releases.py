@@ -6,8 +6,11 @@ in ``extra.release_id``."""
 from __future__ import annotations
 
 import json
+import queue
 import secrets
 import sqlite3
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -35,19 +38,74 @@ def new_release_id() -> str:
     return "rel-" + secrets.token_hex(8)
 
 
-def record(data_dir: Path, *, dataset: str, user: str, role: str, org: str | None, purpose: str | None,
-           approval_id: str | None, rows: int, fields: dict[str, str], now: datetime,
-           watermark: dict[str, Any] | None = None, release_id: str | None = None) -> Release:
-    """Store one release (committed with ``synchronous=FULL`` before this returns)."""
-    rel = Release(release_id or new_release_id(), dataset,
-                  {"user": user, "role": role, "org": org, "purpose": purpose, "approval_id": approval_id},
-                  now.isoformat(timespec="milliseconds"), rows, dict(fields), watermark)
+def build(*, dataset: str, user: str, role: str, org: str | None, purpose: str | None,
+          approval_id: str | None, rows: int, fields: dict[str, str], now: datetime,
+          watermark: dict[str, Any] | None = None) -> Release:
+    """A release with a fresh id, not yet stored."""
+    return Release(new_release_id(), dataset,
+                   {"user": user, "role": role, "org": org, "purpose": purpose, "approval_id": approval_id},
+                   now.isoformat(timespec="milliseconds"), rows, dict(fields), watermark)
+
+
+def _insert(conn: sqlite3.Connection, rels: list[Release]) -> None:
+    conn.executemany("INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
+        (r.release_id, r.dataset, r.caller["user"], r.caller["role"], r.caller["org"], r.caller["purpose"],
+         r.caller["approval_id"], r.at, r.rows, json.dumps(r.fields, ensure_ascii=False),
+         json.dumps(r.watermark) if r.watermark is not None else None) for r in rels])
+
+
+def record(data_dir: Path, **kwargs: Any) -> Release:
+    """Store one release (committed with ``synchronous=FULL`` before this returns); see :func:`build`."""
+    rel = build(**kwargs)
     with connect(data_dir) as conn:
-        conn.execute("INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                     (rel.release_id, dataset, user, role, org, purpose, approval_id, rel.at, rows,
-                      json.dumps(rel.fields, ensure_ascii=False),
-                      json.dumps(watermark) if watermark is not None else None))
+        _insert(conn, [rel])
     return rel
+
+
+class GroupWriter:
+    """Group commit for a server: concurrent releases share one transaction, so one fsync (~1-8 ms
+    on this machine under load) per batch instead of per call; each caller waits for its batch."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._queue: queue.SimpleQueue[tuple[Release, Future[None]]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="shuwei-release-ledger", daemon=True).start()
+
+    def submit(self, rel: Release) -> Future[None]:
+        done: Future[None] = Future()
+        self._queue.put((rel, done))
+        return done
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < 1000:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                with connect(self.data_dir) as conn:
+                    _insert(conn, [rel for rel, _ in batch])
+            except Exception as exc:  # every waiter learns its release was not stored
+                for _, done in batch:
+                    done.set_exception(exc)
+            else:
+                for _, done in batch:
+                    done.set_result(None)
+
+
+_writers: dict[Path, GroupWriter] = {}
+_writers_lock = threading.Lock()
+
+
+def group_writer(data_dir: Path) -> GroupWriter:
+    """The process's writer for ``data_dir`` (one thread each)."""
+    with _writers_lock:
+        writer = _writers.get(data_dir)
+        if writer is None:
+            writer = _writers[data_dir] = GroupWriter(data_dir)
+        return writer
 
 
 def _row(r: sqlite3.Row) -> Release:
