@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field as dc_field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,9 +21,10 @@ from classifier.settings import Settings
 from classifier.whoami import current_user
 from crypto.errors import RecordError
 from crypto.keys import ManagedKeys
-from crypto.policy import Decision, MaskingPolicy
+from crypto.policy import Approval, Decision, MaskingPolicy
 from crypto.nested import leaf_paths, run_nested, top_field
 from crypto.paths import has_nesting
+from crypto.share import approvals as share_approvals, releases
 from crypto.strategies import Masker, TokenizeParams, Unfit, fallback
 from crypto.textmask import TextMasker
 
@@ -47,6 +48,9 @@ class MaskResult:
     records: list[dict[str, Any]]
     decisions: dict[str, dict[str, Any]]  # field → strategy, reason (text: spans masked per entity)
     fallbacks: list[str] = dc_field(default_factory=list)
+    clear: tuple[str, ...] = ()  # L3+ fields granted in clear
+    masked: tuple[str, ...] = ()
+    release_id: str | None = None  # set when the call was recorded as a release
 
     def to_dict(self) -> dict[str, Any]:
         return {"records": self.records, "decisions": self.decisions, "fallbacks": self.fallbacks}
@@ -135,9 +139,30 @@ class MaskingEngine:
                      else self._run(plan, records, spans))
         fallbacks = [f for f in names if f in fell]
         decisions = {n: ({**d, "spans": spans[n]} if spans.get(n) else d) for n, d in plan.decisions.items()}
+        result = MaskResult(out, decisions, fallbacks, plan.granted, tuple(s[0] for s in plan.steps))
         if emit_audit:
-            self._audit(dataset, caller, names, len(records), plan, fallbacks, spans)
-        return MaskResult(out, decisions, fallbacks)
+            result.release_id = self.release(dataset, caller, names, len(records), plan.decisions,
+                                             plan.granted, result.masked, fallbacks, spans)
+        return result
+
+    def release(self, dataset: str, caller: Caller, names: list[str], rows: int,
+                decisions: dict[str, dict[str, Any]], clear: tuple[str, ...] | list[str],
+                masked: tuple[str, ...] | list[str], fallbacks: list[str],
+                spans: dict[str, dict[str, int]] | None = None) -> str:
+        """Record the release in the ledger (durably), then emit its ``mask`` event; the release id."""
+        rel = releases.record(self.settings.data_dir, dataset=dataset, user=caller.user or current_user(),
+                              role=caller.role, org=caller.org, purpose=caller.purpose,
+                              approval_id=caller.approval_id, rows=rows,
+                              fields={f: d["strategy"] for f, d in decisions.items()},
+                              now=datetime.now(timezone.utc).astimezone())
+        audit.emit(audit.make_event(
+            "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
+            dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
+            approval_id=caller.approval_id,
+            extra={"clear": list(clear), "fallbacks": fallbacks, "masked": list(masked),
+                   "release_id": rel.release_id,
+                   "spans": {f: c for f, c in (spans or {}).items() if c}}), self.settings.data_dir)
+        return rel.release_id
 
     @staticmethod
     def _run(plan: _Plan, records: list[dict[str, Any]], spans: dict[str, dict[str, int]]
@@ -167,8 +192,10 @@ class MaskingEngine:
         return out, fell
 
     def _plan(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
-        key = (dataset, caller.role, caller.user, caller.purpose, caller.approval_id, tuple(names),
-               tuple(grades.get(n) for n in names), self.keys.generation(), self.today())
+        today = self.today()
+        key = (dataset, caller.role, caller.user, caller.org, caller.purpose, caller.approval_id, tuple(names),
+               tuple(grades.get(n) for n in names), self.keys.generation(), today,
+               self._stored_approval(caller, today))
         plan = self._plans.get(key)
         if plan is None:
             plan = self._compile(dataset, caller, names, grades)
@@ -179,8 +206,10 @@ class MaskingEngine:
 
     def decide(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> dict[str, Decision]:
         policy = self.policy
+        today = self.today()
         approval, note = policy.approval_status(caller.approval_id, dataset, caller.role, caller.user,
-                                                caller.purpose, self.today())
+                                                caller.purpose, today, org=caller.org,
+                                                stored=self._stored_approval(caller, today))
         out = {}
         for name in names:
             fg = grades.get(name)
@@ -190,6 +219,14 @@ class MaskingEngine:
                                       caller.purpose, approval, note,
                                       text=bool(fg is not None and getattr(fg, "embedded", ())))
         return out
+
+    def _stored_approval(self, caller: Caller, today: date) -> Approval | str | None:
+        """A stored approval (``shuwei share``) for an id the policy files do not define; read on
+        every call, so a revoked or expired one stops granting at once."""
+        aid = caller.approval_id
+        if not aid or aid in self.policy.approvals:
+            return None
+        return share_approvals.grant(self.settings.data_dir, aid, today)
 
     def _compile(self, dataset: str, caller: Caller, names: list[str], grades: dict[str, Any]) -> _Plan:
         decided = self.decide(dataset, caller, names, grades)
@@ -220,8 +257,10 @@ class MaskingEngine:
 
             self._text = (TextScanner(), Policy.from_settings(self.settings))
         scanner, grading = self._text
+        today = self.today()
         approval, note = self.policy.approval_status(caller.approval_id, dataset, caller.role, caller.user,
-                                                     caller.purpose, self.today())
+                                                     caller.purpose, today, org=caller.org,
+                                                     stored=self._stored_approval(caller, today))
         maskers: dict[str, Masker | None] = {}
         for entity in dict.fromkeys(scanner.entities):
             grade, category = grading.entity_grade(entity, dataset)
@@ -230,13 +269,3 @@ class MaskingEngine:
             maskers[entity] = None if d.strategy.id == "keep" else d.strategy.build(
                 entity, dataset, name, self.keys if d.strategy.keyed else None)
         return TextMasker(scanner, maskers)
-
-    def _audit(self, dataset: str, caller: Caller, names: list[str], rows: int, plan: _Plan,
-               fallbacks: list[str], spans: dict[str, dict[str, int]] | None = None) -> None:
-        audit.emit(audit.make_event(
-            "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
-            dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
-            approval_id=caller.approval_id,
-            extra={"clear": list(plan.granted), "fallbacks": fallbacks,
-                   "masked": [s[0] for s in plan.steps],
-                   "spans": {f: c for f, c in (spans or {}).items() if c}}), self.settings.data_dir)

@@ -75,13 +75,16 @@ class Approval:
     users: frozenset[str] | None
     purposes: frozenset[str] | None
     expires: date | None
+    orgs: frozenset[str] | None = None  # stored approvals (crypto.share) name the consumer org
 
-    def refusal(self, dataset: str, role: str, user: str, purpose: str | None, today: date) -> str | None:
+    def refusal(self, dataset: str, role: str, user: str, purpose: str | None, today: date,
+                org: str | None = None) -> str | None:
         """Why this approval does not apply to the call, or ``None`` when it does."""
         if self.expires and today > self.expires:
             return f"expired {self.expires.isoformat()}"
         for name, allowed, value in (("dataset", self.datasets, dataset), ("role", self.roles, role),
-                                     ("user", self.users, user), ("purpose", self.purposes, purpose)):
+                                     ("user", self.users, user), ("purpose", self.purposes, purpose),
+                                     ("org", self.orgs, org)):
             if allowed is not None and value not in allowed:
                 return f"not issued for this {name}"
         return None
@@ -153,16 +156,22 @@ class MaskingPolicy:
 
     # -- deciding ----------------------------------------------------------------------------
     def approval_status(self, approval_id: str | None, dataset: str, role: str, user: str,
-                        purpose: str | None, today: date) -> tuple[Approval | None, str | None]:
-        """(the approval if it applies, else None; a note for the decision reasons)."""
+                        purpose: str | None, today: date, *, org: str | None = None,
+                        stored: Approval | str | None = None) -> tuple[Approval | None, str | None]:
+        """(the approval if it applies, else None; a note for the decision reasons). ``stored`` is
+        what the share store says of an id the policy files do not define (crypto.share.approvals.grant)."""
         if not approval_id:
             return None, None
         approval = self.approvals.get(approval_id)
         if approval is None:
+            if isinstance(stored, str):
+                return None, f"approval {approval_id} {stored}"
+            approval = stored
+        if approval is None:
             return None, f"approval {approval_id} unknown"
         if role not in self.roles:
             return None, f"approval {approval_id} ignored for unknown role"
-        why = approval.refusal(dataset, role, user, purpose, today)
+        why = approval.refusal(dataset, role, user, purpose, today, org)
         if why:
             return None, f"approval {approval_id} {why}"
         return approval, None

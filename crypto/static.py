@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any
@@ -16,6 +17,7 @@ from crypto.engine import Caller, MaskingEngine
 from crypto.errors import CryptoError
 from crypto.paths import field_matches, get_path
 from crypto.records_io import TableWriter, open_table
+from crypto.share import releases
 
 CHUNK = 5000
 
@@ -72,15 +74,23 @@ def mask_file(engine: MaskingEngine, src: Path, dst: Path, caller: Caller, *,
                   "forced": False, "written": False}
         refused = k is not None and k < engine.policy.k and not force
         report["forced"] = k is not None and k < engine.policy.k and force
-        if not refused:
+        release_id = None
+        if not refused:  # the ledger row is durable before the file appears under its name
+            release_id = releases.record(
+                engine.settings.data_dir, dataset=dataset, user=caller.user, role=caller.role, org=caller.org,
+                purpose=caller.purpose, approval_id=caller.approval_id, rows=rows,
+                fields={f: d["strategy"] for f, d in decisions.items()},
+                now=datetime.now(timezone.utc).astimezone()).release_id
             os.replace(partial, dst)
             report["written"] = True
+        report["release_id"] = release_id
         audit.emit(audit.make_event(
             "export", user=caller.user, role=caller.role, org=caller.org, dataset=dataset,
             fields=list(decisions), rows=rows, purpose=caller.purpose, approval_id=caller.approval_id,
             dest=str(dst), result="denied" if refused else "success",
             extra={"operation": "static_mask", "k": k, "required_k": engine.policy.k,
-                   "forced": report["forced"], "fallbacks": report["fallbacks"]}), engine.settings.data_dir)
+                   "forced": report["forced"], "fallbacks": report["fallbacks"], "release_id": release_id}),
+            engine.settings.data_dir)
         if refused:
             raise KAnonymityError(report)
         return report

@@ -11,7 +11,7 @@ import typer
 
 from classifier.settings import CONFIG_ENV, ConfigError, Settings, get_settings, on_data_dir
 from soc import logsetup
-from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, soc_cmd
+from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, share, soc_cmd
 from soc.cli.common import LogFormat, LogLevel, fail
 from soc.cli.progress import progress_bars
 
@@ -59,6 +59,7 @@ def _say_where(settings: Settings) -> Callable[[Path], None]:
 
 app.add_typer(classify.app, name="classify", help="Classify and grade datasets; review the catalog.")
 app.add_typer(mask.app, name="mask", help="Dynamic and static desensitization (脱敏).")
+app.add_typer(share.app, name="share", help="Share approvals (授权) and the release ledger (留痕).")
 app.add_typer(crypto_cmd.app, name="crypto", help="Keys, field encryption and tokens (商用密码).")
 app.add_typer(soc_cmd.app, name="soc", help="Audit ingest, detection, alerts and playbooks.")
 app.add_typer(es_cmd.app, name="es", help="The Elasticsearch store: status, setup, spool replay, retention, hunt.")

@@ -60,13 +60,25 @@ def records(
     caller = _caller(role, user, org, purpose, approval)
     recs = guarded(lambda: [obj for _, obj in iter_jsonl(sys.stdin, "<stdin>")])
     summary: dict[str, Any] = {"decisions": {}, "fallbacks": []}
-    out = sys.stdout
+    clear: dict[str, None] = {}
+    masked: dict[str, None] = {}
+    names: dict[str, None] = {}
+    lines: list[str] = []
     for start in range(0, len(recs), BATCH):
         chunk = recs[start:start + BATCH]
-        res = guarded(lambda: engine.mask(dataset, caller, chunk))
+        res = guarded(lambda: engine.mask(dataset, caller, chunk, emit_audit=False))
         summary["decisions"].update(res.decisions)
         summary["fallbacks"] = list(dict.fromkeys(summary["fallbacks"] + res.fallbacks))
-        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in res.records)
+        clear.update(dict.fromkeys(res.clear))
+        masked.update(dict.fromkeys(res.masked))
+        names.update(dict.fromkeys(res.decisions))
+        lines.extend(json.dumps(r, ensure_ascii=False) + "\n" for r in res.records)
+    # One call, one release: recorded durably (and audited) before any masked record is written.
+    summary["release_id"] = guarded(lambda: engine.release(
+        dataset, caller, list(names), len(recs), summary["decisions"], list(clear), list(masked),
+        summary["fallbacks"]))
+    out = sys.stdout
+    out.writelines(lines)
     out.flush()
     if decisions:
         typer.echo(json.dumps(summary, ensure_ascii=False), err=True)

@@ -35,13 +35,19 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/datasets/drift"): ADMINS | {"data_owner", "owner_pop", "compliance_officer"},
     ("POST", "/v1/datasets/scans"): ADMINS | {"owner_pop"},
     ("POST", "/v1/datasets/{dataset}/review"): ADMINS | {"owner_pop"},
+    ("POST", "/v1/approvals"): PLATFORM | ADMINS,
+    ("GET", "/v1/approvals"): PLATFORM | ADMINS | {"data_owner", "owner_pop", "compliance_officer"},
+    # an unknown id: 404 for whoever holds the permission
+    ("GET", "/v1/approvals/{approval_id}"): PLATFORM | ADMINS | {"data_owner", "owner_pop", "compliance_officer"},
+    ("POST", "/v1/approvals/{approval_id}/decision"): ADMINS | {"data_owner", "owner_pop"},
 }
 
 RECORD = {"姓名": "张三", "联系电话": "13812345678"}
 
 
 def request_for(method: str, path: str) -> dict[str, Any]:
-    url = path.replace("{dataset}", "pop_basic").replace("{alert_id}", "alert-0000")
+    url = (path.replace("{dataset}", "pop_basic").replace("{alert_id}", "alert-0000")
+           .replace("{approval_id}", "AP-2026-0000"))
     bodies: dict[str, Any] = {
         "/v1/mask": {"dataset": "pop_basic", "caller": {"user": "u1", "role": "analyst"}, "records": [RECORD]},
         "/v1/tokenize": {"dataset": "pop_basic", "field": "联系电话", "values": ["13812345678"]},
@@ -52,6 +58,10 @@ def request_for(method: str, path: str) -> dict[str, Any]:
         "/v1/alerts/alert-0000": {"notes": "looked at it"},
         "/v1/datasets/scans": {"source": "pop_basic.csv"},
         "/v1/datasets/pop_basic/review": {"column": "姓名", "comment": "ok", "accept": True},
+        "/v1/approvals": {"dataset": "pop_basic", "fields": ["出生日期"], "purpose": "研究",
+                          "consumer": {"org": "市卫健委", "role": "researcher"},
+                          "valid_from": "2026-01-01", "valid_until": "2099-12-31"},
+        "/v1/approvals/AP-2026-0000/decision": {"operation": "approve"},
     }
     req: dict[str, Any] = {"method": method, "url": url}
     if method in ("POST", "PATCH"):

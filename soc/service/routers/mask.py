@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from classifier.audit import make_event
+from crypto.share import releases
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
@@ -53,9 +56,13 @@ class MaskResponse(BaseModel):
 
 
 @router.post("/v1/mask", response_model=MaskResponse, summary="Desensitize records for release (动态脱敏)",
-             responses=errors(422, 503, *BODY, e400="malformed body or record", e413="batch over the "
-                              "configured limit", e422="unknown strategy in policy", e503="a rule needs the "
-                              "keyring (hash, tokenize, encrypt) and it cannot be opened (no master key)"))
+             responses={200: {"headers": {"X-Release-ID": {
+                 "description": "the release ledger entry of this call (rel- + 16 hex; `shuwei share releases`)",
+                 "schema": {"type": "string", "pattern": "^rel-[0-9a-f]{16}$"}}}},
+                 **errors(422, 503, *BODY, e400="malformed body or record", e413="batch over the "
+                          "configured limit", e422="unknown strategy in policy", e503="a rule needs the "
+                          "keyring (hash, tokenize, encrypt) and it cannot be opened (no master key), or the "
+                          "release ledger cannot be written")})
 async def mask(body: MaskRequest, request: Request, principal: Principal = Depends(require("mask"))) -> Response:
     from crypto.engine import Caller
     from crypto.errors import KeyringError, MasterKeyError, PolicyError, RecordError
@@ -99,15 +106,31 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
         await _audit(state, principal, rid, "error", audit, {"reason": str(exc)})
         raise ApiError(503, f"keys unavailable: {exc}", code="unavailable") from None
     decisions = {f: {k: d[k] for k in ("strategy", "reason", "spans") if k in d} for f, d in result.decisions.items()}
-    await _audit(state, principal, rid, "success", audit,
-                 {"strategies": {f: d["strategy"] for f, d in decisions.items()}, "fallbacks": list(result.fallbacks)})
+    strategies = {f: d["strategy"] for f, d in decisions.items()}
+    release = releases.build(dataset=body.dataset, user=caller.user, role=caller.role, org=caller.org,
+                             purpose=caller.purpose, approval_id=caller.approval_id, rows=len(body.records),
+                             fields=strategies, now=datetime.now(timezone.utc).astimezone())
+    release_id = release.release_id
+    # The ledger row and the audit event are both durable before the answer; written side by side
+    # (group commits), so the release costs no extra fsync on the caller's path.
+    stored = asyncio.wrap_future(releases.group_writer(state.settings.data_dir).submit(release))
+    audited = _audit(state, principal, rid, "success", audit,
+                     {"strategies": strategies, "fallbacks": list(result.fallbacks), "release_id": release_id})
+    outcome = await asyncio.gather(stored, audited, return_exceptions=True)
+    if isinstance(outcome[0], BaseException):  # no ledger row, no release
+        await _audit(state, principal, rid, "error", audit, {"reason": f"release ledger: {outcome[0]}"})
+        raise ApiError(503, f"the release ledger cannot be written: {outcome[0]}", code="unavailable")
+    if isinstance(outcome[1], BaseException):
+        raise outcome[1]
     for d in decisions.values():
         MASK_DECISIONS.labels(d["strategy"]).inc()
     MASK_RECORDS.inc(len(result.records))
     payload = {"records": result.records, "decisions": decisions, "fallbacks": list(result.fallbacks),
                "request_id": rid}
     # Serialized here, not by FastAPI's encoder: large batches are the hot path of the platform.
-    return Response(json.dumps(payload, ensure_ascii=False, default=str), media_type="application/json")
+    # The body keeps the contract's shape; the release ledger id travels in a header.
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), media_type="application/json",
+                    headers={"X-Release-ID": release_id})
 
 
 async def _audit(state: Any, principal: Principal, rid: str, result: str, fields: dict[str, Any],
