@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import typer
 
+from classifier.errors import validation_error
 from classifier.settings import get_settings
 from classifier.whoami import current_user
 from crypto import fieldops
@@ -187,8 +188,8 @@ def _params(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: in
         return TokenizeParams.model_validate({"key_id": key, "cipher": cipher.upper(), "alphabet": alphabet,
                                               "keep_first": keep_first, "keep_last": keep_last})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        fail(f"--{'-'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        field, msg = validation_error(exc)
+        fail(f"--{(field or '').replace('_', '-')}: {msg}")
 
 
 @app.command("tokenize")
