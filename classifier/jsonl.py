@@ -102,8 +102,17 @@ def _reason(exc: orjson.JSONDecodeError) -> str:
     if msg.startswith("depth limit"):
         return f"nested deeper than {MAX_DEPTH} levels"
     if "not valid UTF-8" in msg:
-        return f"not valid UTF-8 text (byte {exc.pos + 1})"
+        return "not valid UTF-8 text"
     return f"invalid JSON ({msg}, column {exc.colno})"
+
+
+def dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON of what :func:`loads` gives: orjson, or ``json`` for the integers past
+    64 bits orjson refuses."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def raw_lines(stream: IO[bytes], *, max_line_bytes: int = MAX_LINE_BYTES,
@@ -150,3 +159,38 @@ def read(stream: IO[bytes], *, objects: bool = True, max_line_bytes: int = MAX_L
 def _kind(value: Any) -> str:
     return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
         type(value), "number")
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)
+
+
+def split_array(data: bytes) -> list[bytes] | None:
+    """The raw elements of a top-level JSON array, so that a batch with one element that cannot
+    be read (too deep, a huge integer) still yields the others; None if it is not an array whose
+    brackets balance. Iterative: bracket tokens and strings only, the rest is skipped in C."""
+    body = data.strip()
+    if not body.startswith(b"[") or not body.endswith(b"]"):
+        return None
+    elements: list[bytes] = []
+    level, start = 0, 1
+    for match in _TOKEN.finditer(body):
+        tok = match.group()
+        if tok in (b"[", b"{"):
+            level += 1
+        elif tok in (b"]", b"}"):
+            level -= 1
+            if level == 0:
+                if match.end() != len(body):
+                    return None
+                last = body[start:match.start()]
+                if last.strip():
+                    elements.append(last)
+                elif elements:
+                    return None  # a trailing comma
+                return elements
+        elif tok == b"," and level == 1:
+            elements.append(body[start:match.start()])
+            start = match.end()
+        if level < 0:
+            return None
+    return None
