@@ -40,13 +40,15 @@ class JsonlError(ValueError):
         self.line = line
 
 
-def _exact_int(text: str) -> int:
+def exact_int(text: str) -> int:
+    """``parse_int`` for ``json``: exact, bounded (a :class:`JsonlError` past MAX_INT_DIGITS)."""
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise JsonlError(f"an integer of {len(text.lstrip('-')):,} digits (at most {MAX_INT_DIGITS:,})")
     return int(text)
 
 
-def _no_constant(name: str) -> Any:
+def no_constant(name: str) -> Any:
+    """``parse_constant`` for ``json``: NaN and Infinity are not JSON."""
     raise JsonlError(f"{name} is not JSON")
 
 
@@ -85,7 +87,7 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
             return value
     if value is None or _BIG_NUMBER.search(data):
         try:
-            value = json.loads(data, parse_int=_exact_int, parse_constant=_no_constant)
+            value = json.loads(data, parse_int=exact_int, parse_constant=no_constant)
         except JsonlError:
             raise
         except RecursionError:

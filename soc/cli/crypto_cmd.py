@@ -56,7 +56,7 @@ def _fields(text: str) -> list[str]:
 
 def _run(operation: str, dataset: Optional[str], fields: list[str], fn: Any, **extra: Any) -> None:
     """Read all of stdin, transform, then write: an error leaves stdout empty."""
-    records = guarded(lambda: list(iter_jsonl(sys.stdin, "<stdin>")))
+    records = guarded(lambda: list(iter_jsonl(sys.stdin.buffer, "<stdin>")))
     out = guarded(lambda: fieldops.apply(records, fields, fn))
     sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in out)
     fieldops.audit_batch(get_settings(), operation, user=current_user(), dataset=dataset,
@@ -149,7 +149,7 @@ def encrypt(dataset: str = DATASET, fields: str = FIELDS, key: str = KEY,
     if not blind_index:
         _run("encrypt", dataset, names, enc, key_id=key, algorithm=algorithm, deterministic=deterministic)
         return
-    records = guarded(lambda: list(iter_jsonl(sys.stdin, "<stdin>")))
+    records = guarded(lambda: list(iter_jsonl(sys.stdin.buffer, "<stdin>")))
     for _, rec in records:
         for name in names:
             if rec.get(name) is not None:
