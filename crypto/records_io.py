@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from classifier import jsonl
 from classifier.errors import InputError
-from classifier.readers.base import ReadOptions
+from classifier.readers.base import ReadOptions, check_file
 from classifier.readers.csv_reader import allow_field_size, detect_encoding
 
 MAX_CELL = ReadOptions().max_cell_bytes  # the same bound as classification
@@ -53,8 +53,8 @@ class Table:
 
 def open_table(path: Path, fh_holder: list[IO[Any]]) -> Table:
     fmt = file_format(path)
+    check_file(path)
     if fmt == "json":  # a JSON array of objects, streamed by the classifier's reader
-        from classifier.readers.base import ReadOptions
         from classifier.readers.json_reader import JsonSource
 
         return Table(fmt, "utf-8", None, (obj for _, obj in JsonSource(path, ReadOptions())._records()))

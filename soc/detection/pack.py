@@ -117,6 +117,9 @@ class RulePack:
         except (SigmaError, TypeError, AttributeError, ValueError) as exc:
             self.errors.append(RuleLoadError(str(file), None, f"not a Sigma rule file: {exc}"))
             return []
+        except RecursionError:  # PyYAML builds nested nodes recursively
+            self.errors.append(RuleLoadError(str(file), None, "invalid YAML: nested too deeply"))
+            return []
         out = []
         bad: set[str] = set()
         for key, conds in extras.items():
