@@ -75,7 +75,7 @@ def _bad_inputs(root: Path) -> dict[str, Path]:
         "deep.jsonl": ('{"a": ' + deep + "}\n").encode(),
         "bigint.jsonl": ('{"a": ' + "9" * 5000 + "}\n").encode(),
         "latin1.jsonl": b'{"a": "\xff\xfe"}\n',
-        "bigcell.csv": b"name,note\nzhang," + b"x" * (3 << 20) + b"\n",
+        "bigcell.csv": b"name,note\nzhang," + b"x" * ((1 << 20) + 10) + b"\n",
         "ragged.csv": b"a,b\n1,2,3\n",
     }
     out = {}
@@ -92,7 +92,11 @@ _FILE_ARGS = {"sources", "src", "source", "path", "events", "rules"}
 @pytest.mark.parametrize(("path", "cmd"), [c for c in COMMANDS if c[0] not in _LONG_RUNNING and any(
     p.name in _FILE_ARGS for p in c[1].params)], ids=[i for i, c in zip(IDS, COMMANDS) if c[0] not in _LONG_RUNNING and any(p.name in _FILE_ARGS for p in c[1].params)])  # type: ignore[attr-defined]
 def test_bad_input_files_are_one_line_errors(path: tuple[str, ...], cmd: object, tmp_path: Path) -> None:
+    takes_rules = any(p.name == "rules" or (path[-2:-1] == ("rules",) and p.name == "path")
+                      for p in cmd.params)  # type: ignore[attr-defined]
     for name, bad in _bad_inputs(tmp_path).items():
+        if takes_rules and name.endswith(".csv"):
+            continue  # rule packs are YAML: the CSV cases test nothing new there, slowly
         args = list(path)
         for p in cmd.params:  # type: ignore[attr-defined]
             is_option = bool(getattr(p, "opts", [""])[0].startswith("-"))
