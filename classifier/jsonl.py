@@ -99,7 +99,7 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         except RecursionError:
             raise JsonlError(f"nested deeper than {max_depth} levels") from None
         except ValueError as exc:
-            raise JsonlError(f"invalid JSON ({getattr(exc, 'msg', exc)})") from None
+            raise JsonlError(f"not valid JSON ({getattr(exc, 'msg', exc)})") from None
     if deep and depth(value) > max_depth:
         raise JsonlError(f"nested deeper than {max_depth} levels")
     return value
@@ -111,7 +111,7 @@ def _reason(exc: orjson.JSONDecodeError) -> str:
         return f"nested deeper than {MAX_DEPTH} levels"
     if "not valid UTF-8" in msg:
         return "not valid UTF-8 text"
-    return f"invalid JSON ({msg}, column {exc.colno})"
+    return f"not valid JSON ({msg}, column {exc.colno})"
 
 
 def dumps(value: Any) -> bytes:
@@ -159,14 +159,14 @@ def read(stream: IO[bytes], *, objects: bool = True, max_line_bytes: int = MAX_L
             yield number, JsonlError(exc.reason, number)
             continue
         if objects and not isinstance(value, dict):
-            yield number, JsonlError(f"a JSON {_kind(value)}, not an object", number)
+            yield number, JsonlError(f"each line must be a JSON object (this one is {_kind(value)})", number)
             continue
         yield number, value
 
 
 def _kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number")
 
 
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]', re.DOTALL)

@@ -79,7 +79,7 @@ class JsonSource(FileSource):
             except json.JSONDecodeError as exc:
                 if eof or len(buf) - pos > self.options.max_cell_bytes * 4:
                     raise InputError(f"{self.path}:{line + buf.count(chr(10), pos, exc.pos)}",
-                                     f"invalid JSON ({exc.msg})") from None
+                                     f"not valid JSON ({exc.msg})") from None
                 more = fh.read(_CHUNK)
                 eof = not more
                 buf, pos = buf[pos:] + more, 0
