@@ -76,12 +76,12 @@ def follow(stream: Iterable[object], idle_seconds: float = 0.2) -> Iterator[obje
         yield line
 
 
-def _decode(item: object) -> object:
+def _decode(item: str | bytes | JsonlError) -> object:
     """A JSON line (str/bytes) is parsed; a line the reader refused (too long) is an error."""
     try:
         if isinstance(item, JsonlError):
             raise item
-        return jsonl.loads(item)  # type: ignore[arg-type]
+        return jsonl.loads(item)
     except JsonlError as exc:
         raise EventError(None, f"not JSON: {exc.reason}") from None
 
@@ -169,7 +169,7 @@ class IngestPipeline:
                 if isinstance(item, (str, bytes)) and not item.strip():
                     continue
                 try:
-                    obj = _decode(item) if is_line else item
+                    obj = _decode(item) if isinstance(item, (str, bytes, JsonlError)) else item
                     ts = validate_event(obj)
                 except EventError as exc:
                     where, number = ("line", pos + first_line) if is_line else ("index", pos)
