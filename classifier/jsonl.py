@@ -202,3 +202,30 @@ def split_array(data: bytes) -> list[bytes] | None:
         if level < 0:
             return None
     return None
+
+
+_HUGE_INT = re.compile(rb"-?\d{%d,}" % (MAX_INT_DIGITS + 1))
+
+
+def culprit(data: bytes, *, max_depth: int = MAX_DEPTH) -> str | None:
+    """The top-level key of a JSON object line whose value is what :func:`loads` refused (nested
+    too deeply, an integer too long), so a rejection can name the field; None if unknown. Only
+    called on the error path: a token scan, iterative."""
+    huge = _HUGE_INT.search(data)
+    level, key = 0, None
+    for match in _TOKEN.finditer(data):
+        tok = match.group()
+        if huge is not None and match.start() > huge.start():
+            return key if level >= 1 else None
+        if tok in (b"[", b"{"):
+            level += 1
+            if level > max_depth:
+                return key
+        elif tok in (b"]", b"}"):
+            level -= 1
+        elif tok.startswith(b'"') and level == 1 and data[match.end():].lstrip()[:1] == b":":
+            try:
+                key = json.loads(tok)
+            except ValueError:
+                key = None
+    return key if huge is not None else None

@@ -83,7 +83,9 @@ def _decode(item: str | bytes | JsonlError) -> object:
             raise item
         return jsonl.loads(item)
     except JsonlError as exc:
-        raise EventError(None, f"not JSON: {exc.reason}") from None
+        data = item.encode("utf-8", "surrogatepass") if isinstance(item, str) else item
+        where = jsonl.culprit(data) if isinstance(data, bytes) else None
+        raise EventError(where, f"not JSON: {exc.reason}" if where is None else exc.reason) from None
 
 
 class IngestPipeline:

@@ -19,7 +19,7 @@ _OFFSETS = st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59)
 @dataclass(frozen=True)
 class Case:
     line: bytes                 # the event as one JSON text (raw: may hold 5,000-digit numbers)
-    field: str | None           # None: valid; "" : not readable JSON (no field); else the bad field
+    field: str | None           # None: valid; else the field the rejection must name
     secret: str                 # a raw value that must never be echoed in a rejection
 
 
@@ -66,8 +66,11 @@ def cases(draw: st.DrawFn) -> Case:
         text = text.replace('"@EXTRA@"', '{"k":' + nested + '}' if depth > 1 else "{}")
     for name, digits in raw.items():
         text = text[:-1] + f', "{name}": {digits}' + "}"
-    if depth + 1 > 64 or any(len(d) > 4300 for d in raw.values()):
-        field = ""  # the line itself cannot be read: no field to name
+    huge = [name for name, digits in raw.items() if len(digits) > 4300]
+    if depth + 1 > 64:  # the line cannot be read; the rejection still names the culprit
+        field = "extra"
+    elif huge:
+        field = huge[0]
     elif raw:  # pydantic judges counts before the timestamp is parsed
         field = next(iter(raw))
         secret = raw[field]

@@ -16,8 +16,8 @@ from tests.soc.extreme_events import Case, cases
 from tests.soc.pipeline_helpers import event
 
 EXTREME = [
-    ('{"extra": ' + "[" * 10_000 + "]" * 10_000 + "}", None, "nested deeper than 64"),
-    (json.dumps(event(2))[:-1] + ', "rows": ' + "9" * 5000 + "}", None, "5,000 digits"),
+    ('{"extra": ' + "[" * 10_000 + "]" * 10_000 + "}", "extra", "nested deeper than 64"),
+    (json.dumps(event(2))[:-1] + ', "rows": ' + "9" * 5000 + "}", "rows", "5,000 digits"),
     (json.dumps(event(2, rows=2**63)), "rows", "less than or equal to 9223372036854775807"),
     (json.dumps(event(2, bytes=2**63)), "bytes", "less than or equal to 9223372036854775807"),
     (json.dumps(event(2, ts="9999-12-31T23:59:59-23:59")), "ts", "between 0001-01-02 and 9999-12-30"),

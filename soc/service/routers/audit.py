@@ -89,7 +89,7 @@ def _parse(body: bytes, ctype: str) -> tuple[list[tuple[int, Any]], list[dict[st
             try:
                 items.append((index, jsonl.loads(raw)))
             except jsonl.JsonlError as exc:
-                rejected.append({"index": index, "field": None, "reason": f"not JSON: {exc.reason}"})
+                rejected.append(_unreadable(index, raw, exc))
             index += 1
         return items, rejected
     if ctype not in ("application/json", "text/json"):
@@ -119,8 +119,14 @@ def _elements(elements: list[bytes]) -> tuple[list[tuple[int, Any]], list[dict[s
         try:
             items.append((index, jsonl.loads(raw)))
         except jsonl.JsonlError as exc:
-            rejected.append({"index": index, "field": None, "reason": f"not JSON: {exc.reason}"})
+            rejected.append(_unreadable(index, raw, exc))
     return items, rejected
+
+
+def _unreadable(index: int, raw: bytes, exc: jsonl.JsonlError) -> dict[str, Any]:
+    """An element that is not readable JSON; its field when one value is what failed."""
+    field = jsonl.culprit(raw)
+    return {"index": index, "field": field, "reason": exc.reason if field else f"not JSON: {exc.reason}"}
 
 
 def _ingest(state: Any, principal: Principal, rid: str, items: list[tuple[int, Any]],
