@@ -15,6 +15,7 @@ from elastic_transport import TransportError
 from elasticsearch import Elasticsearch, NotFoundError
 
 from classifier.settings import Settings
+from soc.alerts.manager import AlertError
 from soc.store.es.config import EsConfig, es_config, make_client
 from soc.store.es.mapping import alerts_template
 from soc.store.es.spool import Spool
@@ -22,6 +23,11 @@ from soc.store.es.spool import Spool
 log = logging.getLogger(__name__)
 
 _CLOSED = ["resolved", "false_positive"]
+
+
+def _unreachable(exc: Exception) -> AlertError:
+    return AlertError(f"Elasticsearch unreachable ({type(exc).__name__}); alerts raised meanwhile "
+                      "wait in the spool until `shuwei es replay`")
 
 
 class EsAlertStore:
@@ -106,6 +112,8 @@ class EsAlertStore:
             return self.client.get(index=self.index, id=alert_id)["_source"]["alert"]
         except NotFoundError:
             return None
+        except TransportError as exc:
+            raise _unreachable(exc) from None
 
     def replay(self) -> int:
         """Send spooled alerts to ES; returns how many left the spool (stops at the first failure)."""
@@ -135,6 +143,8 @@ class EsAlertStore:
                 after = hits[-1]["sort"]
         except NotFoundError:
             return []
+        except TransportError as exc:
+            raise _unreachable(exc) from None
         return out
 
     def close(self) -> None:
