@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from classifier.errors import InputError
+from classifier.errors import InputError, validation_error
 from classifier.settings import Settings
 
 GRADES = ("L1", "L2", "L3", "L4")
@@ -145,9 +145,8 @@ def _load(path: Path, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise InputError(str(path), f"field '{field}': {err['msg']}") from None
+        field, msg = validation_error(exc)
+        raise InputError(str(path), f"field '{field}': {msg}") from None
 
 
 @dataclass(frozen=True)

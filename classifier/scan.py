@@ -19,7 +19,7 @@ from classifier import audit, progress
 from classifier.catalog import Catalog
 from classifier.classify import Classifier
 from classifier.columns import ColumnTally
-from classifier.errors import InputError
+from classifier.errors import InputError, validation_error
 from classifier.flatten import Expander, Limits
 from classifier.policy import Policy
 from classifier.readers import ReadOptions, Source, open_sources
@@ -53,8 +53,8 @@ class ClassifyConfig(BaseModel):
         try:
             return cls.model_validate(settings.section("classify"))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            raise InputError("config classify." + ".".join(str(p) for p in err["loc"]), err["msg"]) from None
+            field, msg = validation_error(exc)
+            raise InputError(f"config classify.{field}", msg) from None
 
 
 @dataclass

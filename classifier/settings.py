@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from classifier.errors import validation_error
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "SHUWEI_CONFIG"
 DEFAULT_CONFIG_FILE = Path("shuwei.yaml")
@@ -141,9 +143,8 @@ def load_settings(config_file: Path | None = None, environ: dict[str, str] | Non
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path or 'environment'}: field '{field}': {err['msg']}") from None
+        field, msg = validation_error(exc)
+        raise ConfigError(f"{path or 'environment'}: field '{field}': {msg}") from None
     settings.source_file = path
     settings.data_dir = settings.data_dir.absolute()
     if environ.get("SHUWEI_DATA_DIR"):

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from classifier.errors import validation_error
 from classifier.policy import ENTITY_IDS, GRADES
 from crypto.errors import PolicyError
 from crypto.paths import field_matches
@@ -263,10 +264,10 @@ def _strategy(node: Any, f: str, line: int, rule: str, *, deny: bool = False,
     try:
         model = STRATEGIES[sid].Params.model_validate(dict(params))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = ".".join(str(p) for p in err["loc"]) or "params"
-        pline = params.line_of(err["loc"][0]) if isinstance(params, Located) and err["loc"] else line
-        raise PolicyError(f"strategy {sid}: parameter '{name}': {err['msg']}", file=f, line=pline,
+        field, msg = validation_error(exc)
+        loc = exc.errors()[0]["loc"]
+        pline = params.line_of(loc[0]) if isinstance(params, Located) and loc else line
+        raise PolicyError(f"strategy {sid}: parameter '{field or 'params'}': {msg}", file=f, line=pline,
                           rule=rule) from None
     return StrategySpec(sid, model)
 

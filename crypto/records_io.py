@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from classifier import jsonl
 from classifier.errors import InputError
-from classifier.readers.csv_reader import detect_encoding
+from classifier.readers.base import ReadOptions, check_file
+from classifier.readers.csv_reader import allow_field_size, detect_encoding
+
+MAX_CELL = ReadOptions().max_cell_bytes  # the same bound as classification
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 
@@ -28,17 +32,12 @@ def file_format(path: Path) -> str:
     return fmt
 
 
-def iter_jsonl(stream: IO[str], origin: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object); blank lines are skipped; anything but an object is an error."""
-    for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{origin}:{number}", f"not valid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{origin}:{number}", "each line must be a JSON object")
+def iter_jsonl(stream: IO[bytes], origin: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object); blank lines are skipped; the first bad line is an InputError (a
+    record set is desensitized whole or not at all)."""
+    for number, obj in jsonl.read(stream):
+        if isinstance(obj, jsonl.JsonlError):
+            raise InputError(f"{origin}:{number}", obj.reason)
         yield number, obj
 
 
@@ -52,30 +51,49 @@ class Table:
     rows: Iterator[dict[str, Any]]
 
 
-def open_table(path: Path, fh_holder: list[IO[str]]) -> Table:
+def open_table(path: Path, fh_holder: list[IO[Any]]) -> Table:
     fmt = file_format(path)
+    check_file(path)
     if fmt == "json":  # a JSON array of objects, streamed by the classifier's reader
-        from classifier.readers.base import ReadOptions
         from classifier.readers.json_reader import JsonSource
 
         return Table(fmt, "utf-8", None, (obj for _, obj in JsonSource(path, ReadOptions())._records()))
     if fmt == "jsonl":
-        fh = open(path, encoding="utf-8")
-        fh_holder.append(fh)
-        return Table(fmt, "utf-8", None, (obj for _, obj in iter_jsonl(fh, str(path))))
+        raw = open(path, "rb")
+        fh_holder.append(raw)
+        return Table(fmt, "utf-8", None, (obj for _, obj in iter_jsonl(raw, str(path))))
     with open(path, "rb") as raw:
         head = raw.read(1 << 20)
     encoding = "utf-8-sig" if head.startswith(b"\xef\xbb\xbf") else detect_encoding(path, head)
     fh = open(path, encoding=encoding, newline="")
     fh_holder.append(fh)
+    allow_field_size(MAX_CELL + 1)  # one more, so that a larger cell is caught below, by line
     reader = csv.reader(fh, delimiter="\t" if fmt == "tsv" else ",")
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(str(path), "empty file: no header row") from None
+
+    def checked() -> Iterator[list[str]]:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as err:
+                too_big = "field larger" in str(err)
+                raise InputError(f"{path}:{reader.line_num}", f"a cell exceeds the {MAX_CELL:,}-character "
+                                 "limit" if too_big else f"malformed CSV ({err})") from None
+            except UnicodeDecodeError:
+                raise InputError(f"{path}:{reader.line_num + 1}",
+                                 f"bytes that are not valid {encoding} (wrong or mixed encoding)") from None
+            if any(len(cell) > MAX_CELL for cell in row):
+                raise InputError(f"{path}:{reader.line_num}", f"a cell exceeds the {MAX_CELL:,}-character limit")
+            yield row
+
+    lines = checked()
+    header = next(lines, None)
+    if header is None:
+        raise InputError(str(path), "empty file: no header row")
 
     def rows() -> Iterator[dict[str, Any]]:
-        for row in reader:
+        for row in lines:
             if not row:
                 continue
             if len(row) != len(header):

@@ -37,7 +37,7 @@ def mask_file(engine: MaskingEngine, src: Path, dst: Path, caller: Caller, *,
     if src.resolve() == dst.resolve():
         raise InputError(str(dst), "output must be a different file than the input")
     dataset = dataset or src.stem
-    handles: list[IO[str]] = []
+    handles: list[IO[Any]] = []
     partial = dst.with_name(dst.name + ".partial")
     try:
         table = open_table(src, handles)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from classifier.errors import validation_error
 from classifier.settings import ConfigError, Settings
 
 
@@ -78,9 +79,8 @@ def soc_config(settings: Settings) -> SocConfig:
     try:
         return SocConfig.model_validate(settings.section("soc"))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{settings.source_file or 'config'}: soc.{field}: {err['msg']}") from None
+        field, msg = validation_error(exc)
+        raise ConfigError(f"{settings.source_file or 'config'}: soc.{field}: {msg}") from None
 
 
 def rules_dir(settings: Settings, cfg: SocConfig) -> Path:

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-import orjson
-
-from classifier import audit, progress
+from classifier import audit, jsonl, progress
+from classifier.jsonl import JsonlError
 from classifier.settings import Settings
 from soc.alerts.manager import AlertManager
 from soc.anomaly import AnomalyDetector, load_anomaly_config
@@ -52,11 +51,11 @@ class IngestResult:
 FLUSH = object()  # yielded by a live source (see follow) when no event arrived for a while
 
 
-def follow(stream: Iterable[str], idle_seconds: float = 0.2) -> Iterator[object]:
+def follow(stream: Iterable[object], idle_seconds: float = 0.2) -> Iterator[object]:
     """Lines of a live stream (stdin of ``tail -f``), with FLUSH whenever it goes quiet for
     ``idle_seconds``, so a trickle of events is stored and alerted on within a second instead of
     waiting for a full batch."""
-    lines: queue.Queue[str | None] = queue.Queue(maxsize=BATCH * 4)
+    lines: queue.Queue[object] = queue.Queue(maxsize=BATCH * 4)
 
     def pump() -> None:
         try:
@@ -77,16 +76,16 @@ def follow(stream: Iterable[str], idle_seconds: float = 0.2) -> Iterator[object]
         yield line
 
 
-def _decode(item: object) -> object:
-    """A JSON line (str/bytes) is parsed; anything else is an already-decoded event."""
-    if isinstance(item, bytes):
-        item = item.decode("utf-8")
-    if isinstance(item, str):
-        try:
-            return orjson.loads(item)
-        except orjson.JSONDecodeError as exc:
-            raise EventError(None, f"not JSON: {exc.msg} at column {exc.colno}") from None
-    return item
+def _decode(item: str | bytes | JsonlError) -> object:
+    """A JSON line (str/bytes) is parsed; a line the reader refused (too long) is an error."""
+    try:
+        if isinstance(item, JsonlError):
+            raise item
+        return jsonl.loads(item)
+    except JsonlError as exc:
+        data = item.encode("utf-8", "surrogatepass") if isinstance(item, str) else item
+        where = jsonl.culprit(data) if isinstance(data, bytes) else None
+        raise EventError(where, f"not JSON: {exc.reason}" if where is None else exc.reason) from None
 
 
 class IngestPipeline:
@@ -168,11 +167,11 @@ class IngestPipeline:
                         batch = []
                     continue
                 pos += 1
-                is_line = isinstance(item, (str, bytes))
+                is_line = isinstance(item, (str, bytes, JsonlError))
                 if isinstance(item, (str, bytes)) and not item.strip():
                     continue
                 try:
-                    obj = _decode(item) if is_line else item
+                    obj = _decode(item) if isinstance(item, (str, bytes, JsonlError)) else item
                     ts = validate_event(obj)
                 except EventError as exc:
                     where, number = ("line", pos + first_line) if is_line else ("index", pos)
@@ -224,11 +223,10 @@ class IngestPipeline:
             self.anomaly.flush()  # baselines move with the stored events
 
     def ingest_file(self, path: Path) -> IngestResult:
-        with open(path, encoding="utf-8", errors="strict") as fh:
-            try:
-                return self.ingest(fh, origin=str(path))
-            except UnicodeDecodeError as exc:
-                raise EventError(None, f"{path}: not UTF-8 text ({exc.reason})") from None
+        """Every line is judged on its own (bad UTF-8, JSON or event: that line is rejected with
+        its number); the valid lines are stored."""
+        with open(path, "rb") as fh:
+            return self.ingest((line for _, line in jsonl.raw_lines(fh)), origin=str(path))
 
     # -- the suite's own audit events -----------------------------------------------------------
     def sink(self, event: dict[str, Any]) -> None:

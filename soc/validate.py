@@ -11,11 +11,13 @@ contract allows new optional fields) are kept untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from classifier.dates import parse_rfc3339
+from classifier.dates import RFC3339, parse_rfc3339
+from classifier.errors import validation_error
 
 # The contract lists the actions; an unknown one is rejected rather than stored, because rules and
 # dashboards are written against this list and a typo ("downlaod") would otherwise evade them.
@@ -24,6 +26,23 @@ ACTIONS: tuple[str, ...] = (
     "permission_grant", "decrypt", "mask", "key_rotate", "config_change", "classify_review",
 )
 RESULTS: tuple[str, ...] = ("success", "denied", "error")
+
+
+# Counts are stored as 64-bit integers (SQLite INTEGER, ES long): larger ones are refused, not
+# wrapped. Times must have a local date in every time zone (stores and enrichment convert them),
+# so the accepted UTC instants stop a day short of datetime's years 1 and 9999.
+INT64_MAX = 2**63 - 1
+TS_MIN = datetime(1, 1, 2, tzinfo=timezone.utc)
+TS_MAX = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=timezone.utc)
+_EPOCH_MIN, _EPOCH_MAX = TS_MIN.timestamp(), TS_MAX.timestamp()
+
+
+def shape(value: object) -> str:
+    """What a rejected value looks like, never the value itself (errors may reach logs)."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    return {bool: "a boolean", int: "an integer", float: "a number", type(None): "null",
+            list: "an array", dict: "an object"}.get(type(value), "a value")
 
 
 class AuditEvent(BaseModel):
@@ -43,8 +62,8 @@ class AuditEvent(BaseModel):
     target_user: StrictStr | None = None
     dataset: StrictStr | None = None
     fields: list[StrictStr] | None = None
-    rows: StrictInt | None = Field(default=None, ge=0)
-    bytes: StrictInt | None = Field(default=None, ge=0)
+    rows: StrictInt | None = Field(default=None, ge=0, le=INT64_MAX)
+    bytes: StrictInt | None = Field(default=None, ge=0, le=INT64_MAX)
     dest: StrictStr | None = None
     approval_id: StrictStr | None = None
     purpose: StrictStr | None = None
@@ -87,9 +106,14 @@ def parse_ts(value: str) -> float:
     if hit is not None:
         return hit
     try:
-        epoch = parse_rfc3339(value).timestamp()
-    except ValueError as exc:
-        raise EventError("ts", str(exc)) from None
+        epoch: float | None = parse_rfc3339(value).timestamp()
+    except ValueError:  # its reason quotes the value: ours says the shape only
+        if not RFC3339.match(value):
+            raise EventError("ts", f"not an RFC 3339 date-time with offset (got {shape(value)})") from None
+        epoch = None
+    if epoch is None or not _EPOCH_MIN <= epoch <= _EPOCH_MAX:
+        raise EventError("ts", "not a calendar date-time between " + TS_MIN.isoformat()[:10] + " and "
+                         + TS_MAX.isoformat()[:10] + " UTC" + f" (got {shape(value)})")
     if len(_TS_CACHE) >= _TS_CACHE_MAX:
         _TS_CACHE.clear()
     _TS_CACHE[value] = epoch
@@ -126,7 +150,7 @@ def _plainly_valid(obj: dict[str, Any]) -> bool:
         return False
     for name in ("rows", "bytes"):
         v = get(name)
-        if v is not None and (type(v) is not int or v < 0):
+        if v is not None and (type(v) is not int or not 0 <= v <= INT64_MAX):
             return False
     fields = get("fields")
     if fields is not None:
@@ -155,13 +179,8 @@ def validate_event(obj: object) -> float:
     try:
         AuditEvent.model_validate(obj)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = err["loc"]
-        field = str(loc[0]) + "".join(f"[{p}]" for p in loc[1:]) if loc else None
-        if err["type"] == "missing":
-            raise EventError(field, "required field is missing") from None
-        if err["type"] == "literal_error" and loc and loc[0] == "action":
-            raise EventError(field, f"unknown action {obj.get('action')!r}; expected one of "
-                             + ", ".join(ACTIONS)) from None
-        raise EventError(field, err["msg"]) from None
+        field, msg = validation_error(exc)
+        if field == "action" and exc.errors()[0]["type"] == "literal_error":
+            msg = f"unknown action ({shape(obj.get('action'))}); expected one of " + ", ".join(ACTIONS)
+        raise EventError(field, msg) from None
     return parse_ts(obj["ts"])

@@ -49,6 +49,14 @@ def detect_encoding(path: Path, head: bytes) -> str:
     return "gb18030" if enc in _GB or enc.startswith("gb") else best.encoding
 
 
+def allow_field_size(limit: int) -> None:
+    """Let the stdlib csv module read cells up to ``limit`` (its default, 128 KiB, is below ours);
+    the setting is process-wide, so it only ever grows. Cells above the reader's own limit are
+    refused by the caller with a line number."""
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+
+
 def _looks_like_data(cells: list[str]) -> bool:
     """A first row holding identifier-shaped values (or numbers) is data: the file is headerless."""
     recs = [r for r in all_recognizers() if r.ENTITY in _DATA_LIKE]
@@ -77,6 +85,7 @@ class CsvSource(FileSource):
         else:
             first = lines[0] if lines else ""
             delimiter = max([",", "\t", ";", "|"], key=first.count)
+        allow_field_size(_HEAD)  # a cell cut by the head limit is shorter than the head
         rows = list(csv.reader(io.StringIO("\n".join(lines[:3])), delimiter=delimiter))
         return encoding, delimiter, rows
 
@@ -146,7 +155,7 @@ class CsvSource(FileSource):
                 except UnicodeDecodeError:
                     return InputError(f"{self.path}:{number}",
                                       f"bytes that are not valid {encoding} (wrong or mixed encoding)")
-        csv.field_size_limit(max(limit, 1 << 17))
+        allow_field_size(limit)
         line = 0
         try:
             with open(self.path, encoding=encoding, newline="", errors="strict") as fh:

@@ -6,12 +6,14 @@ stdlib has no streaming parser and ijson is not a dependency), so a large array 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 
+from classifier import jsonl
 from classifier.errors import InputError
 from classifier.readers.base import FileSource, check_file
 
@@ -30,35 +32,27 @@ def _cell(value: Any) -> str | None:
 
 class JsonSource(FileSource):
     def _records(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        with open(self.path, encoding="utf-8-sig", errors="strict") as fh:
-            first = ""
-            while not first:
-                ch = fh.read(1)
-                if not ch:
-                    raise InputError(str(self.path), "empty file (no records)")
-                first = ch.strip()
-            fh.seek(0)
-            if first == "[":
-                yield from self._array(fh)
+        with open(self.path, "rb") as raw:
+            head = raw.read(4096)
+            start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+            first = head[start:].lstrip()[:1]
+            if not first:
+                raise InputError(str(self.path), "empty file (no records)")
+            raw.seek(start)
+            if first == b"[":
+                with io.TextIOWrapper(raw, encoding="utf-8", errors="strict") as fh:
+                    yield from self._array(fh)
             else:
-                yield from self._lines(fh)
+                yield from self._lines(raw)
 
     def _lines(self, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            if len(line) > self.options.max_cell_bytes * 4:
-                raise InputError(f"{self.path}:{number}", "record larger than the size limit")
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{self.path}:{number}", f"invalid JSON ({exc.msg}, column {exc.colno})") from None
-            if not isinstance(obj, dict):
-                raise InputError(f"{self.path}:{number}", "a JSON Lines record must be an object")
+        for number, obj in jsonl.read(fh, max_line_bytes=self.options.max_cell_bytes * 4):
+            if isinstance(obj, jsonl.JsonlError):
+                raise InputError(f"{self.path}:{number}", obj.reason)
             yield number, obj
 
     def _array(self, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-        decoder = json.JSONDecoder()
+        decoder = json.JSONDecoder(parse_int=jsonl.exact_int, parse_constant=jsonl.no_constant)
         buf = fh.read(_CHUNK).lstrip("\ufeff").lstrip()[1:]  # after '['
         line, pos, index, eof = 1, 0, 0, False
         while True:
@@ -76,10 +70,16 @@ class JsonSource(FileSource):
                 return
             try:
                 obj, end = decoder.raw_decode(buf, pos)
+                if jsonl.depth(obj) > jsonl.MAX_DEPTH:
+                    raise jsonl.JsonlError(f"nested deeper than {jsonl.MAX_DEPTH} levels")
+            except (jsonl.JsonlError, RecursionError) as exc:
+                reason = exc.reason if isinstance(exc, jsonl.JsonlError) else \
+                    f"nested deeper than {jsonl.MAX_DEPTH} levels"
+                raise InputError(f"{self.path}:{line}", f"array element {index}: {reason}") from None
             except json.JSONDecodeError as exc:
                 if eof or len(buf) - pos > self.options.max_cell_bytes * 4:
                     raise InputError(f"{self.path}:{line + buf.count(chr(10), pos, exc.pos)}",
-                                     f"invalid JSON ({exc.msg})") from None
+                                     f"not valid JSON ({exc.msg})") from None
                 more = fh.read(_CHUNK)
                 eof = not more
                 buf, pos = buf[pos:] + more, 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from classifier.errors import validation_error
 from classifier.settings import ConfigError
 
 
@@ -65,5 +66,5 @@ def load_anomaly_config(path: Path) -> AnomalyConfig:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}") from None
+        field, msg = validation_error(exc)
+        raise ConfigError(f"{path}: {field}: {msg}") from None

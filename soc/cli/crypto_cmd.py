@@ -9,6 +9,7 @@ from typing import Any, Optional
 
 import typer
 
+from classifier.errors import validation_error
 from classifier.settings import get_settings
 from classifier.whoami import current_user
 from crypto import fieldops
@@ -55,7 +56,7 @@ def _fields(text: str) -> list[str]:
 
 def _run(operation: str, dataset: Optional[str], fields: list[str], fn: Any, **extra: Any) -> None:
     """Read all of stdin, transform, then write: an error leaves stdout empty."""
-    records = guarded(lambda: list(iter_jsonl(sys.stdin, "<stdin>")))
+    records = guarded(lambda: list(iter_jsonl(sys.stdin.buffer, "<stdin>")))
     out = guarded(lambda: fieldops.apply(records, fields, fn))
     sys.stdout.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in out)
     fieldops.audit_batch(get_settings(), operation, user=current_user(), dataset=dataset,
@@ -148,7 +149,7 @@ def encrypt(dataset: str = DATASET, fields: str = FIELDS, key: str = KEY,
     if not blind_index:
         _run("encrypt", dataset, names, enc, key_id=key, algorithm=algorithm, deterministic=deterministic)
         return
-    records = guarded(lambda: list(iter_jsonl(sys.stdin, "<stdin>")))
+    records = guarded(lambda: list(iter_jsonl(sys.stdin.buffer, "<stdin>")))
     for _, rec in records:
         for name in names:
             if rec.get(name) is not None:
@@ -187,8 +188,8 @@ def _params(key: str, cipher: str, alphabet: str, keep_first: int, keep_last: in
         return TokenizeParams.model_validate({"key_id": key, "cipher": cipher.upper(), "alphabet": alphabet,
                                               "keep_first": keep_first, "keep_last": keep_last})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        fail(f"--{'-'.join(str(p) for p in err['loc'])}: {err['msg']}")
+        field, msg = validation_error(exc)
+        fail(f"--{(field or '').replace('_', '-')}: {msg}")
 
 
 @app.command("tokenize")

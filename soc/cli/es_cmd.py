@@ -94,13 +94,22 @@ def setup() -> None:
 
 @app.command("replay")
 def replay() -> None:
-    """Send events waiting in the local spool to Elasticsearch now (exit 1 if some remain)."""
+    """Send events (and alerts) waiting in the local spool to Elasticsearch now (exit 1 if some
+    remain)."""
+    from soc.store.es import EsAlertStore
+
     store = _store()
     moved = store.replay()
     left = store.spool.pending()
-    typer.echo(f"replayed {moved} events; {left} still spooled")
+    alerts = EsAlertStore.from_settings(get_settings())
+    alerts_moved = alerts.replay()
+    alerts_left = len(alerts.spool.alerts()) if alerts.spool else 0
+    typer.echo(f"replayed {moved} events; {left} still spooled"
+               + (f"; {alerts_moved} alerts replayed, {alerts_left} waiting" if alerts_moved or alerts_left
+                  else ""))
+    alerts.close()
     store.close()
-    if left:
+    if left or alerts_left:
         raise typer.Exit(EXIT_FINDINGS)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from classifier.settings import CONFIG_ENV, ConfigError, Settings, get_settings, on_data_dir
 from soc import logsetup
@@ -15,7 +17,34 @@ from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, 
 from soc.cli.common import LogFormat, LogLevel, fail
 from soc.cli.progress import progress_bars
 
+class _OneLineErrors(TyperGroup):
+    """Usage errors as one ``error:`` line naming the command (exit 2), like every other error,
+    instead of click's multi-line box."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        run = super().main
+        if not standalone_mode:
+            return run(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = run(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        except typer.TyperException as exc:  # typer's click exceptions (its vendored copy)
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare group: its help, as click does
+                typer.echo(exc.format_message(), err=True)
+                sys.exit(2)
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+            sys.exit(getattr(exc, "exit_code", 2))
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     name="shuwei",
     help="数卫 Shuwei — classify and grade shared data, desensitize and encrypt it, and watch the "
     "exchange audit trail.",
@@ -26,7 +55,7 @@ app = typer.Typer(
 )
 
 
-@app.callback()
+@app.callback(cls=_OneLineErrors)
 def _root(
     ctx: typer.Context,
     config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML configuration file "

@@ -58,7 +58,7 @@ def records(
     """Mask JSON Lines records from stdin to stdout (same order), per policy for this caller."""
     engine = _engine()
     caller = _caller(role, user, org, purpose, approval)
-    recs = guarded(lambda: [obj for _, obj in iter_jsonl(sys.stdin, "<stdin>")])
+    recs = guarded(lambda: [obj for _, obj in iter_jsonl(sys.stdin.buffer, "<stdin>")])
     summary: dict[str, Any] = {"decisions": {}, "fallbacks": []}
     clear: dict[str, None] = {}
     masked: dict[str, None] = {}

@@ -77,6 +77,7 @@ def ingest(
         fail("give a FILE, - for stdin, or --outbox")
     if source not in (None, "-") and not Path(source).is_file():
         fail(f"{source}: no such file")
+    from classifier import jsonl
     from soc.ingest import follow
     from soc.validate import EventError
 
@@ -86,7 +87,8 @@ def ingest(
         if outbox:
             results.append(("outbox", pipe.ingest_outbox(get_settings().data_dir)))
         if source == "-":
-            results.append(("stdin", pipe.ingest(follow(sys.stdin), origin="stdin")))
+            lines = (line for _, line in jsonl.raw_lines(sys.stdin.buffer))
+            results.append(("stdin", pipe.ingest(follow(lines), origin="stdin")))
         elif source is not None:
             results.append((source, pipe.ingest_file(Path(source))))
         if pipe.playbooks is not None:

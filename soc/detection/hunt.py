@@ -21,7 +21,7 @@ from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
-from classifier import progress
+from classifier import jsonl, progress
 from soc.detection.compiler import Placeholders
 from soc.detection.fields import json_path
 from soc.detection.logsource import EXCHANGE, Label, applies, rule_label
@@ -55,27 +55,16 @@ class HuntInputError(ValueError):
     """The source cannot be read at all (missing file, not a store)."""
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def read_jsonl(path: Path, errors: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(1-based line, event) of every JSON object line; other lines are reported, not fatal."""
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")
     except OSError as exc:
         raise HuntInputError(f"{path}: cannot read: {exc.strerror}") from None
     with fh:
-        for number, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                event = json.loads(raw, parse_constant=_reject_constant)
-            except (ValueError, UnicodeDecodeError) as exc:
-                errors.append(f"{path}:{number}: not valid JSON: {exc}")
-                continue
-            if not isinstance(event, dict):
-                errors.append(f"{path}:{number}: not a JSON object")
+        for number, event in jsonl.read(fh):
+            if isinstance(event, jsonl.JsonlError):
+                errors.append(f"{path}:{number}: {event.reason}")
                 continue
             yield number, event
 

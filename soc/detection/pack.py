@@ -144,6 +144,9 @@ class RulePack:
         except (SigmaError, TypeError, AttributeError, ValueError) as exc:
             self.errors.append(RuleLoadError(str(file), None, f"not a Sigma rule file: {exc}"))
             return []
+        except RecursionError:  # PyYAML builds nested nodes recursively
+            self.errors.append(RuleLoadError(str(file), None, "invalid YAML: nested too deeply"))
+            return []
         except Exception as exc:  # noqa: BLE001 - one file must never stop the others loading
             self.errors.append(RuleLoadError(str(file), None, f"cannot parse: {_describe(exc)}"))
             return []

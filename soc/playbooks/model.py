@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from classifier.errors import validation_error
 from soc.alerts.severity import SEVERITIES, Severity
 
 
@@ -109,9 +110,8 @@ def load_playbooks(directory: Path) -> list[Playbook]:
         try:
             pb = Playbook.model_validate(raw)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
-            raise PlaybookError(f"{path}: {field}: {err['msg']}") from None
+            field, msg = validation_error(exc)
+            raise PlaybookError(f"{path}: {field}: {msg}") from None
         pb.source = str(path)
         out.append(pb)
     ids = [p.id for p in out]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from classifier.errors import validation_error
 from classifier.settings import ConfigError, Settings
 
 
@@ -49,7 +50,6 @@ class ServiceSettings(BaseModel):
         try:
             return cls.model_validate(settings.section("service"))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"])
+            field, msg = validation_error(exc)
             where = settings.source_file or "configuration"
-            raise ConfigError(f"{where}: field 'service.{field}': {err['msg']}") from None
+            raise ConfigError(f"{where}: field 'service.{field}': {msg}") from None

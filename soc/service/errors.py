@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import compile_path
 
+from classifier.errors import validation_error
+
 log = logging.getLogger("shuwei.service")
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -49,23 +51,6 @@ def error_response(request: Request | None, status: int, message: str, *, code: 
     rid = getattr(request.state, "request_id", None) if request is not None else None
     return Response(error_body(status, message, code=code, field=field, request_id=rid), status_code=status,
                     media_type="application/json", headers=headers)
-
-
-def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str | None:
-    """``("body", "records", 3, "姓名")`` → ``records[3].姓名``; the transport prefix is dropped."""
-    parts = list(loc)
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    # pydantic names the branch of a union that failed (``constrained-str``, ``literal['a']``):
-    # not a field a client sent.
-    parts = [p for p in parts if not (isinstance(p, str) and ("-" in p or "[" in p))]
-    out = ""
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or None
 
 
 def _not_json(request: Request) -> bool:
@@ -108,8 +93,7 @@ def install_error_handlers(app: FastAPI) -> None:
                                   field="Content-Type")
         # The masking contract answers malformed bodies with 400 (422 is reserved for policy errors).
         err: dict[str, Any] = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        field = _loc_to_field(err.get("loc", ()))
-        msg = str(err.get("msg", "invalid request"))
+        field, msg = validation_error(exc, drop=("body", "query", "path", "header"))
         if err.get("type") == "json_invalid":
             msg = f"body is not valid JSON: {err.get('ctx', {}).get('error', msg)}"
             field = None

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from classifier import jsonl
 from soc import chain
 from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, EVENT_COLUMNS, JSON_COLUMNS, SQLITE_SCHEMA
 from soc.validate import cached_epoch
@@ -27,20 +28,11 @@ _CHUNK = 500  # SQLite host-parameter headroom for IN (...) look-ups
 
 
 def _dumps(value: Any) -> str:
-    """Compact JSON; orjson is ~10x faster than json on the ingest path, json.dumps covers what
-    orjson refuses (integers beyond 64 bits in ``extra``)."""
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return jsonl.dumps(value).decode()
 
 
-def _dumps_utf8(value: Any) -> bytes:
-    """:func:`_dumps` as UTF-8 bytes: the chain hashes these, the doc column stores their text."""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+# The chain hashes these bytes, the doc column stores their text.
+_dumps_utf8 = jsonl.dumps
 
 
 _JSON_AT = tuple(i for i, name in enumerate(_ROW_FIELDS) if name in JSON_COLUMNS)

@@ -48,7 +48,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path | str, str]]:
         "10 MB cell": (huge, "huge.csv:4"),
         "wrong encoding": (mixed, "mixed.csv:100002"),
         "wrong encoding in head": (mixed_head, "mixed_head.csv:12"),
-        "bad json": (badjson, "bad.jsonl:2: invalid JSON"),
+        "bad json": (badjson, "bad.jsonl:2: not valid JSON"),
         "binary": (binary, "binary.csv"),
         "sqlite missing": ("sqlite:///" + str(tmp_path / "none.db"), "no such SQLite database file"),
         "no table": (None, "no such table"),

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from classifier.errors import validation_error
 from classifier.settings import ConfigError
 
 ROLES = ("exchange_platform", "data_owner", "soc_analyst", "compliance_officer", "admin")
@@ -53,9 +54,8 @@ class RoleMatrix:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: invalid YAML: {exc}") from None
         except ValidationError as exc:
-            err = exc.errors()[0]
-            field = ".".join(str(p) for p in err["loc"]) or "(file)"
-            raise ConfigError(f"{path}: field '{field}': {err['msg']}") from None
+            field, msg = validation_error(exc)
+            raise ConfigError(f"{path}: field '{field or '(file)'}': {msg}") from None
         return cls(parsed.permissions, {r: frozenset(p) for r, p in parsed.roles.items()},
                    frozenset(parsed.grant_required), frozenset(parsed.dataset_scoped))
 

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
+from classifier import jsonl
 from soc.service.auth.principal import Principal
 from soc.service.deps import get_state, require
 from soc.service.errors import ApiError
@@ -91,22 +92,44 @@ def _parse(body: bytes, ctype: str) -> tuple[list[tuple[int, Any]], list[dict[st
             if not raw.strip():
                 continue
             try:
-                items.append((index, json.loads(raw)))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                rejected.append({"index": index, "field": None, "reason": f"not JSON: {exc}"})
+                items.append((index, jsonl.loads(raw)))
+            except jsonl.JsonlError as exc:
+                rejected.append(_unreadable(index, raw, exc))
             index += 1
         return items, rejected
     if ctype not in ("application/json", "text/json"):
         raise ApiError(415, f"content type '{ctype}' not supported: send application/json (an array) or "
                        "application/x-ndjson", field="Content-Type")
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ApiError(400, f"body is not valid JSON: {exc}", code="invalid_request", field="body") from None
+        data = jsonl.loads(body, max_depth=jsonl.MAX_DEPTH + 1)  # the array is one level
+    except jsonl.JsonlError as exc:
+        # One unreadable element (too deep, a huge integer) must not sink the valid others.
+        elements = jsonl.split_array(body)
+        if elements is None:
+            raise ApiError(400, f"body is not valid JSON: {exc.reason}", code="invalid_request",
+                           field="body") from None
+        return _elements(elements)
     if not isinstance(data, list):
         raise ApiError(400, "body must be a JSON array of audit events (or NDJSON)", code="invalid_request",
                        field="body")
     return list(enumerate(data)), []
+
+
+def _elements(elements: list[bytes]) -> tuple[list[tuple[int, Any]], list[dict[str, Any]]]:
+    items: list[tuple[int, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    for index, raw in enumerate(elements):
+        try:
+            items.append((index, jsonl.loads(raw)))
+        except jsonl.JsonlError as exc:
+            rejected.append(_unreadable(index, raw, exc))
+    return items, rejected
+
+
+def _unreadable(index: int, raw: bytes, exc: jsonl.JsonlError) -> dict[str, Any]:
+    """An element that is not readable JSON; its field when one value is what failed."""
+    field = jsonl.culprit(raw)
+    return {"index": index, "field": field, "reason": exc.reason if field else f"not JSON: {exc.reason}"}
 
 
 def _ingest(state: Any, principal: Principal, rid: str, items: list[tuple[int, Any]],

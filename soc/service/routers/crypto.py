@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from classifier.errors import validation_error
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
 from soc.service.errors import ApiError
@@ -130,7 +131,11 @@ def _run(request: Request, principal: Principal, body: _FieldValues, operation: 
                            field="key_version" if operation == "detokenize" else "key_id") from None
         except CryptoError as exc:
             raise ApiError(422, str(exc), code="key_error", field="key_id") from None
-        except (ValidationError, ValueError) as exc:  # parameters the crypto area refuses
+        except ValidationError as exc:  # parameters the crypto area refuses
+            field, msg = validation_error(exc)
+            raise ApiError(422, f"{field}: {msg}" if field else msg, code="invalid_value",
+                           field=field) from None
+        except ValueError as exc:
             raise ApiError(422, str(exc).splitlines()[0], code="invalid_value") from None
     except ApiError as exc:
         state.record(action, principal, request_id=rid, result="error", rows=0,

@@ -13,6 +13,7 @@ from elasticsearch import Elasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from classifier.errors import validation_error
 from classifier.settings import ConfigError, Settings
 
 
@@ -48,9 +49,8 @@ def es_config(settings: Settings) -> EsConfig:
     try:
         return EsConfig.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{settings.source_file or 'config'}: es.{field}: {err['msg']}") from None
+        field, msg = validation_error(exc)
+        raise ConfigError(f"{settings.source_file or 'config'}: es.{field}: {msg}") from None
 
 
 def make_client(cfg: EsConfig) -> Elasticsearch:

@@ -22,9 +22,9 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
+from classifier import jsonl
 from classifier.settings import Settings
 from soc.store.es.bulk import BulkWriter, Doc, Outcome, Result, RetryPolicy
 from soc.store.es.config import EsConfig, es_config, make_client
@@ -111,7 +111,7 @@ class EsEventStore:
                     continue
                 seen.add(eid)
                 seq = first + n
-                source = orjson.dumps({**event, SEQ_FIELD: seq}).decode()
+                source = jsonl.dumps({**event, SEQ_FIELD: seq}).decode()
                 docs.append(Doc(eid, self.index_for(_event_day(event.get("ts", ""))), seq, source))
                 stored.append(None)
             results = self._send(docs)

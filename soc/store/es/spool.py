@@ -2,7 +2,8 @@
 
 Why SQLite and not JSONL: replay removes what ES acknowledged, one batch at a time, and a crash
 between the bulk call and the removal must leave a consistent file; a unique ``event_id`` also
-keeps a resent event from being spooled (and acknowledged) twice while ES is away.
+keeps a resent event from being spooled (and acknowledged) twice while ES is away. Alerts raised
+during an outage wait here too (latest state per alert), replayed with the events.
 """
 
 from __future__ import annotations
@@ -11,12 +12,22 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from classifier import jsonl
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id TEXT UNIQUE NOT NULL,
     idx TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id TEXT PRIMARY KEY,
+    rule_id TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    last_epoch REAL NOT NULL,
     doc TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
@@ -88,6 +99,33 @@ class Spool:
     def dead_letters(self) -> list[dict[str, str]]:
         return [{"event_id": e, "index": i, "reason": r} for e, i, r in
                 self._conn.execute("SELECT event_id, idx, reason FROM dead_letters ORDER BY event_id")]
+
+    # -- alerts written while ES was away (latest state per alert id) ----------------------------
+    def put_alert(self, alert: dict[str, Any], rule_id: str, group_key: str, last_epoch: float) -> None:
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO alerts (id, rule_id, group_key, last_epoch, doc) "
+                               "VALUES (?, ?, ?, ?, ?)",
+                               (alert["id"], rule_id, group_key, last_epoch, jsonl.dumps(alert).decode()))
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute("SELECT doc FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        return jsonl.loads(row[0]) if row else None
+
+    def open_alert(self, rule_id: str, group_key: str, not_before: float) -> dict[str, Any] | None:
+        row = self._conn.execute(
+            "SELECT doc FROM alerts WHERE rule_id = ? AND group_key = ? AND last_epoch >= ? "
+            "ORDER BY last_epoch DESC LIMIT 1", (rule_id, group_key, not_before)).fetchone()
+        alert = jsonl.loads(row[0]) if row else None
+        return alert if alert and alert.get("status") not in ("resolved", "false_positive") else None
+
+    def alerts(self) -> list[tuple[str, str, float, dict[str, Any]]]:
+        """``(rule_id, group_key, last_epoch, alert)`` of every spooled alert."""
+        return [(r, g, e, jsonl.loads(d)) for r, g, e, d in self._conn.execute(
+            "SELECT rule_id, group_key, last_epoch, doc FROM alerts ORDER BY last_epoch")]
+
+    def remove_alert(self, alert_id: str) -> None:
+        with self._lock:
+            self._conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
 
     def close(self) -> None:
         self._conn.close()
