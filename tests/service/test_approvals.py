@@ -76,6 +76,6 @@ def test_owner_of_another_dataset_cannot_decide(live: Live) -> None:
 def test_bad_requests(live: Live) -> None:
     with live.client("exchange_platform") as c:
         past = c.post("/v1/approvals", json={**REQUEST, "valid_from": "2020-01-01", "valid_until": "2020-02-01"})
-        assert past.status_code == 400 and "already past" in past.json()["error"]["message"]
+        assert past.status_code == 422 and "already past" in past.json()["error"]["message"]
         assert c.post("/v1/approvals", json={**REQUEST, "fields": []}).status_code == 400
         assert c.get("/v1/approvals/AP-1999-0001").status_code == 404

@@ -9,10 +9,10 @@ state change, and every refused decision, is an audit event (``share_request`` /
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from soc.service.auth.principal import Principal
 from soc.service.deps import check_dataset, get_state, require
@@ -22,6 +22,20 @@ from soc.service.schemas import ERRORS
 router = APIRouter(tags=["approvals"])
 State = Literal["pending", "approved", "rejected", "revoked", "expired"]
 _ERR = ERRORS[400]["model"]
+# What the store strips and then refuses when empty: the schema says so, so clients know it.
+NonBlank = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` text, as the schema says (pydantic would also read a number as a timestamp)."""
+    if not isinstance(value, str):
+        raise ValueError("a date as YYYY-MM-DD text")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"description": "well-formed but refused: valid_until before valid_from or already past", "model": _ERR}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "unknown approval", "model": _ERR}}
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "the approval's state does not allow this operation", "model": _ERR}}
@@ -31,19 +45,19 @@ STORE: dict[int | str, dict[str, Any]] = {503: {"description": "the share store 
 
 class ConsumerModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    org: str = Field(min_length=1, examples=["市卫健委"])
-    role: str = Field(min_length=1, examples=["researcher"])
-    user: str | None = Field(default=None, min_length=1, description="null: every user of the org and role")
+    org: NonBlank = Field(examples=["市卫健委"])
+    role: NonBlank = Field(examples=["researcher"])
+    user: NonBlank | None = Field(default=None, description="null: every user of the org and role")
 
 
 class ApprovalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    dataset: str = Field(min_length=1, examples=["pop_basic"])
-    fields: list[str] = Field(min_length=1, examples=[["出生日期"]])
+    dataset: NonBlank = Field(examples=["pop_basic"])
+    fields: list[NonBlank] = Field(min_length=1, examples=[["出生日期"]])
     consumer: ConsumerModel
-    purpose: str = Field(min_length=1, examples=["出生缺陷研究"])
-    valid_from: date = Field(examples=["2026-12-01"])
-    valid_until: date = Field(examples=["2027-05-31"])
+    purpose: NonBlank = Field(examples=["出生缺陷研究"])
+    valid_from: IsoDate = Field(examples=["2026-12-01"])
+    valid_until: IsoDate = Field(examples=["2027-05-31"])
 
 
 class DecisionRequest(BaseModel):
@@ -84,12 +98,12 @@ def _emit(request: Request, principal: Principal, event: dict[str, Any]) -> None
 
 
 def _error(exc: Exception, code: str) -> ApiError:
-    status = {"invalid": 400, "not_found": 404, "conflict": 409, "self_approval": 403, "storage": 503}[code]
+    status = {"invalid": 422, "not_found": 404, "conflict": 409, "self_approval": 403, "storage": 503}[code]
     return ApiError(status, str(exc), code=code if code == "self_approval" else None)
 
 
 @router.post("/v1/approvals", status_code=201, response_model=ApprovalOut, summary="Request a share approval",
-             responses={**ERRORS, **STORE})
+             responses={**ERRORS, **UNPROCESSABLE, **STORE})
 def request_approval(body: ApprovalRequest, request: Request,
                      principal: Principal = Depends(require("approvals:request"))) -> dict[str, Any]:
     from crypto.share import approvals as store
