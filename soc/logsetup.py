@@ -107,7 +107,11 @@ def dict_config(level: str = "warning", fmt: LogFormat = "text") -> dict[str, An
         # Ours (``shuwei.*``, and modules that log under their own name) at the chosen level; uvicorn's
         # would otherwise bring their own handlers and formats. Everything else: warnings only.
         "loggers": {name: propagate for name in ("shuwei", "classifier", "crypto", "soc", "uvicorn",
-                                                 "uvicorn.error", "uvicorn.access")},
+                                                 "uvicorn.error", "uvicorn.access")}
+        # The ES client warns once per failed node attempt; Shuwei reports an unreachable cluster
+        # itself in one line (or spools), so its retries show only when asked for (info, debug).
+        | {name: {"handlers": [], "level": lvl if lvl in ("DEBUG", "INFO") else "ERROR", "propagate": True}
+           for name in ("elastic_transport", "elasticsearch")},
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
 
