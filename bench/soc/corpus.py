@@ -25,6 +25,7 @@ import psutil
 from bench.soc.windows_events import generate as windows_events
 from soc.detection import RulePack, StreamingDetector, hunt
 from soc.detection.logsource import EXCHANGE
+from soc.detection.pack import detection_leaves
 from soc.detection.sqlbackend import register_functions
 
 TARGET_LOAD = 10.0         # seconds, whole corpus
@@ -39,17 +40,7 @@ def _verdict(ok: bool) -> str:
 
 def _fields(pack: RulePack) -> set[str]:
     """Every field a rule of the pack names (the flat table needs a column for each)."""
-    out: set[str] = set()
-    for rule in pack.rules:
-        stack: list[Any] = list(rule.detection.detections.values())
-        while stack:
-            node = stack.pop()
-            items = getattr(node, "detection_items", None)
-            if items is not None:
-                stack.extend(items)
-            elif getattr(node, "field", None):
-                out.add(node.field)
-    return out
+    return {node.field for rule in pack.rules for node in detection_leaves(rule) if getattr(node, "field", None)}
 
 
 def zircolite_way(pack: RulePack, events: list[dict[str, Any]]) -> tuple[float, float, int, int, int]:

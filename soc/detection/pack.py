@@ -7,7 +7,8 @@ that cannot be evaluated is reported here, at load time, with its file, rule id 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -294,16 +295,20 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def uses_placeholders(rule: SigmaRule) -> bool:
-    """Whether any detection value still holds a ``%name%`` stub (walked without recursion)."""
+def detection_leaves(rule: SigmaRule) -> Iterator[Any]:
+    """Every leaf detection item of a rule (field, values), walked without recursion: community rules
+    nest deeper than Python's stack allows."""
     stack: list[Any] = list(rule.detection.detections.values())
     while stack:
         node = stack.pop()
         items = getattr(node, "detection_items", None)
         if items is not None:
             stack.extend(items)
-            continue
-        for value in getattr(node, "value", None) or ():
-            if getattr(value, "contains_placeholder", lambda: False)():
-                return True
-    return False
+        else:
+            yield node
+
+
+def uses_placeholders(rule: SigmaRule) -> bool:
+    """Whether any detection value still holds a ``%name%`` stub."""
+    return any(getattr(value, "contains_placeholder", lambda: False)()
+               for node in detection_leaves(rule) for value in getattr(node, "value", None) or ())
