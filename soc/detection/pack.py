@@ -7,7 +7,6 @@ that cannot be evaluated is reported here, at load time, with its file, rule id 
 
 from __future__ import annotations
 
-
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
