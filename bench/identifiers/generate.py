@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import numpy as np
 
@@ -15,6 +16,9 @@ from classifier.identifiers.divisions import last_year_table
 
 Case = tuple[str, str, str]  # (class, value as written, bare value for the reference)
 DIGITS = "0123456789"
+
+
+T = TypeVar("T")
 
 
 def _codes() -> list[int]:
@@ -53,6 +57,17 @@ def _id_form(rng: random.Random, n: str) -> str:
     return n
 
 
+
+def _near_misses(out: list[Case], n: int, makers: Mapping[str, Callable[[], T]],
+                 form: Callable[[T], str] = str) -> list[Case]:
+    """Fill ``out`` up to ``n`` with each near-miss class in turn, written by ``form``."""
+    names = list(makers)
+    while len(out) < n:
+        name = names[len(out) % len(names)]
+        v = form(makers[name]())
+        out.append((name, v, v))
+    return out
+
 def resident_ids(rng: random.Random, n: int) -> list[Case]:
     codes = _codes()
     out: list[Case] = []
@@ -78,12 +93,7 @@ def resident_ids(rng: random.Random, n: int) -> list[Case]:
         "17 or 19 chars": lambda: (lambda v: v[:17] if rng.random() < 0.5 else v + "1")(
             (lambda b: b + resident_id.check_char(b))(_id17(rng, codes))),
     }
-    names = list(makers)
-    while len(out) < n:
-        name = names[len(out) % len(names)]
-        v = makers[name]()
-        out.append((name, v, v))
-    return out
+    return _near_misses(out, n, makers)
 
 
 def id_differences(rng: random.Random, n: int) -> list[Case]:
@@ -132,12 +142,7 @@ def usccs(rng: random.Random, n: int) -> list[Case]:
         "I/O/S/V/Z inside": lambda: (lambda v: v[:12] + rng.choice("IOSVZ") + v[13:])(full()),
         "17 or 19 chars": lambda: (lambda v: v[:17] if rng.random() < 0.5 else v + "1")(full()),
     }
-    names = list(makers)
-    while len(out) < n:
-        name = names[len(out) % len(names)]
-        v = makers[name]()
-        out.append((name, v, v))
-    return out
+    return _near_misses(out, n, makers)
 
 
 def uscc_differences(rng: random.Random, n: int) -> list[Case]:
@@ -174,12 +179,7 @@ def mobiles(rng: random.Random, n: int) -> list[Case]:
         "starts 10-12": lambda: "1" + rng.choice("012") + "".join(rng.choice(DIGITS) for _ in range(9)),
         "random 11 digits": lambda: "1" + "".join(rng.choice(DIGITS) for _ in range(10)),
     }
-    names = list(makers)
-    while len(out) < n:
-        name = names[len(out) % len(names)]
-        v = _mobile_form(rng, makers[name]())
-        out.append((name, v, v))
-    return out
+    return _near_misses(out, n, makers, lambda m: _mobile_form(rng, m))
 
 
 def _landline_form(rng: random.Random, area: str, local: str) -> str:
@@ -211,13 +211,7 @@ def landlines(rng: random.Random, n: int) -> list[Case]:
         "random digits": lambda: (_area(rng), str(rng.randrange(2, 10))
                                   + "".join(rng.choice(DIGITS) for _ in range(rng.choice([6, 7])))),
     }
-    names = list(makers)
-    while len(out) < n:
-        name = names[len(out) % len(names)]
-        area, local = makers[name]()
-        v = _landline_form(rng, area, local)
-        out.append((name, v, v))
-    return out
+    return _near_misses(out, n, makers, lambda parts: _landline_form(rng, *parts))
 
 
 def landline_differences(rng: random.Random, n: int) -> list[Case]:
