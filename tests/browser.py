@@ -38,9 +38,18 @@ class Chromium:
     driver: Path
 
 
+def _has_cjk_font() -> bool:
+    """Chinese headings print as boxes without one; the install script adds WenQuanYi Micro Hei."""
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return bool(out.stdout.strip())
+
+
 def _found() -> Chromium | None:
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser and driver:
+    if browser and driver and _has_cjk_font():
         return Chromium(Path(browser), Path(driver))
     return None
 
