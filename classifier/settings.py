@@ -48,7 +48,13 @@ class Settings(BaseModel):
         return value
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"data directory {self.data_dir} ({self.data_dir_origin()}): cannot create it: "
+                f"{exc.strerror or exc}; set SHUWEI_DATA_DIR or data_dir to a writable directory"
+            ) from None
         note_data_dir(self.data_dir)
         return self.data_dir
 

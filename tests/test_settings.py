@@ -69,3 +69,23 @@ def test_every_command_that_opens_the_data_dir_says_where(tmp_path: Path, monkey
     rules = CliRunner().invoke(app, ["soc", "rules", "list"])   # reads no data: says nothing
     assert "data:" not in rules.stderr
     get_settings.cache_clear()
+
+
+def test_a_data_dir_that_cannot_be_created_is_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from classifier.settings import get_settings
+    from soc.cli.main import app
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    monkeypatch.setenv("SHUWEI_DATA_DIR", str(blocker / "var"))
+    monkeypatch.delenv("SHUWEI_CONFIG", raising=False)
+    get_settings.cache_clear()
+    for args in (["soc", "alerts"], ["crypto", "keys", "list"], ["classify", "list"]):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert res.stderr.strip().splitlines() == [
+            f"error: data directory {blocker / 'var'} (SHUWEI_DATA_DIR): cannot create it: Not a directory; "
+            "set SHUWEI_DATA_DIR or data_dir to a writable directory"], args
+    get_settings.cache_clear()

@@ -32,6 +32,9 @@ class _OneLineErrors(TyperGroup):
         except typer.Abort:
             typer.echo("error: aborted", err=True)
             sys.exit(1)
+        except ConfigError as exc:  # e.g. a data directory that cannot be created, from any command
+            typer.echo(f"error: {exc}", err=True)
+            sys.exit(2)
         except typer.TyperException as exc:  # typer's click exceptions (its vendored copy)
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare group: its help, as click does
                 typer.echo(exc.format_message(), err=True)
