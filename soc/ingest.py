@@ -61,6 +61,8 @@ def follow(stream: Iterable[object], idle_seconds: float = 0.2) -> Iterator[obje
         try:
             for line in stream:
                 lines.put(line)
+        except (ValueError, OSError):  # the stream was closed under us (shutdown): it has ended
+            pass
         finally:
             lines.put(None)
 
