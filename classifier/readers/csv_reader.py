@@ -21,7 +21,6 @@ import pyarrow.csv as pacsv
 
 from classifier.errors import InputError
 from classifier.readers.base import FileSource, check_file, unique_names
-from classifier.recognizers import all_recognizers
 
 _HEAD = 1 << 20
 _GB = {"gb2312", "gbk", "gb18030", "hz", "cp936"}
@@ -59,6 +58,10 @@ def allow_field_size(limit: int) -> None:
 
 def _looks_like_data(cells: list[str]) -> bool:
     """A first row holding identifier-shaped values (or numbers) is data: the file is headerless."""
+    # Imported here: the recognizers pull in Presidio and spaCy (~1.5 s), which masking a file
+    # (crypto.records_io reuses this reader's helpers) and the CLI's start-up do not need.
+    from classifier.recognizers import all_recognizers
+
     recs = [r for r in all_recognizers() if r.ENTITY in _DATA_LIKE]
     for cell in cells:
         text = cell.strip()

@@ -8,7 +8,6 @@ import typer
 
 from classifier.catalog import Catalog
 from classifier.errors import InputError
-from classifier.scan import contract_object, run_scan
 from classifier.settings import get_settings
 from soc.cli.common import EXIT_FINDINGS, OutputFormat, fail, print_json, print_table
 
@@ -44,6 +43,8 @@ def scan(
                                          help="sample size in rows (default: classify.sample_size, 3000)"),
 ) -> None:
     """Classify and grade every field of each dataset and record the scan in the catalog."""
+    from classifier.scan import contract_object, run_scan  # Presidio+spaCy: ~2 s, only when scanning
+
     try:
         outcomes = run_scan(sources, get_settings(), full=full, force=force, sample_size=sample)
     except InputError as exc:
@@ -82,6 +83,8 @@ def show(dataset: str = typer.Argument(..., help="dataset id (file name without 
     if fmt is OutputFormat.json:
         print_json(data)
         return
+    from classifier.scan import contract_object
+
     _print_dataset(contract_object(data))
     typer.echo("\nprofiles:")
     print_table([{"name": c["name"], **(c.get("profile") or {}),

@@ -18,7 +18,6 @@ import typer
 
 from classifier.errors import InputError
 from classifier.samples import write_samples
-from classifier.scan import contract_object, run_scan
 from classifier.settings import Settings, find_config_file, get_settings
 from soc.cli.common import fail, print_table
 from soc.cli.soc_demo import step_soc
@@ -57,6 +56,8 @@ def step_samples(ctx: Context) -> None:
 
 def step_classify(ctx: Context) -> None:
     """Scan every sample (forced, so the demo is repeatable) and print the graded catalog."""
+    from classifier.scan import contract_object, run_scan  # heavy (Presidio); only the demo needs it
+
     outcomes = run_scan(ctx["samples"], ctx["settings"], force=True)
     ctx["catalog"] = [contract_object(o.report) for o in outcomes]
     typer.echo("\n== classification catalog (数据分类分级)")
