@@ -14,6 +14,7 @@ The hashing stays SM3. A checkpoint format field (``alg``) leaves room for SM2 l
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -48,6 +49,8 @@ class Checkpoint:
     reason: str  # events | time | close | purge
     key_version: int
     purges: tuple[PurgeRun, ...] = ()
+    skipped: tuple[PurgeRun, ...] = ()  # chain positions never stored (duplicates, refused documents)
+    extra: dict[str, Any] = field(default_factory=dict)  # store-specific signed facts (ES retention)
     body: str = ""       # the exact signed text
     signature: str = ""  # base64 Ed25519 over ``body``
 
@@ -73,11 +76,14 @@ def parse(body: str, signature: str) -> Checkpoint:
     try:
         d = orjson.loads(body)
         return Checkpoint(str(d["chain"]), int(d["n"]), int(d["seq"]), str(d["head"]), str(d["prev"]),
-                          str(d["at"]), str(d["reason"]), int(d["kv"]),
-                          tuple((int(a), int(b), int(c), str(h)) for a, b, c, h in d.get("purges", ())),
-                          body, signature)
+                          str(d["at"]), str(d["reason"]), int(d["kv"]), _runs(d.get("purges", ())),
+                          _runs(d.get("skipped", ())), dict(d.get("extra", {})), body, signature)
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"not a checkpoint ({exc.__class__.__name__})") from None
+
+
+def _runs(items: Any) -> tuple[PurgeRun, ...]:
+    return tuple((int(a), int(b), int(c), str(h)) for a, b, c, h in items)
 
 
 class CheckpointKey:
@@ -113,16 +119,22 @@ class CheckpointKey:
         return key
 
     def sign(self, chain: str, n: int, seq: int, head: str, prev: str, reason: str,
-             purges: tuple[PurgeRun, ...] = (), at: datetime | None = None) -> Checkpoint:
+             purges: tuple[PurgeRun, ...] = (), at: datetime | None = None, *,
+             skipped: tuple[PurgeRun, ...] = (), extra: dict[str, Any] | None = None) -> Checkpoint:
         version = self._keyring.active_version(KEY_ID)
         when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="milliseconds")
         fields: dict[str, Any] = {"v": FORMAT, "alg": ALG, "chain": chain, "n": n, "seq": seq, "head": head,
                                   "prev": prev, "at": when, "reason": reason, "key": KEY_ID, "kv": version}
         if purges:
             fields["purges"] = [list(p) for p in purges]
+        if skipped:
+            fields["skipped"] = [list(p) for p in skipped]
+        if extra:
+            fields["extra"] = extra
         body = _body(fields)
         sig = base64.b64encode(self._key(version).sign(body.encode())).decode()
-        return Checkpoint(chain, n, seq, head, prev, when, reason, version, purges, body, sig)
+        return Checkpoint(chain, n, seq, head, prev, when, reason, version, purges, skipped, extra or {},
+                          body, sig)
 
     def problem(self, cp: Checkpoint) -> str | None:
         """Why ``cp`` does not verify, or None."""
@@ -166,6 +178,26 @@ class CheckpointPolicy:
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # the signed ``at``
 
 
+class IdleTimer:
+    """Calls ``tick`` every ``seconds`` (at least 1 s) on a daemon thread, until stopped: an idle
+    writer's tail gets signed without waiting for the next append or close."""
+
+    def __init__(self, seconds: float, tick: Callable[[], None]) -> None:
+        self._seconds, self._tick = max(1.0, seconds), tick
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, name="soc-checkpoint-timer", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._seconds):
+            try:
+                self._tick()
+            except Exception:  # noqa: BLE001 - a failed idle checkpoint is retried at the next tick
+                logging.getLogger(__name__).exception("idle checkpoint failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 @dataclass
 class ChainSigner:
     """Per-chain state of a writer: the last checkpoint and what it does not cover yet."""
@@ -192,10 +224,12 @@ class ChainSigner:
             self.last is None or self.unsigned >= self.policy.events
             or self.policy.clock() - (self.unsigned_since or 0.0) >= self.policy.seconds)
 
-    def sign(self, seq: int, head: str, reason: str, purges: tuple[PurgeRun, ...] = ()) -> Checkpoint:
+    def sign(self, seq: int, head: str, reason: str, purges: tuple[PurgeRun, ...] = (), *,
+             skipped: tuple[PurgeRun, ...] = (), extra: dict[str, Any] | None = None) -> Checkpoint:
         n = self.last.n + 1 if self.last else 1
         prev = self.last.digest if self.last else GENESIS
-        return self.key.sign(self.chain, n, seq, head, prev, reason, purges, self.policy.now())
+        return self.key.sign(self.chain, n, seq, head, prev, reason, purges, self.policy.now(),
+                             skipped=skipped, extra=extra)
 
     def signed(self, cp: Checkpoint) -> None:
         """``cp`` is durable in the store."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -63,7 +62,6 @@ class SqliteCheckpointLog:
         self.signer.last = parse(*row) if row else None
         # Only this writer's own appends count as unsigned: a reader (verify) never signs a tail
         # it did not write.
-        self._timer: threading.Timer | None = None
 
     # -- writing (inside the store's transaction) --------------------------------------------
     def _insert(self, conn: sqlite3.Connection, seq: int, head: str, reason: str,
@@ -110,20 +108,6 @@ class SqliteCheckpointLog:
                       len(todo), self.anchors, exc.strerror)
             return
         conn.executemany("UPDATE chain_signed SET anchored = 1 WHERE n = ?", [(c.n,) for c in todo])
-
-    def start_timer(self, tick: Callable[[], None]) -> None:
-        """Sign an idle writer's tail ``policy.seconds`` after its first unsigned event."""
-        def run() -> None:
-            tick()
-            self.start_timer(tick)
-        self._timer = threading.Timer(max(1.0, self.policy.seconds), run)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def stop_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
 
 
 def verify(conn: sqlite3.Connection, key: CheckpointKey | None, anchors: Path | None,

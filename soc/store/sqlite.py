@@ -19,7 +19,7 @@ import orjson
 from classifier import jsonl
 from soc import chain
 from soc.integrity import sqlite_log
-from soc.integrity.checkpoints import Checkpoint, CheckpointPolicy, Signing
+from soc.integrity.checkpoints import Checkpoint, CheckpointPolicy, IdleTimer, Signing
 from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, EVENT_COLUMNS, JSON_COLUMNS, SQLITE_SCHEMA
 from soc.validate import cached_epoch
 
@@ -91,8 +91,8 @@ class SqliteEventStore:
         self._log = (sqlite_log.SqliteCheckpointLog(self._conn, self.signing.key, self.signing.policy,
                                                     self.signing.anchors)
                      if self.signing.key is not None else None)
-        if self._log is not None:
-            self._log.start_timer(lambda: self.checkpoint("time"))
+        self._timer = (IdleTimer(self.signing.policy.seconds, self._idle)
+                       if self._log is not None else None)
 
     @classmethod
     def in_dir(cls, data_dir: Path, tz: tzinfo = timezone.utc, *,
@@ -116,10 +116,14 @@ class SqliteEventStore:
                 self._log.committed(conn, cp)
         return cp
 
+    def _idle(self) -> None:
+        if self._log is not None and self._log.signer.due():
+            self.checkpoint("time")
+
     def close(self) -> None:
-        if self._log is not None:
-            self._log.stop_timer()
-            self.checkpoint("close")
+        if self._timer is not None:
+            self._timer.stop()
+        self.checkpoint("close")
         self._conn.close()
 
     def _existing(self, ids: list[str]) -> set[str]:

@@ -18,8 +18,9 @@ SIGNED_AT = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
 DAY_FILE = "2026-03-02.jsonl"
 
 
-def checkpoint_key(directory: Path) -> CheckpointKey:
-    keyring = Keyring(directory / "keyring.json", LocalMasterKey(os.urandom(32)))
+def checkpoint_key(directory: Path, master: bytes | None = None) -> CheckpointKey:
+    """The checkpoint key of a keyring ``directory/keyring.json`` under ``master`` (default: random)."""
+    keyring = Keyring(directory / "keyring.json", LocalMasterKey(master or os.urandom(32)))
     keyring.ensure(KEY_ID)
     return CheckpointKey(keyring)
 
