@@ -134,6 +134,7 @@ def test_forged_purge(world: World) -> None:
     hits = world.docs()[2:6]
     for hit in hits:
         world.client.delete(index=world.index, id=hit["_id"], refresh=True)
+    world.client.indices.refresh(index=checkpoint_index(world.prefix))
     first = parse(world.client.search(index=checkpoint_index(world.prefix), size=1)["hits"]["hits"][0]["_source"]["body"],
                   "")
     chain = f"es:{world.index}:{world.store._log.writer}"  # type: ignore[union-attr]
