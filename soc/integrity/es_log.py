@@ -102,7 +102,7 @@ class EsCheckpointLog:
     def _sign(self, chains: list[_IndexChain], reason: str) -> None:
         cps = []
         for c in chains:
-            cp = c.signer.sign(c.k, c.prev, reason, skipped=tuple(tuple(r) for r in c.skipped))  # type: ignore[misc]
+            cp = c.signer.sign(c.k, c.prev, reason, skipped=tuple(tuple(r) for r in c.skipped))
             c.signer.signed(cp)
             c.skipped = []
             cps.append(cp)
@@ -256,7 +256,7 @@ def _rows(store: Any, report: chain.VerifyReport) -> dict[str, list[chain.ChainR
             ch = src.pop(CHAIN_FIELD, None)
             eid = src.get("event_id")
             try:
-                name, k, h = chain_name(index, str(ch["w"])), int(ch["k"]), str(ch["h"])  # type: ignore[index]
+                name, k, h = chain_name(index, str(ch["w"])), int(ch["k"]), str(ch["h"])
             except (KeyError, TypeError, ValueError):
                 report.problems.append(chain.Problem("inserted", None, eid, f"{index}: event {eid} carries no "
                                                      "chain position: inserted into the index"))
@@ -264,7 +264,7 @@ def _rows(store: Any, report: chain.VerifyReport) -> dict[str, list[chain.ChainR
             seen = positions.setdefault(name, set())
             if k in seen:
                 report.problems.append(chain.Problem("inserted", k, eid, f"{index}: event {eid} claims chain "
-                                                     f"position {k} of writer {ch['w']} a second time: inserted"))  # type: ignore[index]
+                                                     f"position {k} of writer {ch['w']} a second time: inserted"))
                 continue
             seen.add(k)
             rows.setdefault(name, []).append(chain.ChainRow(k, eid or "", jsonl.dumps(src).decode(), h))
