@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,14 @@ class _IndexChain:
 class EsCheckpointLog:
     """The writer side: link documents, settle what was stored, sign, write checkpoints."""
 
-    def __init__(self, client: Elasticsearch, prefix: str, signing: Signing, replicas: int) -> None:
+    def __init__(self, client: Elasticsearch, prefix: str, signing: Signing, replicas: int,
+                 usable: Callable[[], bool]) -> None:
         assert signing.key is not None
         self.client, self.prefix, self.signing, self.replicas = client, prefix, signing, replicas
+        self.usable = usable  # the store's circuit breaker: no checkpoint writes during an outage
         self.writer = uuid.uuid4().hex[:12]
         self.chains: dict[str, _IndexChain] = {}
-        self.unsent: list[Checkpoint] = []
+        self.unsent: list[tuple[Checkpoint, bool]] = []  # not yet indexed, with "anchored"
         self._index_ok = False
 
     def link(self, index: str, base: bytes) -> tuple[bytes, Ref]:
@@ -123,25 +126,29 @@ class EsCheckpointLog:
         self._index_ok = True
 
     def write(self, cps: list[Checkpoint], *, must: bool = False) -> None:
-        """Anchor, then index ``cps`` (and earlier ones that failed); kept for the next try on
-        failure unless ``must`` (a purge does not delete what it could not record)."""
-        todo = self.unsent + cps
+        """Anchor ``cps``, then index them (and earlier ones that could not be indexed); kept for
+        the next try on failure, or while the store's circuit breaker is open, unless ``must``
+        (a purge does not delete what it could not record)."""
         anchored = False
-        if self.signing.anchors is not None:
+        if self.signing.anchors is not None and cps:
             try:
-                anchor_files.append(self.signing.anchors, todo)
+                anchor_files.append(self.signing.anchors, cps)
                 anchored = True
             except OSError as exc:
-                log.error("cannot anchor %d checkpoint(s) in %s: %s", len(todo), self.signing.anchors, exc.strerror)
+                log.error("cannot anchor %d checkpoint(s) in %s: %s", len(cps), self.signing.anchors, exc.strerror)
+        todo = self.unsent + [(cp, anchored) for cp in cps]
+        if not must and not self.usable():
+            self.unsent = todo
+            return
         ops: list[dict[str, Any]] = []
-        for cp in todo:
+        for cp, flag in todo:
             ops.append({"create": {"_index": checkpoint_index(self.prefix), "_id": f"{cp.chain}:{cp.n}"}})
             ops.append({"chain": cp.chain, "n": cp.n, "seq": cp.seq, "body": cp.body, "sig": cp.signature,
-                        "anchored": anchored})
+                        "anchored": flag})
         try:
             self._ensure_index()
             resp = self.client.bulk(operations=ops, refresh=must)
-            failed = [cp for cp, item in zip(todo, resp["items"]) if item["create"]["status"] not in (200, 201, 409)]
+            failed = [t for t, item in zip(todo, resp["items"]) if item["create"]["status"] not in (200, 201, 409)]
         except (ApiError, TransportError) as exc:
             if must:
                 raise
@@ -278,7 +285,8 @@ def _check_chain(report: chain.VerifyReport, name: str, rows: list[chain.ChainRo
     if not good:
         first = min(rows, key=lambda r: r.seq)
         report.problems.append(chain.Problem("inserted", first.seq, first.event_id,
-                                             f"{where}: {len(rows)} event(s) in no signed chain: inserted"))
+                                             f"{where}: {len(rows)} event(s) in no signed chain: inserted, "
+                                             "or their signed checkpoints were deleted"))
         return
     if whole and not rows:
         report.purged += good[-1].seq

@@ -231,3 +231,14 @@ def test_es_verify_cli(world: World, data_dir: Path, monkeypatch: pytest.MonkeyP
     (problem,) = json.loads(bad.stdout)["problems"]
     assert problem["kind"] == "edited" and problem["event_id"] == hit["_id"] and problem["seq"] == 5
     assert json.loads(bad.stdout)["warnings"] == [NO_ANCHORS]
+
+
+def test_all_checkpoints_deleted(world: World) -> None:
+    index = checkpoint_index(world.prefix)
+    world.client.indices.refresh(index=index)
+    for hit in world.client.search(index=index, size=100)["hits"]["hits"]:  # no delete-by-query here
+        world.client.delete(index=index, id=hit["_id"], refresh=True)
+    found = world.problems()
+    assert ("inserted", 1, f"{world.where}: 30 event(s) in no signed chain: inserted, or their signed "
+            "checkpoints were deleted") in found
+    assert {k for k, _, _ in found} == {"inserted", "rollback"}  # the anchors still hold them

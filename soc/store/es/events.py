@@ -75,7 +75,7 @@ class EsEventStore:
         self._refused: set[int] = set()  # positions of the last batch ES refused (dead letters)
         self._template_ok = False
         self.signing = signing or Signing(None, CheckpointPolicy(), None)
-        self._log = (es_log.EsCheckpointLog(client, self.prefix, self.signing, cfg.replicas)
+        self._log = (es_log.EsCheckpointLog(client, self.prefix, self.signing, cfg.replicas, self._es_usable)
                      if self.signing.key is not None else None)
         self._timer = IdleTimer(self.signing.policy.seconds, self._idle) if self._log is not None else None
 
