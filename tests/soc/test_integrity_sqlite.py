@@ -314,3 +314,25 @@ def test_cli_verify_names_a_restored_copy(settings, tmp_path, monkeypatch):
     assert problem["kind"] == "rollback" and problem["seq"] == 8
     assert problem["detail"].startswith("the store no longer reaches anchored signed checkpoint 2 (seq 8, ")
     assert "its last signed checkpoint is 1 (seq 4)" in problem["detail"]
+
+
+def test_idle_writer_signs_after_m_minutes(tmp_path):
+    import time as _time
+
+    from soc.integrity.checkpoints import CheckpointPolicy, Signing
+    from tests.soc.integrity_helpers import SIGNED_AT
+
+    now = [0.0]
+    policy = CheckpointPolicy(events=1000, seconds=1.0, clock=lambda: now[0], now=lambda: SIGNED_AT)
+    store = SqliteEventStore(tmp_path / "soc.db", signing=Signing(checkpoint_key(tmp_path), policy, None))
+    store.append([event(i) for i in range(1, 6)])
+    store.append([event(i) for i in range(6, 9)])
+    assert store.verify().signed == 1
+    now[0] = 1.5  # the policy's clock: M minutes after the first unsigned event
+    deadline = _time.monotonic() + 10
+    while store.verify().signed < 2 and _time.monotonic() < deadline:
+        _time.sleep(0.1)
+    db = sqlite3.connect(tmp_path / "soc.db")
+    reasons = [body for (body,) in db.execute("SELECT body FROM chain_signed ORDER BY n")]
+    assert len(reasons) == 2 and '"reason":"time"' in reasons[1] and '"seq":8' in reasons[1]
+    store.close()
