@@ -242,3 +242,18 @@ def test_all_checkpoints_deleted(world: World) -> None:
     assert ("inserted", 1, f"{world.where}: 30 event(s) in no signed chain: inserted, or their signed "
             "checkpoints were deleted") in found
     assert {k for k, _, _ in found} == {"inserted", "rollback"}  # the anchors still hold them
+
+
+def test_outage_spools_events_and_defers_checkpoints(tmp_path: Path) -> None:
+    """No cluster: events go to the spool with their chain positions, the checkpoint is signed and
+    anchored at once, and its write waits for the cluster instead of stalling ingest."""
+    key = checkpoint_key(tmp_path)
+    cfg = EsConfig(url="http://127.0.0.1:9", index_prefix="down", replicas=0, max_retries=0,
+                   request_timeout=2)
+    store = EsEventStore(make_client(cfg), cfg, tmp_path / "spool.db", signing=signing(key, tmp_path / "anchors"))
+    assert all(store.append(make_events(12)))
+    assert store.spool.pending() == 12
+    (cp, anchored), = store._log.unsent  # type: ignore[union-attr]
+    assert (cp.n, cp.seq, anchored) == (1, 12, True)
+    assert len((tmp_path / "anchors" / DAY_FILE).read_text().splitlines()) == 1
+    store.close()
