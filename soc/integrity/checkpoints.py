@@ -177,6 +177,10 @@ class CheckpointPolicy:
     clock: Callable[[], float] = time.monotonic
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)  # the signed ``at``
 
+    def describe(self) -> str:
+        return (f"signed every {self.events:,} events or {self.seconds / 60:g} minutes, at each purge "
+                "and when the writer closes")
+
 
 class IdleTimer:
     """Calls ``tick`` every ``seconds`` (at least 1 s) on a daemon thread, until stopped: an idle

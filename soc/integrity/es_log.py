@@ -28,7 +28,6 @@ from soc import chain
 from soc.integrity import anchors as anchor_files
 from soc.integrity import verify as judge
 from soc.integrity.checkpoints import ChainSigner, Checkpoint, PurgeRun, Signing, parse
-from soc.integrity.sqlite_log import policy_text
 from soc.store.es.mapping import CHAIN_FIELD
 
 log = logging.getLogger(__name__)
@@ -298,7 +297,7 @@ def _check_chain(report: chain.VerifyReport, name: str, rows: list[chain.ChainRo
     skipped = [chain.Purge(*r) for cp in good for r in cp.skipped]
     sub = chain.verify(sorted(rows, key=lambda r: r.seq), purges + skipped, None, [],
                        want=[cp.seq for cp in good])
-    judge.check_coverage(sub, good, purges + skipped, policy_text(signing.policy))
+    judge.check_coverage(sub, good, purges + skipped, signing.policy.describe())
     for p in sub.problems:
         p.detail = f"{where}: {p.detail}"
     report.problems.extend(sub.problems)

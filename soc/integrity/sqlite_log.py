@@ -32,11 +32,6 @@ CREATE TABLE IF NOT EXISTS chain_signed (
 """
 
 
-def policy_text(policy: CheckpointPolicy) -> str:
-    return (f"signed every {policy.events:,} events or {policy.seconds / 60:g} minutes, at each purge "
-            "and when the writer closes")
-
-
 def load(conn: sqlite3.Connection) -> tuple[list[Checkpoint], set[tuple[str, int]], list[chain.Problem]]:
     """Stored checkpoints, those recorded as anchored, and a problem per row that is not one."""
     cps, anchored, problems = [], set(), []
@@ -126,7 +121,7 @@ def verify(conn: sqlite3.Connection, key: CheckpointKey | None, anchors: Path | 
     signed_purges, forged = judge.split_purges(purges, good)
     report = chain.verify(rows(), signed_purges, head, unkeyed, want=[cp.seq for cp in good])
     report.problems[:0] = bad_rows + problems + forged
-    judge.check_coverage(report, good, signed_purges, policy_text(policy))
+    judge.check_coverage(report, good, signed_purges, policy.describe())
     if anchors is None:
         report.warnings.append(anchor_files.NO_ANCHORS)
     else:
