@@ -8,6 +8,8 @@ remainder of the boundary day document by document (the minimal distribution has
 delete-by-query).
 Outages: what ES cannot take after the retries goes to the spool (spool.py) and counts as
 stored; the spool is replayed, oldest first, before anything newer is sent.
+Integrity: with a master key, each document is linked into its index's SM3 chain for this writer
+and signed checkpoints are kept (soc/integrity/es_log.py); ``verify`` checks them.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from classifier import jsonl
 from classifier.settings import Settings
 from soc.integrity import es_log
+from soc.integrity.checkpoints import CheckpointPolicy, IdleTimer, Signing
 from soc.store.es.bulk import BulkWriter, Doc, Outcome, Result, RetryPolicy
 from soc.store.es.config import EsConfig, es_config, make_client
-from soc.integrity.checkpoints import CheckpointPolicy, IdleTimer, Signing
 from soc.store.es.mapping import CHAIN_FIELD, SEQ_FIELD, events_template
 from soc.store.es.spool import Spool
 
