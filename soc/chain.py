@@ -54,7 +54,7 @@ class Purge:
 
 @dataclass(slots=True)
 class Problem:
-    kind: str  # edited | deleted | reordered | checkpoint | head
+    kind: str  # edited | deleted | reordered | checkpoint | head | forged-checkpoint | forged-purge | rollback | anchor
     seq: int | None
     event_id: str | None
     detail: str
@@ -68,6 +68,11 @@ class VerifyReport:
     checked: int = 0
     purged: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # What the check could not show (no signing key, no anchors, events not yet signed): not tampering.
+    warnings: list[str] = field(default_factory=list)
+    last_seq: int = 0                                  # the chain's end (rows, purges and head)
+    hashes: dict[int, str] = field(default_factory=dict)  # chain hash at each asked-for seq
+    signed: int = 0                                    # signed checkpoints that verified
 
     @property
     def ok(self) -> bool:
@@ -78,8 +83,9 @@ _CANDIDATE_LIMIT = 2000  # beyond this many broken links, stop telling moves fro
 
 
 def verify(rows: Iterable[ChainRow], purges: list[Purge], head: tuple[int, str] | None,
-           checkpoints: Iterable[tuple[str, int, str]]) -> VerifyReport:
-    """Walk ``rows`` in seq order and report every broken link, gap and stale checkpoint."""
+           checkpoints: Iterable[tuple[str, int, str]], *, want: Iterable[int] = ()) -> VerifyReport:
+    """Walk ``rows`` in seq order and report every broken link, gap and stale checkpoint; the
+    chain hash found at each seq of ``want`` (signed checkpoints) lands in ``report.hashes``."""
     report = VerifyReport()
     by_first = {p.first_seq: p for p in purges}
     expected, prev, prev_seq = 1, GENESIS, 0
@@ -87,7 +93,7 @@ def verify(rows: Iterable[ChainRow], purges: list[Purge], head: tuple[int, str] 
     near: dict[str, int] = {GENESIS: 0}                # hashes around broken links -> their seq
     hashes_at: dict[int, str] = {}                     # checkpoint seqs -> hash found there
     checkpoints = list(checkpoints)
-    wanted = {cp[1] for cp in checkpoints}
+    wanted = {cp[1] for cp in checkpoints} | set(want)
     if head:
         wanted.add(head[0])
 
@@ -125,8 +131,8 @@ def verify(rows: Iterable[ChainRow], purges: list[Purge], head: tuple[int, str] 
         if row.seq in wanted:
             hashes_at[row.seq] = row.chain_hash
         prev, prev_seq, expected = row.chain_hash, row.seq, row.seq + 1
+    expected, prev = skip_purged(expected, prev)
     if head is not None:
-        expected, prev = skip_purged(expected, prev)
         if head[0] >= expected:
             report.problems.append(Problem(
                 "deleted", expected, None,
@@ -134,6 +140,8 @@ def verify(rows: Iterable[ChainRow], purges: list[Purge], head: tuple[int, str] 
                 if head[0] > expected else f"event seq {expected} is missing at the end of the chain"))
         elif head[0] in hashes_at and hashes_at[head[0]] != head[1]:
             report.problems.append(Problem("head", head[0], None, "chain head does not match the last event"))
+    report.last_seq = max(prev_seq, expected - 1, head[0] if head else 0)
+    report.hashes = hashes_at
     _name_moves(suspects, near, report)
     for day, seq, head_hash in checkpoints:
         found = hashes_at.get(seq)

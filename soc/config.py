@@ -60,6 +60,11 @@ class SocConfig(BaseModel):
     playbook_retries: int = Field(default=3, ge=0)
     playbook_backoff_seconds: float = Field(default=0.5, ge=0)
     catalog_cache_seconds: float = Field(default=60, ge=0)
+    anchors: Path | None = Field(default=None, description="directory of append-only anchor files "
+                                 "(one per day) that every signed checkpoint is also written to")
+    checkpoint_events: int = Field(default=10_000, ge=1, description="sign a checkpoint every N events")
+    checkpoint_minutes: float = Field(default=5, gt=0, description="... or M minutes after the first "
+                                      "unsigned event")
 
     @field_validator("timezone")
     @classmethod

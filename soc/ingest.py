@@ -301,9 +301,11 @@ def make_stores(settings: Settings, cfg: SocConfig) -> tuple[EventStore, AlertSt
         from soc.store.es import EsAlertStore, EsEventStore
 
         return EsEventStore.from_settings(settings), EsAlertStore.from_settings(settings)
+    from soc.integrity.checkpoints import Signing
     from soc.store.sqlite import SqliteAlertStore, SqliteEventStore
 
     data_dir = settings.ensure_data_dir()
     tz = ZoneInfo(cfg.timezone or settings.timezone)
-    return SqliteEventStore.in_dir(data_dir, tz), SqliteAlertStore.in_dir(data_dir)
+    return (SqliteEventStore.in_dir(data_dir, tz, signing=Signing.from_settings(settings)),
+            SqliteAlertStore.in_dir(data_dir))
 

@@ -28,7 +28,9 @@ from soc.validate import parse_ts
 
 TARGET_BULK = 15_000  # events/s into Elasticsearch
 TARGET_HUNT = 20.0    # seconds, the pack over 1M events
+TARGET_SIGNED = 0.90  # signed checkpoints keep >= 90% of the bulk throughput (issue 16)
 CHUNK = 100_000
+SIGNED_EVENTS, SIGNED_CHUNK = 300_000, 50_000
 
 
 def _sig(m: Match) -> tuple[Any, ...]:
@@ -46,6 +48,46 @@ def _bulk(store: EsEventStore, events: list[dict[str, Any]]) -> tuple[float, flo
         assert all(store.append(part))
         rates.append(len(part) / (time.perf_counter() - t))
     return len(events) / (time.perf_counter() - t0), statistics.median(rates)
+
+
+def _signed_cost(root: Path, url: str, prefix: str, events: list[dict[str, Any]]) -> float:
+    """Bulk into two fresh prefixes, one without and one with signed checkpoints (SM3 chain per
+    index, Ed25519 every 10,000 events), chunk by chunk alternately; the ratio of the medians."""
+    from crypto.keyring import Keyring
+    from crypto.masterkey import LocalMasterKey
+    from soc.integrity.checkpoints import KEY_ID, CheckpointKey, CheckpointPolicy, Signing
+
+    keyring = Keyring(root / "bench-keyring.json", LocalMasterKey(os.urandom(32)))
+    keyring.ensure(KEY_ID)
+    signing = Signing(CheckpointKey(keyring), CheckpointPolicy(), root / "anchors")
+    stores = {}
+    suffix = {"without": "u", "with": "s"}
+    for name, sign in (("without", None), ("with", signing)):
+        cfg = EsConfig(url=url, index_prefix=prefix + suffix[name], replicas=0)
+        stores[name] = EsEventStore(make_client(cfg), cfg, root / f"es-spool-{name}.db", signing=sign)
+    print(f"\n[2b] bulk of {len(events):,} events without / with signed checkpoints "
+          f"(alternating {SIGNED_CHUNK:,}-event chunks)", flush=True)
+    rates: dict[str, list[float]] = {"without": [], "with": []}
+    try:
+        for n, i in enumerate(range(0, len(events), SIGNED_CHUNK)):
+            part = events[i:i + SIGNED_CHUNK]
+            for name in (("without", "with") if n % 2 == 0 else ("with", "without")):
+                t = time.perf_counter()
+                assert all(stores[name].append(part))
+                rates[name].append(len(part) / (time.perf_counter() - t))
+        stores["with"].checkpoint()
+        t = time.perf_counter()
+        report = stores["with"].verify()
+        verify_s = time.perf_counter() - t
+    finally:
+        for name, store in stores.items():
+            store.client.indices.delete(index=f"{prefix}{suffix[name]}-*")
+            store.close()
+    base, signed = statistics.median(rates["without"]), statistics.median(rates["with"])
+    print(f"  median per chunk: without {base:,.0f}/s, with {signed:,.0f}/s; ratio {signed / base:.1%} "
+          f"({report.signed} signed checkpoints; verify {'ok' if report.ok else 'FAILED'} over "
+          f"{report.checked:,} events in {verify_s:.1f} s)")
+    return signed / base
 
 
 def run_es(root: Path, events: int, repeat: int, seed: int) -> int:
@@ -106,6 +148,10 @@ def _run(root: Path, url: str, events: int, repeat: int, seed: int) -> int:
               f"SQLite ingest in this run {sq_rate:,.0f}/s; ratio ES/SQLite {bulk_rate / sq_rate:.2f}x")
         results.append((f"ES bulk ingest >= {TARGET_BULK:,} events/s", f"{bulk_rate:,.0f}/s",
                         bulk_rate >= TARGET_BULK))
+
+        ratio = _signed_cost(root, url, prefix, day[:SIGNED_EVENTS])
+        results.append((f"ES bulk with signed checkpoints >= {TARGET_SIGNED:.0%} of bulk without",
+                        f"{ratio:.1%}", ratio >= TARGET_SIGNED))
 
         print("\n[3] full ingest pipeline into Elasticsearch (validate, enrich, bulk; no detection)", flush=True)
         pipe_cfg = EsConfig(url=url, index_prefix=prefix + "p", replicas=0)

@@ -1,4 +1,4 @@
-"""`shuwei es ...`: the Elasticsearch store — status, setup, spool replay, retention, hunt."""
+"""`shuwei es ...`: the Elasticsearch store — status, setup, spool replay, retention, verify, hunt."""
 
 from __future__ import annotations
 
@@ -130,6 +130,28 @@ def retention(
         _unreachable(exc)
     typer.echo(f"deleted {deleted} events")
     store.close()
+
+
+@app.command("verify")
+def verify(
+    anchors: Optional[Path] = typer.Option(None, "--anchors", help="anchor directory to check the "
+                                           "indices against (default soc.anchors)"),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Check every daily index against its signed checkpoints, retention records and anchors; exit
+    1 naming every edit, deletion, insertion, reordering, forged purge or rollback."""
+    from elasticsearch import ApiError, TransportError
+
+    from soc.cli.soc_cmd import print_verify
+
+    store = _store()
+    try:
+        report = store.verify(anchors)
+    except (ApiError, TransportError) as exc:
+        _unreachable(exc)
+    finally:
+        store.close()
+    print_verify(report, fmt)
 
 
 @app.command("hunt")

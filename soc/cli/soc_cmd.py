@@ -218,25 +218,36 @@ def alert(
 
 
 @app.command("verify")
-def verify(fmt: OutputFormat = FormatOption) -> None:
-    """Check the SM3 hash chain of stored events; exit 1 naming every edit, deletion or reordering."""
+def verify(
+    anchors: Optional[Path] = typer.Option(None, "--anchors", help="anchor directory to check the store "
+                                           "against (default soc.anchors); detects restored older copies"),
+    fmt: OutputFormat = FormatOption,
+) -> None:
+    """Check the SM3 chain, its signed checkpoints and purges (and the anchors); exit 1 naming every
+    edit, deletion, insertion, reordering, forged purge or rollback."""
     pipe = _pipeline(detection=False)
     try:
-        if not hasattr(pipe.store, "verify"):
-            fail("this store keeps no hash chain to verify")
-        report = pipe.store.verify()
+        report = pipe.store.verify(anchors)  # SQLite or Elasticsearch (as `shuwei es verify`)
     finally:
         pipe.close()
-    data = {"ok": report.ok, "checked": report.checked, "purged": report.purged,
-            "problems": [p.as_dict() for p in report.problems]}
+    print_verify(report, fmt)
+
+
+def print_verify(report: Any, fmt: OutputFormat) -> None:
+    """The verdict of a chain verification (also `shuwei es verify`); exit 1 on any problem."""
+    data = {"ok": report.ok, "checked": report.checked, "purged": report.purged, "signed": report.signed,
+            "problems": [p.as_dict() for p in report.problems], "warnings": report.warnings}
     if fmt is OutputFormat.json:
         print_json(data)
     elif report.ok:
         typer.echo(f"ok: {report.checked} events verified, {report.purged} purged by retention, "
-                   "hash chain intact")
+                   f"{report.signed} signed checkpoints; hash chain intact")
     else:
         typer.echo(f"TAMPERED: {len(report.problems)} problem(s) in {report.checked} events")
         print_table(data["problems"], ["kind", "seq", "event_id", "detail"])
+    if fmt is not OutputFormat.json:
+        for warning in report.warnings:
+            typer.echo(f"warning: {warning}")
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
 

@@ -26,7 +26,7 @@ from soc.detection.hunt import HuntResult
 from soc.detection.pack import RuleLoadError, RulePack, rule_key
 from soc.detection.streaming import MatchAssembler
 from soc.store.es.events import EsEventStore
-from soc.store.es.mapping import SEQ_FIELD
+from soc.store.es.mapping import CHAIN_FIELD, SEQ_FIELD
 
 
 class HuntStats:
@@ -133,6 +133,7 @@ def es_hunt(pack: RulePack, store: EsEventStore, placeholders: Placeholders | No
         for hit in hits:
             doc = hit["_source"]
             seq = doc.pop(SEQ_FIELD, None)
+            doc.pop(CHAIN_FIELD, None)
             keys = [k for k in dict.fromkeys(hit.get("matched_queries", ())) if predicates[k](doc)]
             if keys:
                 stats.confirmed += 1

@@ -18,6 +18,8 @@ import orjson
 
 from classifier import jsonl
 from soc import chain
+from soc.integrity import sqlite_log
+from soc.integrity.checkpoints import Checkpoint, CheckpointPolicy, IdleTimer, Signing
 from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS, EVENT_COLUMNS, JSON_COLUMNS, SQLITE_SCHEMA
 from soc.validate import cached_epoch
 
@@ -77,19 +79,51 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 class SqliteEventStore:
-    """EventStore over SQLite; also keeps the SM3 chain (soc/chain.py) in the same transaction."""
+    """EventStore over SQLite; also keeps the SM3 chain (soc/chain.py) in the same transaction,
+    and with ``signing`` its signed checkpoints (soc/integrity)."""
 
-    def __init__(self, path: Path, tz: tzinfo = timezone.utc) -> None:
+    def __init__(self, path: Path, tz: tzinfo = timezone.utc, *, signing: Signing | None = None) -> None:
         self.path = path
         self._tz = tz
         self._conn = connect(path)
         self._lock = threading.Lock()
+        self.signing = signing or Signing(None, CheckpointPolicy(), None)
+        self._log = (sqlite_log.SqliteCheckpointLog(self._conn, self.signing.key, self.signing.policy,
+                                                    self.signing.anchors)
+                     if self.signing.key is not None else None)
+        self._timer = (IdleTimer(self.signing.policy.seconds, self._idle)
+                       if self._log is not None else None)
 
     @classmethod
-    def in_dir(cls, data_dir: Path, tz: tzinfo = timezone.utc) -> SqliteEventStore:
-        return cls(data_dir / DB_NAME, tz)
+    def in_dir(cls, data_dir: Path, tz: tzinfo = timezone.utc, *,
+               signing: Signing | None = None) -> SqliteEventStore:
+        return cls(data_dir / DB_NAME, tz, signing=signing)
+
+    def checkpoint(self, reason: str = "close") -> Checkpoint | None:
+        """Sign what this writer appended since its last checkpoint (idle timer, close)."""
+        if self._log is None:
+            return None
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cp = self._log.pending(conn, reason)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if cp is not None:
+                self._log.committed(conn, cp)
+        return cp
+
+    def _idle(self) -> None:
+        if self._log is not None and self._log.signer.due():
+            self.checkpoint("time")
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self.checkpoint("close")
         self._conn.close()
 
     def _existing(self, ids: list[str]) -> set[str]:
@@ -147,10 +181,13 @@ class SqliteEventStore:
                              "VALUES (?, ?, ?, ?) ON CONFLICT(day) DO UPDATE SET "
                              "last_seq = excluded.last_seq, head_hash = excluded.head_hash",
                              (day, first_seq, seq, prev))
+            signed = self._log.added(conn, len(rows), seq, prev) if self._log is not None else None
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if signed is not None:
+            self._log.committed(conn, signed)  # type: ignore[union-attr]  # signed implies a log
         return stored
 
     def iter_events(self, *, since: datetime | None = None,
@@ -201,17 +238,19 @@ class SqliteEventStore:
                                  "purge_event_id) VALUES (?, ?, ?, ?, ?)",
                                  [r + (audit_event_id,) for r in runs])
                 deleted = conn.execute("DELETE FROM events WHERE ts_epoch < ?", (cutoff,)).rowcount
+                signed = self._log.purged(conn, runs) if self._log is not None and runs else None
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            if signed is not None:
+                self._log.committed(conn, signed)  # type: ignore[union-attr]
         return deleted
 
-    def verify(self) -> chain.VerifyReport:
-        """Check every link of the chain, the daily checkpoints and the head."""
+    def verify(self, anchors: Path | None = None) -> chain.VerifyReport:
+        """Check every link of the chain, the signed checkpoints, the purges, the head and, with
+        ``anchors`` (default ``soc.anchors``), that the store still reaches every anchored checkpoint."""
         conn = self._conn
-        purges = [chain.Purge(*r) for r in conn.execute(
-            "SELECT first_seq, last_seq, count, last_hash FROM chain_purges")]
         head = conn.execute("SELECT last_seq, head_hash FROM chain_head").fetchone()
         checkpoints = list(conn.execute("SELECT day, last_seq, head_hash FROM chain_checkpoints ORDER BY day"))
         cols = ("seq", "event_id", "ts", "ts_epoch") + _ROW_FIELDS + ("doc", "chain_hash")
@@ -222,7 +261,8 @@ class SqliteEventStore:
             while batch := cur.fetchmany(2000):
                 for r in batch:
                     yield _chain_row(r)
-        return chain.verify(rows(), purges, tuple(head) if head else None, checkpoints)
+        return sqlite_log.verify(conn, self.signing.key, anchors or self.signing.anchors, self.signing.policy,
+                                 rows, tuple(head) if head else None, checkpoints)
 
 
 def _chain_row(r: tuple[Any, ...]) -> chain.ChainRow:

@@ -25,6 +25,7 @@ def _run(*args: str) -> tuple[int, str]:
 def world(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A data dir with one scanned dataset, one key and a few stored audit events."""
     monkeypatch.setenv("SHUWEI_MASTER_KEY", os.urandom(32).hex())
+    monkeypatch.setenv("SHUWEI_SOC__ANCHORS", str(tmp_path / "anchors"))
     get_settings.cache_clear()
     csv = tmp_path / "pop_basic.csv"
     rows = ["姓名,公民身份号码,联系电话"] + [f"张三{i},{RESIDENT_ID},1381234{i:04d}" for i in range(50)]
@@ -61,7 +62,9 @@ def test_populated_install_meets_controls_and_masks_values(world: Path, tmp_path
     assert review["status"] == "gap" and "0 of 1 L3+ column(s)" in review["summary"]
     assert status["mp-8.4-de"] == "met"
     assert status["djcp-8.1.4.7"] == "met"
-    assert report["evidence"]["audit_integrity"]["details"]["checked"] == 5
+    integrity = report["evidence"]["audit_integrity"]
+    assert integrity["details"]["checked"] == 5 and integrity["details"]["rollback_detectable"] is True
+    assert "agree with the anchors" in integrity["summary"]
     assert report["evidence"]["classification"]["details"]["by_grade"] == {"L4": 1}
     code, md = _run("evidence", "export", "--format", "markdown")
     assert "GB/T 39786-2021" in md
@@ -78,6 +81,26 @@ def test_tampered_audit_trail_breaks_integrity_controls(world: Path) -> None:
     assert code == 1
     gaps = {c["id"] for c in json.loads(out) if c["status"] == "gap"}
     assert {"djcp-8.1.4.7", "mp-8.4-g", "djcp-8.1.4.3"} <= gaps
+
+
+def test_integrity_without_anchors_says_rollback_cannot_be_detected(world: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHUWEI_SOC__ANCHORS")
+    get_settings.cache_clear()
+    code, out = _run("evidence", "export")
+    integrity = json.loads(out)["evidence"]["audit_integrity"]
+    assert integrity["status"] == "partial" and integrity["details"]["rollback_detectable"] is False
+    assert "rollback cannot be detected: no anchors (soc.anchors)" in integrity["summary"]
+
+
+def test_integrity_from_the_unkeyed_chain_alone_is_a_gap(world: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's insider: events edited and the whole chain recomputed; checkpoints signed
+    under another key do not count, nor does an intact unkeyed chain without a master key."""
+    monkeypatch.delenv("SHUWEI_MASTER_KEY")
+    get_settings.cache_clear()
+    code, out = _run("evidence", "export")
+    integrity = json.loads(out)["evidence"]["audit_integrity"]
+    assert integrity["status"] == "gap" and "not signed (no master key)" in integrity["summary"]
 
 
 def test_control_map_with_unknown_evidence_is_named(data_dir: Path, tmp_path: Path,

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from soc.cli.main import app
+from soc.integrity.verify import NO_KEY
 from tests.soc.pipeline_helpers import RULE_BULK, RULE_CANARY, event, use_rules
 
 runner = CliRunner()
@@ -95,7 +96,8 @@ def test_verify_and_purge(env, tmp_path):
     assert purged.exit_code == 0, purged.output
     assert json.loads(purged.stdout)["purged"] == 2
     after = json.loads(shuwei("soc", "verify", "-f", "json").stdout)
-    assert after == {"ok": True, "checked": 3, "purged": 2, "problems": []}
+    assert after == {"ok": True, "checked": 3, "purged": 2, "signed": 0, "problems": [],
+                     "warnings": [NO_KEY]}
     db = sqlite3.connect(env.data_dir / "soc.db")
     db.execute("UPDATE events SET rows = 1 WHERE event_id = 't-000003'")
     db.commit()

@@ -8,6 +8,8 @@ remainder of the boundary day document by document (the minimal distribution has
 delete-by-query).
 Outages: what ES cannot take after the retries goes to the spool (spool.py) and counts as
 stored; the spool is replayed, oldest first, before anything newer is sent.
+Integrity: with a master key, each document is linked into its index's SM3 chain for this writer
+and signed checkpoints are kept (soc/integrity/es_log.py); ``verify`` checks them.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError
 
 from classifier import jsonl
 from classifier.settings import Settings
+from soc.integrity import es_log
+from soc.integrity.checkpoints import CheckpointPolicy, IdleTimer, Signing
 from soc.store.es.bulk import BulkWriter, Doc, Outcome, Result, RetryPolicy
 from soc.store.es.config import EsConfig, es_config, make_client
-from soc.store.es.mapping import SEQ_FIELD, events_template
+from soc.store.es.mapping import CHAIN_FIELD, SEQ_FIELD, events_template
 from soc.store.es.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,8 @@ def _event_day(ts: str) -> date:
 
 
 class EsEventStore:
-    def __init__(self, client: Elasticsearch, cfg: EsConfig, spool_path: Path, *, retention_days: int = 180) -> None:
+    def __init__(self, client: Elasticsearch, cfg: EsConfig, spool_path: Path, *, retention_days: int = 180,
+                 signing: Signing | None = None) -> None:
         self.client = client
         self.cfg = cfg
         self.prefix = cfg.index_prefix
@@ -69,7 +74,12 @@ class EsEventStore:
         self._clock = _SeqClock()
         self._lock = threading.Lock()
         self._down_until = 0.0  # circuit breaker: skip ES until then after an outage
+        self._refused: set[int] = set()  # positions of the last batch ES refused (dead letters)
         self._template_ok = False
+        self.signing = signing or Signing(None, CheckpointPolicy(), None)
+        self._log = (es_log.EsCheckpointLog(client, self.prefix, self.signing, cfg.replicas, self._es_usable)
+                     if self.signing.key is not None else None)
+        self._timer = IdleTimer(self.signing.policy.seconds, self._idle) if self._log is not None else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EsEventStore:
@@ -77,7 +87,8 @@ class EsEventStore:
 
         cfg = es_config(settings)
         spool = cfg.spool or settings.ensure_data_dir() / "es-spool.db"
-        return cls(make_client(cfg), cfg, spool, retention_days=soc_config(settings).retention_days)
+        return cls(make_client(cfg), cfg, spool, retention_days=soc_config(settings).retention_days,
+                   signing=Signing.from_settings(settings))
 
     # -- names ------------------------------------------------------------------------------
     @property
@@ -104,6 +115,7 @@ class EsEventStore:
             docs: list[Doc] = []
             stored: list[bool | None] = []
             seen: set[str] = set()
+            refs: list[es_log.Ref] = []
             for n, event in enumerate(events):
                 eid = event["event_id"]
                 if eid in seen:  # the same id twice in one batch: the second is a duplicate
@@ -111,14 +123,35 @@ class EsEventStore:
                     continue
                 seen.add(eid)
                 seq = first + n
-                source = jsonl.dumps({**event, SEQ_FIELD: seq}).decode()
-                docs.append(Doc(eid, self.index_for(_event_day(event.get("ts", ""))), seq, source))
+                index = self.index_for(_event_day(event.get("ts", "")))
+                source = jsonl.dumps({**event, SEQ_FIELD: seq})
+                if self._log is not None:
+                    source, ref = self._log.link(index, source)
+                    refs.append(ref)
+                docs.append(Doc(eid, index, seq, source.decode()))
                 stored.append(None)
             results = self._send(docs)
+            if self._log is not None:
+                self._log.settle(refs, [ok and i not in self._refused for i, ok in enumerate(results)])
             it = iter(results)
             return [next(it) if s is None else s for s in stored]
 
+    def checkpoint(self, reason: str = "close") -> None:
+        """Sign what this writer sent since its last checkpoints (idle timer, close)."""
+        if self._log is not None:
+            with self._lock:
+                self._log.checkpoint(reason)
+
+    def _idle(self) -> None:
+        self.checkpoint("time")
+
+    def verify(self, anchors: Path | None = None) -> Any:
+        """Every daily index against its signed checkpoints, purge records and the anchors
+        (default ``soc.anchors``); a ``soc.chain.VerifyReport``."""
+        return es_log.verify(self, anchors or self.signing.anchors)
+
     def _send(self, docs: list[Doc]) -> list[bool]:
+        self._refused = set()
         if self._es_usable() and self.spool.pending():
             self.replay()
         if not self._es_usable() or self.spool.pending():
@@ -142,6 +175,7 @@ class EsEventStore:
 
     def _dead_letter(self, docs: list[Doc], results: list[Result]) -> None:
         """Events ES refused for good are kept locally, never dropped (and logged without values)."""
+        self._refused = {i for i, r in enumerate(results) if r.outcome is Outcome.REJECTED}
         dead = [(d, r.reason) for d, r in zip(docs, results) if r.outcome is Outcome.REJECTED]
         if dead:
             log.error("Elasticsearch refused %d events; kept in %s dead_letters", len(dead), self.spool.path)
@@ -270,6 +304,7 @@ class EsEventStore:
             for hit in hits:
                 doc = hit["_source"]
                 doc.pop(SEQ_FIELD, None)
+                doc.pop(CHAIN_FIELD, None)
                 yield doc
 
     def count(self) -> int:
@@ -300,8 +335,8 @@ class EsEventStore:
         return out
 
     def purge(self, before: datetime, *, audit_event_id: str = "") -> int:
-        """Delete events with ``ts`` before ``before``: whole day indices, then the boundary day."""
-        del audit_event_id  # no hash chain on ES: purges are audited by the caller's event
+        """Delete events with ``ts`` before ``before``: whole day indices, then the boundary day.
+        With signing, each deletion is first recorded in a signed retention record."""
         self.refresh()
         cutoff = before.astimezone(timezone.utc)
         deleted = 0
@@ -309,22 +344,27 @@ class EsEventStore:
             day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)
             day_start = day_end - timedelta(days=1)
             if day_end <= cutoff:
-                deleted += int(self.client.count(index=name)["count"])
+                count = int(self.client.count(index=name)["count"])
+                if self._log is not None:
+                    self._log.purge_record(name, whole=True, runs=[], before=cutoff.isoformat(), events=count)
+                deleted += count
                 self.client.indices.delete(index=name)
             elif day_start < cutoff:
                 deleted += self._delete_older(name, cutoff)
+        del audit_event_id  # the caller's audit event records who purged; the signed record what
         return deleted
 
     def _delete_older(self, index: str, cutoff: datetime) -> int:
         query = {"range": {"ts": {"lt": cutoff.isoformat()}}}
-        ids = [h["_id"] for h in self.client.search(index=index, query=query, size=10_000, source=False)["hits"]["hits"]]
         total = 0
-        while ids:
-            ops = "".join(json.dumps({"delete": {"_index": index, "_id": i}}) + "\n" for i in ids)
+        source: Any = [CHAIN_FIELD] if self._log else False  # the stub omits a list of fields, which ES accepts
+        while hits := self.client.search(index=index, query=query, size=10_000, source=source)["hits"]["hits"]:
+            if self._log is not None:
+                self._log.purge_record(index, whole=False, before=cutoff.isoformat(), events=len(hits),
+                                       runs=es_log.purge_runs([h.get("_source", {}) for h in hits], index))
+            ops = "".join(json.dumps({"delete": {"_index": index, "_id": h["_id"]}}) + "\n" for h in hits)
             self.client.bulk(operations=ops, refresh=True)  # type: ignore[arg-type]  # NDJSON text: the stub lists only mappings
-            total += len(ids)
-            ids = [h["_id"] for h in
-                   self.client.search(index=index, query=query, size=10_000, source=False)["hits"]["hits"]]
+            total += len(hits)
         return total
 
     def apply_retention(self, now: datetime | None = None) -> int:
@@ -333,6 +373,12 @@ class EsEventStore:
         return self.purge(now - timedelta(days=self.retention_days))
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        try:
+            self.checkpoint("close")
+        except Exception as exc:  # noqa: BLE001 - closing must not fail over a checkpoint write
+            log.error("closing checkpoint not written: %s", exc.__class__.__name__)
         self.writer.close()
         self.spool.close()
         self.client.close()

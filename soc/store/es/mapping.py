@@ -21,6 +21,7 @@ from soc.store.base import CONTRACT_COLUMNS, ENRICHMENT_COLUMNS
 
 NORMALIZER = "shuwei_lowercase"
 SEQ_FIELD = "ingest_seq"  # arrival order across workers (see events.py)
+CHAIN_FIELD = "ingest_chain"  # {w: writer, k: position, h: SM3 chain hash} (soc/integrity/es_log.py)
 IGNORE_ABOVE = 8191  # Lucene's 32 KiB term limit in 4-byte UTF-8 characters
 
 _LONG = ("rows", "bytes")
@@ -56,6 +57,7 @@ def event_properties() -> dict[str, Any]:
     props["ts"] = {"type": "date", "format": "strict_date_optional_time", "ignore_malformed": True}
     props["extra"] = {"type": "flattened", "ignore_above": IGNORE_ABOVE}
     props[SEQ_FIELD] = {"type": "long"}
+    props[CHAIN_FIELD] = {"type": "object", "enabled": False}
     return props
 
 
