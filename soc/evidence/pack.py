@@ -160,8 +160,11 @@ def build_pack(settings: Settings, scope: Scope) -> Pack:
     report = build_report(settings, controls, scope)
     per_item = _item_files(report)
     names = {item: ["record.json", *files] for item, files in per_item.items()}
-    browser = pdf.find_browser()
-    note = "report.pdf printed from report.html by headless Chromium" if browser else pdf.MISSING
+    if str(settings.section("evidence").get("pdf", "auto")).lower() in ("off", "false", "no"):
+        browser, note = None, pdf.SWITCHED_OFF
+    else:
+        browser = pdf.find_browser()
+        note = "report.pdf printed from report.html by headless Chromium" if browser else pdf.MISSING
     html = render_html(report, names, signer.public, note)
     pdf_bytes = None
     if browser:

@@ -14,6 +14,7 @@ BROWSERS = ("chromium", "chromium-browser")
 TIMEOUT_S = 180
 MISSING = ("report.pdf omitted: no `chromium` on PATH (Debian: apt-get install chromium); "
            "print report.html from a browser instead (A4 print styles included)")
+SWITCHED_OFF = "report.pdf omitted: evidence.pdf is off; print report.html from a browser (A4 print styles included)"
 
 
 def find_browser() -> str | None:

@@ -57,8 +57,8 @@ def make_scope(settings: Settings, *, system: str | None = None, level: int = 3,
             to += timedelta(days=1)
         since = parse_when(start, tz) if start else to - timedelta(days=DEFAULT_PERIOD_DAYS)
     except ValueError as exc:
-        raise ConfigError(f"--from/--to: {exc}") from None
+        raise ConfigError(f"period: {exc}") from None
     if since >= to:
-        raise ConfigError(f"--from {start or since.date()} is not before --to {end or to.date()}")
+        raise ConfigError(f"period: from {start or since.date()} is not before to {end or to.date()}")
     name = system or str(settings.section("evidence").get("system") or DEFAULT_SYSTEM)
     return Scope(name, level, since, to, tz, now)
