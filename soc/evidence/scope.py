@@ -58,6 +58,8 @@ def make_scope(settings: Settings, *, system: str | None = None, level: int = 3,
         since = parse_when(start, tz) if start else to - timedelta(days=DEFAULT_PERIOD_DAYS)
     except ValueError as exc:
         raise ConfigError(f"period: {exc}") from None
+    except OverflowError:
+        raise ConfigError(f"period: {start or ''}..{end or ''} reaches outside the years 0001–9999") from None
     if since >= to:
         raise ConfigError(f"period: from {start or since.date()} is not before to {end or to.date()}")
     name = system or str(settings.section("evidence").get("system") or DEFAULT_SYSTEM)

@@ -7,9 +7,10 @@ an audit event (``export`` with the pack's SHA-256).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -24,21 +25,22 @@ ZIP = "application/zip"
 
 
 def _date_text(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` text, as the schema says (pydantic would also read a number as a timestamp)."""
     if not isinstance(value, str):
         raise ValueError("a date as YYYY-MM-DD text")
     return value
 
 
-DateText = Annotated[str, BeforeValidator(_date_text), Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+# Not strict: a strict date refuses text, and JSON has no other way to carry one.
+DateText = Annotated[date, Field(strict=False), BeforeValidator(_date_text)]
 
 
 class ExportRequest(StrictModel):
     model_config = ConfigDict(extra="forbid")
-    system: Annotated[str | SkipJsonSchema[None], Omittable] = Field(
-        default=None, min_length=1, pattern=r"\S", description="the system under assessment (default: "
-        "evidence.system)", examples=["政务数据共享交换平台"])
-    level: Annotated[JsonInt, Field(ge=3, le=3)] = Field(default=3, description="protection level (the map "
-                                                                                 "holds level 3)")
+    system: Annotated[Annotated[str, Field(min_length=1, pattern=r"\S")] | SkipJsonSchema[None], Omittable] = Field(
+        default=None, description="the system under assessment (default: evidence.system)",
+        examples=["政务数据共享交换平台"])
+    level: JsonInt = Field(default=3, ge=3, le=3, description="protection level (the map holds level 3)")
     from_: Annotated[DateText | SkipJsonSchema[None], Omittable] = Field(
         default=None, alias="from", description="period start (default: 180 days before `to`)",
         examples=["2026-06-01"])
@@ -53,19 +55,19 @@ class ExportRequest(StrictModel):
                                                                                           "format": "binary"}}},
                               "headers": {"X-Evidence-SHA256": {"schema": {"type": "string"}},
                                           "X-Evidence-Key-Fingerprint": {"schema": {"type": "string"}}}},
-                        **errors(422, 503, *BODY, e422="the period or a date cannot be read (from not before "
-                                                       "to, no such day)")})
-def export(request: Request, body: Annotated[ExportRequest | SkipJsonSchema[None], Body()] = None,
+                        **errors(422, 503, *BODY, e422="the period is empty: from is not before to")})
+def export(body: ExportRequest, request: Request,
            principal: Principal = Depends(require("evidence:export"))) -> Response:
     from classifier.settings import ConfigError
     from crypto.errors import CryptoError
     from soc.evidence.pack import build_pack, export_event
     from soc.evidence.scope import make_scope
 
-    body = body or ExportRequest()
     state = get_state(request)
     try:
-        scope = make_scope(state.settings, system=body.system, level=body.level, start=body.from_, end=body.to)
+        scope = make_scope(state.settings, system=body.system, level=body.level,
+                           start=body.from_.isoformat() if body.from_ else None,
+                           end=body.to.isoformat() if body.to else None)
     except ConfigError as exc:
         raise ApiError(422, str(exc), field="from") from None
     try:
