@@ -38,7 +38,7 @@ def stacked_bars(title: str, labels: list[str], series: dict[str, list[float]]) 
            f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" text-anchor="end" font-size="10">{top:,.0f}</text>',
            f'<text x="{PAD_L - 4}" y="{PAD_T + plot_h}" text-anchor="end" font-size="10">0</text>']
     for i, label in enumerate(labels):
-        x, y = PAD_L + i * step + (step - bar) / 2, PAD_T + plot_h
+        x, y = PAD_L + i * step + (step - bar) / 2, float(PAD_T + plot_h)
         for name, values in series.items():
             h = values[i] / top * plot_h
             if h > 0:

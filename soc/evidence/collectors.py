@@ -206,7 +206,9 @@ def protection(src: Sources) -> Evidence:
     for k in _key_entries(src)[0]:
         if k["state"] == "active":
             versions[k["key_id"]] = k["version"]
-    coverage, replay, clear_l4 = [], [], []
+    coverage: list[dict[str, Any]] = []
+    replay: list[dict[str, Any]] = []
+    clear_l4: list[dict[str, Any]] = []
     roles = sorted(policy.roles) + [NO_GRANT_ROLE]
     for eff in src.effective:
         for c in eff["columns"]:
@@ -473,7 +475,7 @@ def access(src: Sources) -> Evidence:
             for role, perms in sorted(matrix.roles.items())]
     stale_days = int(src.settings.section("evidence").get("stale_api_key_days", 90))
     last_use = src.trail.key_last_use
-    keys = []
+    keys: list[dict[str, Any]] = []
     for k in KeyStore(src.settings.ensure_data_dir()).list():
         used = last_use.get(k.key_id, "")
         since = parse_rfc3339(used) if used else parse_when(k.created_at)
@@ -483,7 +485,7 @@ def access(src: Sources) -> Evidence:
                      "last_used": src.scope.local(parse_rfc3339(used)) if used else "",
                      "idle_days": (src.scope.now - since).days})
     stale = [k for k in keys if not k["revoked_at"] and k["idle_days"] > stale_days]
-    decrypts = [{"user": u, "role": r, "purpose": p, "decrypts": n}
+    decrypts: list[dict[str, Any]] = [{"user": u, "role": r, "purpose": p, "decrypts": n}
                 for (u, r, p), n in sorted(src.trail.decrypts.items())]
     no_purpose = sum(d["decrypts"] for d in decrypts if not d["purpose"])
     details = {"roles": len(grid), "permissions": len(matrix.permissions),

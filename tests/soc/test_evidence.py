@@ -4,7 +4,6 @@ the release ledger — each crafted here through the suite's own commands and st
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,8 +14,7 @@ from typer.testing import CliRunner
 
 from classifier.settings import get_settings
 from soc.cli.main import app
-
-RESIDENT_ID = "11010519491231002X"
+from tests.soc.evidence_world import RESIDENT_ID, world  # noqa: F401  (the crafted state, a fixture)
 PERIOD = {"start": "2026-03-01", "end": "2026-03-31"}  # the crafted events' month
 
 
@@ -36,27 +34,6 @@ def _report(now: datetime | None = None) -> dict[str, Any]:
 
 def _items(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {i["item"]: i for i in report["items"]}
-
-
-@pytest.fixture()
-def world(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A data dir with one scanned dataset, one key and a few stored audit events."""
-    monkeypatch.setenv("SHUWEI_MASTER_KEY", os.urandom(32).hex())
-    get_settings.cache_clear()
-    csv = tmp_path / "pop_basic.csv"
-    rows = ["姓名,公民身份号码,联系电话"] + [f"张三{i},{RESIDENT_ID},1381234{i:04d}" for i in range(50)]
-    csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    assert _run("classify", "scan", str(csv))[0] == 0
-    assert _run("crypto", "keys", "create", "default")[0] == 0
-    events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps({
-        "ts": f"2026-03-0{1 + i % 3}T10:0{i}:00+08:00", "event_id": f"e{i}", "source": "portal",
-        "user": "u1", "action": "query", "result": "success", "dataset": "pop_basic",
-        "fields": ["姓名"], "rows": 1, "approval_id": "AP-1"}) + "\n" for i in range(6)),
-        encoding="utf-8")
-    code, out = _run("soc", "ingest", str(events))
-    assert code == 0, out
-    return data_dir
 
 
 def test_empty_install_is_judged_not_met(data_dir: Path) -> None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from classifier.settings import get_settings
 from soc.cli.main import app
-from tests.soc.test_evidence import RESIDENT_ID, world  # noqa: F401  (the crafted state)
+from tests.soc.evidence_world import RESIDENT_ID, world  # noqa: F401  (the crafted state, a fixture)
 
 MOBILE = "13812340007"
 NAME = "张三7"
@@ -27,7 +27,7 @@ def _run(*args: str) -> tuple[int, str]:
 
 
 @pytest.fixture()
-def pack(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: F811
+def pack(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SHUWEI_EVIDENCE__PDF", "off")  # the PDF has its own test (a real browser)
     get_settings.cache_clear()
     out = tmp_path / "out" / "pack.zip"
@@ -100,7 +100,7 @@ def test_added_and_removed_files_are_named(pack: Path, tmp_path: Path) -> None:
     assert code == 1 and "missing signature: signature.json" in out
 
 
-def test_swapped_signature_and_rewritten_manifest_fail(pack: Path, tmp_path: Path, world: Path) -> None:  # noqa: F811
+def test_swapped_signature_and_rewritten_manifest_fail(pack: Path, tmp_path: Path, world: Path) -> None:
     with zipfile.ZipFile(pack) as zf:
         signature = json.loads(zf.read("signature.json"))
         manifest = zf.read("manifest.json")
@@ -133,7 +133,7 @@ def test_missing_public_key_is_named(pack: Path, tmp_path: Path) -> None:
     assert code == 0, out
 
 
-def test_no_raw_value_and_no_key_material_in_the_pack(pack: Path, world: Path) -> None:  # noqa: F811
+def test_no_raw_value_and_no_key_material_in_the_pack(pack: Path, world: Path) -> None:
     from crypto.keyring import Keyring
     from crypto.primitives import derive
 
@@ -156,7 +156,7 @@ def test_no_raw_value_and_no_key_material_in_the_pack(pack: Path, world: Path) -
             assert needle not in text
 
 
-def test_export_is_an_audit_event_with_the_pack_sha256(pack: Path, world: Path) -> None:  # noqa: F811
+def test_export_is_an_audit_event_with_the_pack_sha256(pack: Path, world: Path) -> None:
     events = [json.loads(line) for line in (world / "audit" / "outbox.jsonl").read_text().splitlines()]
     export = [e for e in events if e["action"] == "export" and e["extra"].get("operation") == "evidence_pack"]
     assert len(export) == 1
