@@ -78,6 +78,32 @@ def verify(
     raise typer.Exit(EXIT_FINDINGS)
 
 
+@app.command("public-key")
+def public_key(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write here (default: stdout)"),
+) -> None:
+    """The evidence signing key's public half (what `verify --public-key` takes), e.g. for a pack
+    downloaded from POST /v1/evidence/export. Compare its fingerprint with the pack's header."""
+    import json
+
+    from crypto.errors import CryptoError
+    from soc.evidence.signing import EvidenceSigner
+
+    try:
+        doc = EvidenceSigner.from_settings(get_settings()).public.document()
+    except CryptoError as exc:
+        fail(f"evidence public-key: {exc}")
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+        return
+    try:
+        out.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"{out}: cannot write: {exc.strerror}")
+    typer.echo(f"wrote {out} (fingerprint {doc['fingerprint_sha256']})")
+
+
 @app.command("check")
 def check(
     fmt: OutputFormat = FormatOption,
