@@ -118,7 +118,9 @@ def step_evidence(ctx: Context) -> None:
 
     _demo_master_key(ctx)
     settings, hint = ctx["settings"], ctx["hint"]
-    pack = build_pack(settings, make_scope(settings))
+    first, last = _trail_days(settings)  # the generated traffic's days, not the 180 days up to today
+    period = f"--from {first} --to {last}" if first else ""
+    pack = build_pack(settings, make_scope(settings, start=first, end=last))
     s = pack.report["summary"]
     typer.echo(f"\n== graded-protection evidence (等保 2.0 / 密评): {s['items']} 测评项 — "
                + ", ".join(f"{j} {s[j]}" for j in ("符合", "部分符合", "不符合", "不适用")))
@@ -128,8 +130,24 @@ def step_evidence(ctx: Context) -> None:
     result = verify_pack(out)
     typer.echo(f"evidence pack {out}: {len(pack.files)} files, {pack.pdf_note}; verify: "
                + ("ok, Ed25519 and SM2 signatures verify" if result.ok else "; ".join(result.problems)))
-    typer.echo("check: " + hint("evidence check"))
+    typer.echo("check: " + hint(f"evidence check {period}".strip()))
     typer.echo("verify: " + hint(f"evidence verify {shlex.quote(str(out))}"))
+
+
+def _trail_days(settings: Settings) -> tuple[str | None, str | None]:
+    """First and last calendar day (configured zone) of the stored audit trail, if any."""
+    from zoneinfo import ZoneInfo
+
+    from classifier.dates import parse_rfc3339
+    from soc.ingest import IngestPipeline
+
+    tz = ZoneInfo(settings.timezone)
+    pipe = IngestPipeline.from_settings(settings, detection=False, playbooks=False)
+    try:
+        days = {parse_rfc3339(e["ts"]).astimezone(tz).date().isoformat() for e in pipe.store.iter_events()}
+    finally:
+        pipe.close()
+    return (min(days), max(days)) if days else (None, None)
 
 
 def _demo_master_key(ctx: Context) -> None:
@@ -162,8 +180,7 @@ def step_next(ctx: Context) -> None:
     """Where the demo's data is, and the commands that read it as printed."""
     hint = ctx["hint"]
     typer.echo(f"\n== the demo's data: {ctx['settings'].data_dir} (recreated by each `shuwei demo`)")
-    for args in ("classify list", "classify show pop_basic", "soc alerts --severity critical",
-                 "evidence check"):
+    for args in ("classify list", "classify show pop_basic", "soc alerts --severity critical"):
         typer.echo(f"  {hint(args)}")
 
 

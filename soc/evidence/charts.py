@@ -31,7 +31,7 @@ def stacked_bars(title: str, labels: list[str], series: dict[str, list[float]]) 
     top = _nice_max(max(totals))
     plot_w, plot_h = WIDTH - PAD_L - 8, HEIGHT - PAD_B - PAD_T
     step = plot_w / len(labels)
-    bar = max(1.0, step * 0.8)
+    bar = min(40.0, max(1.0, step * 0.8))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
            f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
            f'<line x1="{PAD_L}" y1="{PAD_T + plot_h}" x2="{WIDTH - 8}" y2="{PAD_T + plot_h}" stroke="#333"/>',

@@ -497,9 +497,11 @@ def access(src: Sources) -> Evidence:
                   f"({', '.join(k['key_id'] for k in stale[:5])})"] if stale else []) + \
                 ([f"{no_purpose} decrypt(s) without a stated purpose"] if no_purpose else [])
         return Evidence("partial", "; ".join(parts), details, tables)
-    return Evidence("met", f"{len(grid)} role(s) × {len(matrix.permissions)} permission(s); "
-                    f"{details['active_api_keys']} active API key(s), none idle over {stale_days} days; "
-                    f"{details['decrypts']} decrypt(s), each with its purpose", details, tables)
+    active = (f"{details['active_api_keys']} active API key(s), none idle over {stale_days} days"
+              if details["active_api_keys"] else "no active API key")
+    used = f"{details['decrypts']} decrypt(s), each with its purpose" if decrypts else "no decrypt in the period"
+    return Evidence("met", f"{len(grid)} role(s) × {len(matrix.permissions)} permission(s); {active}; {used}",
+                    details, tables)
 
 
 # -- sharing: approvals (事前管审批) and releases (事中全留痕) ----------------------------------------

@@ -24,6 +24,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +83,23 @@ def _json(data: Any) -> bytes:
     return (json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n").encode("utf-8")
 
 
+MAX_CHART_DAYS = 400  # a longer period charts only the days with data
+
+
+def _period_days(scope: dict[str, Any], seen: set[str]) -> list[str]:
+    """Every day of the period, so days without events show as gaps."""
+    first, last = date.fromisoformat(scope["from"]), date.fromisoformat(scope["to"])
+    if (last - first).days >= MAX_CHART_DAYS:
+        return sorted(seen)
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
 def _charts(report: dict[str, Any]) -> list[tuple[str, Any]]:
     ev = report["evidence"]
     out = []
     if "alert_handling" in ev:
         rows = ev["alert_handling"]["tables"]["alerts"]
-        days = sorted({r["day"] for r in rows})
+        days = _period_days(report["scope"], {r["day"] for r in rows}) if rows else []
         sevs = [s for s in ("critical", "high", "medium", "low", "informational")
                 if any(r["severity"] == s for r in rows)]
         series = {s: [float(sum(r["day"] == d and r["severity"] == s for r in rows)) for d in days] for s in sevs}
@@ -97,10 +109,11 @@ def _charts(report: dict[str, Any]) -> list[tuple[str, Any]]:
         out.append(("字段分级分布 Fields by grade",
                     charts.hbars("fields by grade", [(g, float(n)) for g, n in sorted(grades.items(), reverse=True)])))
     if "audit_trail" in ev:
-        rows = ev["audit_trail"]["tables"]["events_per_day"]
+        per_day = {r["day"]: r["events"] for r in ev["audit_trail"]["tables"]["events_per_day"]}
+        days = _period_days(report["scope"], set(per_day)) if per_day else []
         out.append(("每日审计事件 Events ingested per day",
-                    charts.stacked_bars("events per day", [r["day"] for r in rows],
-                                        {"events": [float(r["events"]) for r in rows]})))
+                    charts.stacked_bars("events per day", days,
+                                        {"events": [float(per_day.get(d, 0)) for d in days]})))
     if "key_management" in ev:
         rows = [r for r in ev["key_management"]["tables"].get("keys", []) if r["state"] != "destroyed"]
         out.append(("密钥使用时长（天） Key ages in days",

@@ -39,12 +39,14 @@ def test_demo_runs_every_area(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert re.search(r"evidence pack .*pack\.zip: \d+ files, .*verify: ok, Ed25519 and SM2", out)
     hint = next(line for line in out.splitlines() if line.startswith("check: "))[len("check: "):]
     words = shlex.split(hint)
-    env = dict(w.split("=", 1) for w in words[:-3])
-    assert env["SHUWEI_DATA_DIR"] == str(demo_dir) and words[-3:] == ["shuwei", "evidence", "check"]
+    start = words.index("shuwei")
+    env = dict(w.split("=", 1) for w in words[:start])
+    assert env["SHUWEI_DATA_DIR"] == str(demo_dir) and words[start:start + 3] == ["shuwei", "evidence", "check"]
+    assert words[start + 3] == "--from" and words[start + 5] == "--to"
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    check = CliRunner().invoke(app, ["evidence", "check", "--format", "json"])
+    check = CliRunner().invoke(app, [*words[start + 1:], "--format", "json"])
     s = json.loads(check.stdout)["summary"]
     assert (s["items"], s["符合"], s["部分符合"], s["不符合"], s["不适用"]) == tuple(map(int, judged.groups()))
     verify = next(line for line in out.splitlines() if line.startswith("verify: "))[len("verify: "):]

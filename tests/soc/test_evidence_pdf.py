@@ -46,7 +46,7 @@ def test_report_prints_to_pdf_and_loads_without_console_errors(
         driver.get(page.as_uri())
         assert driver.title.startswith("测评证据报告")
         assert driver.execute_script("return document.querySelectorAll('svg.chart').length") >= 3
-        rows = driver.execute_script("return document.querySelectorAll('h2 + table tbody tr').length")
+        rows = driver.execute_script("return document.querySelectorAll('table.summary tbody tr').length")
         assert rows == 13  # one summary row per 测评项 of the map
         # Self-contained: no script, font or image fetched from anywhere.
         assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
