@@ -203,7 +203,9 @@ def build_pack(settings: Settings, scope: Scope) -> Pack:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for path, data in [*sorted(files.items()), (MANIFEST, manifest), (SIGNATURE, signature)]:
-            zf.writestr(zipfile.ZipInfo(path, _FIXED_TIME), data, zipfile.ZIP_DEFLATED)
+            info = zipfile.ZipInfo(path, _FIXED_TIME)
+            info.external_attr = 0o644 << 16  # readable when unpacked (the default is 0600)
+            zf.writestr(info, data, zipfile.ZIP_DEFLATED)
     data = buf.getvalue()
     return Pack(data, hashlib.sha256(data).hexdigest(), report, signer.public.document(), note, sorted(files))
 

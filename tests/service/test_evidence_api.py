@@ -7,6 +7,7 @@ import hashlib
 import json
 import sqlite3
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -24,8 +25,26 @@ def _export_events(live: Live) -> list[dict]:
     return [d for d in docs if (d.get("extra") or {}).get("operation") == "evidence_pack"]
 
 
+def _refused_self_approvals(live: Live) -> int:
+    with sqlite3.connect(live.server.data_dir / "soc.db") as db:
+        return db.execute("SELECT count(*) FROM events WHERE action = 'share_approve' AND doc LIKE "
+                          "'%self-approval%' AND doc LIKE '%denied%'").fetchone()[0]
+
+
 def test_compliance_officer_downloads_a_verifiable_pack(live: Live, tmp_path: Path, demo_sources: None,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # State the pack must show: a refused self-approval (audited) and a release in the ledger.
+    with live.client("admin") as c:
+        aid = c.post("/v1/approvals", json={
+            "dataset": "pop_basic", "fields": ["姓名"], "purpose": "核对", "valid_from": "2026-01-01",
+            "valid_until": "2099-12-31", "consumer": {"org": "市民政局", "role": "case_officer"}}).json()["approval_id"]
+        assert c.post(f"/v1/approvals/{aid}/decision", json={"operation": "approve"}).status_code == 403
+    with live.client("exchange_platform") as c:
+        assert c.post("/v1/mask", json={"dataset": "pop_basic", "caller": {"user": "u7", "role": "analyst"},
+                                        "records": [{"姓名": "张三"}]}).status_code == 200
+    deadline = time.monotonic() + 20
+    while not _refused_self_approvals(live) and time.monotonic() < deadline:
+        time.sleep(0.2)
     with live.client("compliance_officer") as c:
         r = c.post("/v1/evidence/export", json={"system": "某市政务数据共享交换平台", "from": "2026-01-01",
                                                  "to": "2026-12-31"})
@@ -47,6 +66,11 @@ def test_compliance_officer_downloads_a_verifiable_pack(live: Live, tmp_path: Pa
     assert json.loads(key.read_text())["fingerprint_sha256"] == r.headers["x-evidence-key-fingerprint"]
     checked = verify_pack(pack, key)
     assert checked.ok, checked.problems
+    with zipfile.ZipFile(pack) as zf:
+        approvals = json.loads(zf.read("items/8.1.4.11/approvals.json"))
+        ledger = json.loads(zf.read("items/8.1.4.11/releases.json"))
+    assert approvals["details"]["self_approvals_refused"] >= 1 and approvals["details"]["self_approved"] == 0
+    assert any(r["role"] == "analyst" and r["releases"] >= 1 for r in ledger["tables"]["releases_per_consumer"])
     deadline = time.monotonic() + 20
     while not (events := _export_events(live)) and time.monotonic() < deadline:
         time.sleep(0.2)
