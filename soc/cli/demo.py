@@ -112,25 +112,76 @@ def _mask_nested(ctx: Context, engine: Any, caller: Any) -> None:
 
 
 def step_evidence(ctx: Context) -> None:
-    """The compliance officer's view of the SOC step's data: controls met or with gaps."""
-    from soc.evidence import build_report, load_controls
-    from soc.evidence.collectors import COLLECTORS
+    """The compliance officer's view of the demo's data: every 测评项 judged, then a signed evidence
+    pack written and verified (soc/evidence/pack.py)."""
+    from soc.evidence.pack import build_pack, verify_pack, write_pack
+    from soc.evidence.scope import make_scope
+
+    _demo_master_key(ctx)
+    settings, hint = ctx["settings"], ctx["hint"]
+    first, last = _trail_days(settings)  # the generated traffic's days, not the 180 days up to today
+    period = f"--from {first} --to {last}" if first else ""
+    pack = build_pack(settings, make_scope(settings, start=first, end=last))
+    s = pack.report["summary"]
+    typer.echo(f"\n== graded-protection evidence (等保 2.0 / 密评): {s['items']} 测评项 — "
+               + ", ".join(f"{j} {s[j]}" for j in ("符合", "部分符合", "不符合", "不适用")))
+    print_table(pack.report["items"], ["judgement", "item", "clause", "reason"])
+    out = Path(settings.data_dir) / "evidence" / "pack.zip"
+    write_pack(pack, out)
+    result = verify_pack(out)
+    typer.echo(f"evidence pack {out}: {len(pack.files)} files, {pack.pdf_note}; verify: "
+               + ("ok, Ed25519 and SM2 signatures verify" if result.ok else "; ".join(result.problems)))
+    typer.echo("check: " + hint(f"evidence check {period}".strip()))
+    typer.echo("verify: " + hint(f"evidence verify {shlex.quote(str(out))}"))
+
+
+def _trail_days(settings: Settings) -> tuple[str | None, str | None]:
+    """First and last calendar day (configured zone) of the stored audit trail, if any."""
+    from zoneinfo import ZoneInfo
+
+    from classifier.dates import parse_rfc3339
+    from soc.ingest import IngestPipeline
+
+    tz = ZoneInfo(settings.timezone)
+    pipe = IngestPipeline.from_settings(settings, detection=False, playbooks=False)
+    try:
+        days = {parse_rfc3339(e["ts"]).astimezone(tz).date().isoformat() for e in pipe.store.iter_events()}
+    finally:
+        pipe.close()
+    return (min(days), max(days)) if days else (None, None)
+
+
+def _demo_master_key(ctx: Context) -> None:
+    """Signing the pack needs the keyring's master key: without one configured, the demo makes its
+    own in its data directory and names it in every hint that follows."""
+    from crypto.errors import MasterKeyError
+    from crypto.masterkey import MASTER_KEY_FILE_ENV, LocalMasterKey
 
     settings = ctx["settings"]
-    report = build_report(settings, load_controls(settings.policy_dir / "controls.yaml", set(COLLECTORS)))
-    s = report["summary"]
-    typer.echo(f"\n== graded-protection evidence (等保 2.0 / 密评): {s['met']} of {s['controls']} controls met")
-    print_table([{**c, "gaps": ",".join(c["gaps"])} for c in report["controls"]],
-                ["status", "standard", "clause", "title", "gaps"])
-    typer.echo("export: " + ctx["hint"]("evidence export --format markdown --out evidence.md"))
+    try:
+        LocalMasterKey.from_settings(settings)
+        return
+    except MasterKeyError:
+        pass
+    import os
+    import secrets
+
+    path = Path(settings.data_dir) / "demo-master.key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+    crypto = {**settings.section("crypto"), "master_key_file": str(path)}
+    ctx["settings"] = Settings.model_validate({**settings.model_dump(), "crypto": crypto})
+    ctx["settings"].source_file = settings.source_file
+    base = ctx["hint"]
+    ctx["hint"] = lambda args: f"{MASTER_KEY_FILE_ENV}={shlex.quote(str(path))} {base(args)}"
 
 
 def step_next(ctx: Context) -> None:
     """Where the demo's data is, and the commands that read it as printed."""
     hint = ctx["hint"]
     typer.echo(f"\n== the demo's data: {ctx['settings'].data_dir} (recreated by each `shuwei demo`)")
-    for args in ("classify list", "classify show pop_basic", "soc alerts --severity critical",
-                 "evidence check"):
+    for args in ("classify list", "classify show pop_basic", "soc alerts --severity critical"):
         typer.echo(f"  {hint(args)}")
 
 

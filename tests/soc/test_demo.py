@@ -33,16 +33,26 @@ def test_demo_runs_every_area(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert f"data: {demo_dir}" in result.stderr
 
     # The printed follow-up commands work as printed and read the data the demo summarised.
-    met = re.search(r"evidence \(等保 2.0 / 密评\): (\d+) of (\d+) controls met", out)
-    assert met
-    hint = next(line for line in out.splitlines() if line.startswith("export: "))[len("export: "):]
+    judged = re.search(r"evidence \(等保 2.0 / 密评\): (\d+) 测评项 — 符合 (\d+), 部分符合 (\d+), 不符合 (\d+), "
+                       r"不适用 (\d+)", out)
+    assert judged
+    assert re.search(r"evidence pack .*pack\.zip: \d+ files, .*verify: ok, Ed25519 and SM2", out)
+    hint = next(line for line in out.splitlines() if line.startswith("check: "))[len("check: "):]
     words = shlex.split(hint)
-    assert words[0] == f"SHUWEI_DATA_DIR={demo_dir}" and words[1] == "shuwei"
-    monkeypatch.setenv("SHUWEI_DATA_DIR", words[0].split("=", 1)[1])
+    start = words.index("shuwei")
+    env = dict(w.split("=", 1) for w in words[:start])
+    assert env["SHUWEI_DATA_DIR"] == str(demo_dir) and words[start:start + 3] == ["shuwei", "evidence", "check"]
+    assert words[start + 3] == "--from" and words[start + 5] == "--to"
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    check = CliRunner().invoke(app, ["evidence", "export"])
-    report = json.loads(check.stdout)
-    assert (report["summary"]["met"], report["summary"]["controls"]) == (int(met[1]), int(met[2]))
+    check = CliRunner().invoke(app, [*words[start + 1:], "--format", "json"])
+    s = json.loads(check.stdout)["summary"]
+    assert (s["items"], s["符合"], s["部分符合"], s["不符合"], s["不适用"]) == tuple(map(int, judged.groups()))
+    verify = next(line for line in out.splitlines() if line.startswith("verify: "))[len("verify: "):]
+    assert shlex.split(verify)[-3:-1] == ["evidence", "verify"]
+    result = CliRunner().invoke(app, ["evidence", "verify", shlex.split(verify)[-1]])
+    assert result.exit_code == 0 and result.stdout.startswith("ok: "), result.output
     listing = CliRunner().invoke(app, ["classify", "list", "--format", "json"])
     assert {"pop_basic", "travellers", "housing_fund"} <= {d["dataset"] for d in json.loads(listing.stdout)}
 
