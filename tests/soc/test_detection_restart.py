@@ -27,7 +27,27 @@ from soc.traffic import generate, seed_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIAL_MANY_IPS = "eccb657f-8846-5442-b453-ad88eac3f953"  # One Credential Used From Many Addresses
-IN_FLIGHT = 2500  # events of the batch being detected when the process is killed
+IN_FLIGHT = 1500  # events of the batch being detected when the process is killed
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """catalog.db grading the traffic's datasets (enrichment's data levels), made once."""
+    from classifier.settings import get_settings
+
+    data_dir = tmp_path_factory.mktemp("catalog")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHUWEI_DATA_DIR", str(data_dir))
+        get_settings.cache_clear()
+        seed_catalog(get_settings(), rows=40)
+    get_settings.cache_clear()
+    return data_dir / "catalog.db"
+
+
+def _data_dir(path: Path, catalog: Path) -> Path:
+    path.mkdir()
+    shutil.copy(catalog, path / "catalog.db")
+    return path
 
 
 def _env(data_dir: Path, tmp_path: Path) -> dict[str, str]:
@@ -43,12 +63,13 @@ def _shuwei(env: dict[str, str], *args: str, **kw: Any) -> subprocess.Popen[byte
 
 
 def _progress(db: Path) -> tuple[int, int]:
-    """(events stored, events through detection) as the running process left them in soc.db."""
+    """(events stored, events through detection) as the running process left them in soc.db
+    (arrival numbers: nothing is purged here, so they count events)."""
     if not db.exists():
         return 0, 0
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
-        stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        stored = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         try:
             row = conn.execute("SELECT seq FROM detection_cursor").fetchone()
         except sqlite3.OperationalError:  # the process has not created its tables yet
@@ -60,14 +81,15 @@ def _progress(db: Path) -> tuple[int, int]:
         conn.close()
 
 
-def _wait(db: Path, proc: subprocess.Popen[bytes], done: Any, timeout: float = 60.0) -> tuple[int, int]:
+def _wait(db: Path, proc: subprocess.Popen[bytes], done: Any, timeout: float = 60.0,
+          every: float = 0.05) -> tuple[int, int]:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         state = _progress(db)
         if done(*state):
             return state
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        time.sleep(0.002)
+        time.sleep(every)
     raise AssertionError(f"ingest did not get there in {timeout} s: {_progress(db)}")
 
 
@@ -84,7 +106,7 @@ def _killed_at(env: dict[str, str], db: Path, lines: list[bytes], point: int, *,
     proc.stdin.write(b"".join(lines[head:point]))
     proc.stdin.flush()
     if in_detection:
-        stored, detected = _wait(db, proc, lambda stored, detected: stored >= point)
+        stored, detected = _wait(db, proc, lambda stored, detected: stored >= point, every=0.005)
     else:
         stored, detected = _wait(db, proc, lambda stored, detected: stored >= point and detected >= stored)
     proc.send_signal(signal.SIGKILL)
@@ -96,10 +118,21 @@ def _killed_at(env: dict[str, str], db: Path, lines: list[bytes], point: int, *,
         assert after[1] < point, after
 
 
-def _ingest_file(env: dict[str, str], path: Path) -> None:
-    proc = _shuwei(env, "soc", "ingest", str(path))
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err.decode()
+def _ingest_in_process(data_dir: Path, tmp_path: Path, path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`shuwei soc ingest FILE` in this process (the CLI runs the same; one interpreter start
+    fewer per run, which keeps the test short)."""
+    from classifier.settings import get_settings
+    from soc.ingest import IngestPipeline
+
+    for key, value in _env(data_dir, tmp_path).items():
+        if key.startswith("SHUWEI_"):
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    pipe = IngestPipeline.from_settings(get_settings())
+    try:
+        assert not pipe.ingest_file(path).rejected
+    finally:
+        pipe.close()
 
 
 def _alerts(db: Path) -> list[tuple[Any, ...]]:
@@ -114,8 +147,9 @@ def _alerts(db: Path) -> list[tuple[Any, ...]]:
                    tuple(a["event_ids"]), a["count"], a["severity"]) for a in docs)
 
 
-def test_sigkill_at_several_points_then_reingest_gives_the_uninterrupted_alerts(tmp_path, settings):
-    traffic = generate(6000, seed=3)
+def test_sigkill_at_several_points_then_reingest_gives_the_uninterrupted_alerts(tmp_path, catalog,
+                                                                                 monkeypatch):
+    traffic = generate(4000, seed=3)
     events = traffic.history + traffic.day
     lines = [json.dumps(e, ensure_ascii=False).encode() + b"\n" for e in events]
     path = tmp_path / "day.jsonl"
@@ -129,13 +163,9 @@ def test_sigkill_at_several_points_then_reingest_gives_the_uninterrupted_alerts(
               (scenario["decrypt_spike"][29] + 1, True)]
     assert [p for p, _ in points] == sorted(p for p, _ in points) and points[0][0] > IN_FLIGHT
 
-    seed_catalog(settings)  # data levels for enrichment, the same in both data directories
-    whole, killed = tmp_path / "whole", tmp_path / "killed"
-    for d in (whole, killed):
-        d.mkdir()
-        shutil.copy(settings.data_dir / "catalog.db", d / "catalog.db")
+    whole, killed = _data_dir(tmp_path / "whole", catalog), _data_dir(tmp_path / "killed", catalog)
 
-    _ingest_file(_env(whole, tmp_path), path)
+    _ingest_in_process(whole, tmp_path, path, monkeypatch)  # what `shuwei soc ingest FILE` runs
     expected = _alerts(whole / "soc.db")
     rules = {a[0] for a in expected}
     assert len(expected) >= 10 and len(rules) >= 8, expected
@@ -143,7 +173,7 @@ def test_sigkill_at_several_points_then_reingest_gives_the_uninterrupted_alerts(
     env = _env(killed, tmp_path)
     for point, in_detection in points:
         _killed_at(env, killed / "soc.db", lines, point, in_detection=in_detection)
-    _ingest_file(env, path)
+    _ingest_in_process(killed, tmp_path, path, monkeypatch)  # the re-ingest after the last kill
     got = _alerts(killed / "soc.db")
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
@@ -151,23 +181,19 @@ def test_sigkill_at_several_points_then_reingest_gives_the_uninterrupted_alerts(
     assert len(got) == len(expected)
 
 
-def test_without_detection_state_the_same_restart_loses_the_correlation(tmp_path, settings, monkeypatch):
+def test_without_detection_state_the_same_restart_loses_the_correlation(tmp_path, catalog, monkeypatch):
     """The control: the same restart with the state switched off loses the correlation alert,
     so the test above can fail (it did, before detection state was kept)."""
     from classifier.settings import get_settings
     from soc.ingest import IngestPipeline
 
-    traffic = generate(6000, seed=3)
+    traffic = generate(4000, seed=3)
     events = traffic.history + traffic.day
     logins = next(sc.event_ids for sc in traffic.scenarios if sc.name == "credential_many_ips")
     cut = [i for i, e in enumerate(events) if e["event_id"] in logins][3] + 1
-    seed_catalog(settings)
-    catalog = settings.data_dir / "catalog.db"
 
     def run(name: str, parts: list[list[dict[str, Any]]], *, keep_state: bool) -> list[tuple[str, str]]:
-        (tmp_path / name).mkdir()
-        shutil.copy(catalog, tmp_path / name / "catalog.db")
-        monkeypatch.setenv("SHUWEI_DATA_DIR", str(tmp_path / name))
+        monkeypatch.setenv("SHUWEI_DATA_DIR", str(_data_dir(tmp_path / name, catalog)))
         get_settings.cache_clear()
         for part in parts:  # one process after another: the pipeline is closed in between
             pipe = IngestPipeline.from_settings(get_settings(), playbooks=False)
@@ -180,7 +206,6 @@ def test_without_detection_state_the_same_restart_loses_the_correlation(tmp_path
         return alerts
 
     whole = run("whole", [events], keep_state=True)
-    assert run("restarted", [events[:cut], events], keep_state=True) == whole
     lost = set(whole) - set(run("stateless", [events[:cut], events], keep_state=False))
     user = next(sc.users[0] for sc in traffic.scenarios if sc.name == "credential_many_ips")
     assert (CREDENTIAL_MANY_IPS, json.dumps({"user": user})) in lost, lost
