@@ -209,3 +209,31 @@ def test_without_detection_state_the_same_restart_loses_the_correlation(tmp_path
     lost = set(whole) - set(run("stateless", [events[:cut], events], keep_state=False))
     user = next(sc.users[0] for sc in traffic.scenarios if sc.name == "credential_many_ips")
     assert (CREDENTIAL_MANY_IPS, json.dumps({"user": user})) in lost, lost
+
+
+def test_two_workers_taking_turns_raise_the_alerts_of_one(tmp_path, catalog, monkeypatch):
+    """`shuwei serve --workers 2`: ingest calls alternate between processes over one soc.db
+    (the service's ingest lock serialises them). Each worker catches up on what the other
+    detected before its own batch, so together they raise exactly one worker's alerts."""
+    from classifier.settings import get_settings
+    from soc.ingest import IngestPipeline
+
+    traffic = generate(4000, seed=3)
+    events = traffic.history + traffic.day
+    chunks = [events[i:i + 700] for i in range(0, len(events), 700)]
+
+    def alerts(name: str, workers: int) -> list[tuple[Any, ...]]:
+        monkeypatch.setenv("SHUWEI_DATA_DIR", str(_data_dir(tmp_path / name, catalog)))
+        get_settings.cache_clear()
+        pipes = [IngestPipeline.from_settings(get_settings(), playbooks=False) for _ in range(workers)]
+        try:
+            for n, chunk in enumerate(chunks):
+                pipes[n % workers].ingest(chunk, origin="test")
+        finally:
+            for pipe in pipes:
+                pipe.close()
+        return _alerts(tmp_path / name / "soc.db")
+
+    one = alerts("one", 1)
+    assert len({a[0] for a in one}) >= 8
+    assert alerts("two", 2) == one
