@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from classifier import audit, jsonl, progress
@@ -28,7 +28,10 @@ from soc.detection.match import Match
 from soc.enrich import Enricher
 from soc.playbooks import PlaybookRunner, load_playbooks
 from soc.store.base import AlertStore, EventStore
-from soc.validate import EventError, Rejection, validate_event
+from soc.validate import EventError, Rejection, parse_ts, validate_event
+
+if TYPE_CHECKING:
+    from soc.detection_state import DetectionState
 
 log = logging.getLogger("shuwei.ingest")
 BATCH = 5000  # events per transaction: fewer commits, still well under a second of latency
@@ -106,6 +109,7 @@ class IngestPipeline:
         self.batch_size = batch_size
         self._context: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.RLock()
+        self.state: DetectionState | None = None  # detection across restarts (from_settings)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: EventStore | None = None,
@@ -128,6 +132,10 @@ class IngestPipeline:
                                       data_dir / "soc.db", enricher.dataset_level)
         pipe = cls(store, alert_store, enricher, detector=detector, anomaly=anomaly,
                    window_seconds=cfg.alert_window_minutes * 60)
+        if detection:
+            from soc.detection_state import DetectionState
+
+            pipe.state = DetectionState(data_dir / "soc.db", cfg.store, store, detector, anomaly)
         if playbooks:
             pbs = load_playbooks(settings.playbook_dir)
             if pbs:
@@ -139,6 +147,8 @@ class IngestPipeline:
             self.playbooks.close()
         if self.anomaly is not None:
             self.anomaly.close()
+        if self.state is not None:
+            self.state.close()
         for obj in (self.store, self.alerts.store):
             if hasattr(obj, "close"):
                 obj.close()
@@ -158,9 +168,12 @@ class IngestPipeline:
             stored = self.store.append([e for e, _, _ in ready])  # durable from here on
             progress.advance("ingest (events)", len(ready))
             self._detect(stored, ready, result, alerts)
+            if self.state is not None:
+                self.state.checkpoint(self.store.last_seq(), max(ts for _, ts, _ in ready))
 
         enrich, batch_size = self.enricher.enrich, self.batch_size
         with self._lock:
+            self._resume(alerts)
             pos = -1
             for item in events:
                 if item is FLUSH:  # the source is idle: store and detect what we have now
@@ -198,16 +211,15 @@ class IngestPipeline:
         return result
 
     def _detect(self, stored: list[bool], batch: list[tuple[dict[str, Any], float, int | None]],
-                result: IngestResult, alerts: dict[str, dict[str, Any]]) -> None:
+                result: IngestResult, alerts: dict[str, dict[str, Any]], *, once: bool = False) -> None:
         fresh = [item for item, ok in zip(batch, stored) if ok]
         result.accepted += len(fresh)
         result.duplicates += len(batch) - len(fresh)
         if self.detector is None and self.anomaly is None:
             return
         ctx = self._context
-        for event, _, _ in fresh:  # what an alert needs of its events, not the whole event
-            ctx[event["event_id"]] = {"user": event["user"], "dataset": event.get("dataset"),
-                                      "data_level": event.get("data_level")}
+        for event, _, _ in fresh:
+            ctx[event["event_id"]] = _alert_context(event)
         while len(ctx) > _CONTEXT_LIMIT:
             ctx.popitem(last=False)
         for event, ts, line in fresh:
@@ -217,12 +229,40 @@ class IngestPipeline:
             if self.anomaly is not None:
                 matches.extend(self.anomaly.process(event, ts))
             for match in matches:
-                alert, is_new = self.alerts.record(match, ctx)
+                alert, is_new = self.alerts.record(match, ctx, once=once)
                 alerts[alert["id"]] = alert
                 if is_new and self.playbooks is not None:
                     self.playbooks.submit(alert)
-        if self.anomaly is not None:
-            self.anomaly.flush()  # baselines move with the stored events
+        if self.anomaly is not None and self.state is None:
+            self.anomaly.flush()  # baselines move with the stored events (else at the checkpoint)
+
+    def _resume(self, alerts: dict[str, dict[str, Any]]) -> None:
+        """Before new events (soc/detection_state.py): windows refilled from the store after a
+        restart or another worker's ingest, then the stored events no run has detected yet."""
+        if self.state is None:
+            return
+        state, ctx = self.state, self._context
+
+        def remember(event: dict[str, Any]) -> None:
+            ctx[event["event_id"]] = _alert_context(event)
+            if len(ctx) > _CONTEXT_LIMIT:
+                ctx.popitem(last=False)
+
+        recovered = IngestResult()
+        chunk: list[tuple[dict[str, Any], float, int | None]] = []
+        last = 0
+        for last, event in state.resume(remember):
+            chunk.append((event, parse_ts(event["ts"]), None))
+            if len(chunk) >= self.batch_size:
+                self._detect([True] * len(chunk), chunk, recovered, alerts, once=True)
+                state.checkpoint(last, max(ts for _, ts, _ in chunk))
+                chunk = []
+        if chunk:
+            self._detect([True] * len(chunk), chunk, recovered, alerts, once=True)
+            state.checkpoint(last, max(ts for _, ts, _ in chunk))
+        if recovered.accepted:
+            log.warning("%d stored event(s) had not been through detection (the last run "
+                        "stopped in between): detected now", recovered.accepted)
 
     def ingest_file(self, path: Path) -> IngestResult:
         """Every line is judged on its own (bad UTF-8, JSON or event: that line is rejected with
@@ -267,6 +307,11 @@ class IngestPipeline:
         self.ingest([event], origin="shuwei")
         deleted = self.store.purge(before, audit_event_id=event["event_id"])
         return deleted, event
+
+
+def _alert_context(event: dict[str, Any]) -> dict[str, Any]:
+    """What an alert needs of one of its events, not the whole event."""
+    return {"user": event["user"], "dataset": event.get("dataset"), "data_level": event.get("data_level")}
 
 
 def _count_lines(path: Path, upto: int) -> int:

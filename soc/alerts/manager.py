@@ -57,9 +57,12 @@ class AlertManager:
         self._lock = threading.RLock()
 
     # -- detections -----------------------------------------------------------------------------
-    def record(self, match: Match, events: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], bool]:
+    def record(self, match: Match, events: Mapping[str, Mapping[str, Any]], *,
+               once: bool = False) -> tuple[dict[str, Any], bool]:
         """Add one detection; returns the alert and whether it is new. ``events`` maps event_id to
-        the (enriched) event for the ids the match names, as far as the caller still has them."""
+        the (enriched) event for the ids the match names, as far as the caller still has them.
+        ``once``: a match the alert already holds (all its event ids listed) is not counted
+        again — detection of events a killed run may have half recorded (detection_state.py)."""
         ids = match.event_ids or ([match.event_id] if match.event_id else [])
         touched = [events[i] for i in ids if i in events]
         first = match.first_seen or match.ts or _now()
@@ -73,6 +76,8 @@ class AlertManager:
         with self._lock:
             alert = self.store.find_open(match.rule_id, key, last_epoch - self.window)
             is_new = alert is None
+            if once and alert is not None and ids and set(ids) <= set(alert["event_ids"]):
+                return alert, False  # matches of one alert never share events: recorded before
             if alert is None:
                 alert = {
                     "id": f"alert-{uuid.uuid4().hex[:16]}", "rule_id": match.rule_id,

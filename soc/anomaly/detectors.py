@@ -53,16 +53,24 @@ class AnomalyDetector:
             self._users[user] = st
         return st
 
-    def flush(self) -> None:
-        """Persist the users touched since the last flush (one transaction)."""
-        if not self._dirty:
+    def flush(self, also: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Persist the users touched since the last flush (one transaction); ``also`` writes
+        in the same transaction (the detection cursor: baselines and cursor move together)."""
+        if not self._dirty and also is None:
             return
         rows = [(u, json.dumps(self._users[u], separators=(",", ":"))) for u in self._dirty]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO anomaly_users (user, state) VALUES (?, ?) "
                                  "ON CONFLICT(user) DO UPDATE SET state = excluded.state", rows)
+            if also is not None:
+                also(self._db)
         self._dirty.clear()
+
+    def forget(self) -> None:
+        """Drop the cached baselines: another process moved them on (read again on use)."""
+        self.flush()
+        self._users.clear()
 
     def _match(self, key: str, det: Any, event: dict[str, Any], group: dict[str, Any]) -> Match:
         return Match(rule_id=f"anomaly.{key}", rule_title=det.title, level=det.level,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,12 +261,13 @@ class _Correlation:
 
     # -- feeding ----------------------------------------------------------------------------
     def feed(self, bases: tuple[str, ...], event: dict[str, Any], line: int | None, seq: int,
-             ts: float, ts_text: str) -> list[Match]:
-        """One event that matched ``bases`` (all referenced by this rule)."""
+             ts: float, ts_text: str, evaluate: bool = True) -> list[Match]:
+        """One event that matched ``bases`` (all referenced by this rule); ``evaluate=False``
+        only puts it in its window (a restart's warm-up: the condition was checked before)."""
         if len(bases) == 1:
             base = bases[0]
             gkey = tuple([_hashable(g(event)) for g in self.getters[base]])
-            m = self._feed_group(gkey, bases, event, line, seq, ts, ts_text)
+            m = self._feed_group(gkey, bases, event, line, seq, ts, ts_text, evaluate)
             return [] if m is None else [m]
         by_group: dict[tuple[Any, ...], list[str]] = {}
         for base in bases:  # aliases may put one event's rules in different groups
@@ -274,13 +275,14 @@ class _Correlation:
             by_group.setdefault(gkey, []).append(base)
         out = []
         for gkey, rules in by_group.items():
-            m = self._feed_group(gkey, tuple(rules), event, line, seq, ts, ts_text)
+            m = self._feed_group(gkey, tuple(rules), event, line, seq, ts, ts_text, evaluate)
             if m is not None:
                 out.append(m)
         return out
 
     def _feed_group(self, gkey: tuple[Any, ...], rules: tuple[str, ...], event: dict[str, Any],
-                    line: int | None, seq: int, ts: float, ts_text: str) -> Match | None:
+                    line: int | None, seq: int, ts: float, ts_text: str,
+                    evaluate: bool = True) -> Match | None:
         group = self.groups.get(gkey)
         if group is None:
             group = self.groups[gkey] = _Group(self.mode)
@@ -299,6 +301,8 @@ class _Correlation:
         start = group.latest - span
         if group.entries[0].ts < start:
             group.evict_before(start)
+        if not evaluate:
+            return None
         if group.fired_at is not None and group.latest <= group.fired_at + span:
             return None  # this group's last match's window has not slid past yet
         if not self._holds(group):
@@ -320,6 +324,14 @@ class _Correlation:
             event_ids=event_ids, lines=lines,
             first_seen=group.entries[0].ts_text, last_seen=group.entries[-1].ts_text,
         )
+
+    def restore_fired(self, gkey: tuple[Any, ...], fired_at: float) -> None:
+        """A match this group made before a restart: the group stays quiet as it did then."""
+        group = self.groups.get(gkey)
+        if group is None:
+            group = self.groups[gkey] = _Group(self.mode)
+        if group.fired_at is None or fired_at > group.fired_at:
+            group.fired_at = fired_at
 
     def sweep(self, now: float) -> None:
         """Forget groups whose window and suppression both lie wholly before ``now``."""
@@ -351,10 +363,18 @@ class CorrelationEngine:
         for corr in self.correlations:
             for base in dict.fromkeys(corr.order):
                 self.by_base.setdefault(base, []).append(corr)
+        self.by_key = {corr.key: corr for corr in self.correlations}
         self._seq = 0
         self._latest = float("-inf")
         # which correlations (with which of their base rules) a set of matched rules feeds
         self._targets: dict[tuple[str, ...], list[tuple[_Correlation, tuple[str, ...]]]] = {}
+        # told of every correlation match, reported or not (soc/detection_state.py keeps them)
+        self.on_fire: Callable[[Match], None] | None = None
+
+    @property
+    def longest_span(self) -> float:
+        """Seconds of event time a restart must replay to refill every window."""
+        return max((c.span for c in self.correlations), default=0.0)
 
     def referenced(self, base: str) -> bool:
         return base in self.by_base
@@ -363,9 +383,7 @@ class CorrelationEngine:
         """Event fields the engine reads besides the time (group-by and value fields)."""
         return set().union(*(c.fields for c in self.correlations))
 
-    def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str]) -> list[Match]:
-        """Add one event's matches of base rules; return the correlation matches it completes."""
-        bases = tuple(bases)
+    def _targets_of(self, bases: tuple[str, ...]) -> list[tuple[_Correlation, tuple[str, ...]]]:
         targets = self._targets.get(bases)
         if targets is None:
             by_corr: dict[int, tuple[_Correlation, list[str]]] = {}
@@ -373,6 +391,12 @@ class CorrelationEngine:
                 for corr in self.by_base.get(b, ()):
                     by_corr.setdefault(id(corr), (corr, []))[1].append(b)
             targets = self._targets[bases] = [(c, tuple(bs)) for c, bs in by_corr.values()]
+        return targets
+
+    def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str]) -> list[Match]:
+        """Add one event's matches of base rules; return the correlation matches it completes."""
+        bases = tuple(bases)
+        targets = self._targets_of(bases)
         if not targets:
             return []
         when = event_time(event)
@@ -381,15 +405,46 @@ class CorrelationEngine:
         ts, ts_text = when
         self._seq += 1
         out: list[Match] = []
+        on_fire = self.on_fire
         for corr, corr_bases in targets:
             for m in corr.feed(corr_bases, event, line, self._seq, ts, ts_text):
+                if on_fire is not None:
+                    on_fire(m)
                 if corr.rule._output:
                     out.append(m)
                 if m.rule_id in self.by_base:  # feeds a correlation above it
                     out.extend(self.feed(_as_event(m), m.line, (m.rule_id,)))
+        self._advance(ts)
+        return out
+
+    def _advance(self, ts: float) -> None:
         if ts > self._latest:
             self._latest = ts
         if self._seq % SWEEP_EVERY == 0:
             for corr in self.correlations:
                 corr.sweep(self._latest)
-        return out
+
+    def warm(self, event: dict[str, Any], bases: Iterable[str]) -> None:
+        """Put back into the windows an event that went through detection before a restart:
+        no condition is checked and nothing is emitted (what it completed then is restored by
+        :meth:`restore`)."""
+        targets = self._targets_of(tuple(bases))
+        when = event_time(event) if targets else None
+        if when is None:
+            return
+        ts, ts_text = when
+        self._seq += 1
+        for corr, corr_bases in targets:
+            corr.feed(corr_bases, event, None, self._seq, ts, ts_text, evaluate=False)
+        self._advance(ts)
+
+    def restore(self, m: Match) -> None:
+        """A correlation match made before a restart: its group is quiet as it was then, and
+        it is back in the windows of the correlations over it."""
+        corr = self.by_key.get(m.rule_id)
+        when = event_time({"ts": m.last_seen})
+        if corr is None or when is None:
+            return  # the rule is gone from the pack, or the match had no time
+        corr.restore_fired(tuple(_hashable(m.group.get(n)) for n in corr.group_names), when[0])
+        if m.rule_id in self.by_base:
+            self.warm(_as_event(m), (m.rule_id,))

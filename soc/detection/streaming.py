@@ -146,6 +146,13 @@ class StreamingDetector:
             return []
         return self.assembler.emit(event, line, keys)
 
+    def warm(self, event: dict[str, Any], logsource: Label | None = None) -> None:
+        """Refill the correlation windows with an event detected before a restart; emits
+        nothing (soc/detection_state.py)."""
+        keys = self.matching_rules(event, logsource)
+        if keys:
+            self.assembler.engine.warm(event, keys)
+
 
 def _never(event: dict[str, Any]) -> bool:
     return False

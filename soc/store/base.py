@@ -115,6 +115,14 @@ class EventStore(Protocol):
                     until: datetime | None = None) -> Iterator[dict[str, Any]]:
         """Stored events (enriched docs) in arrival order, optionally limited by ``ts``."""
 
+    def last_seq(self) -> int:
+        """Arrival number of the newest stored event (0 when none): detection's cursor."""
+
+    def iter_arrivals(self, after: int, *, upto: int | None = None,
+                      since: float | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(seq, event)`` arrived after ``after`` (up to ``upto``), ``ts`` at or after the
+        epoch ``since``, in arrival order: what a restart replays (soc/detection_state.py)."""
+
     def count(self) -> int:
         ...
 

@@ -206,6 +206,27 @@ class SqliteEventStore:
             for (doc,) in batch:
                 yield json.loads(doc)
 
+    def last_seq(self) -> int:
+        """Arrival number of the newest stored event, 0 when there is none."""
+        return int(self._conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
+
+    def iter_arrivals(self, after: int, *, upto: int | None = None,
+                      since: float | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(seq, event)`` of the events that arrived after ``after`` (up to ``upto``) with a
+        ``ts`` at or after the epoch ``since``, in arrival order (detection state, restarts)."""
+        q, args = "SELECT seq, doc FROM events WHERE seq > ?", [after]
+        if upto is not None:
+            q += " AND seq <= ?"
+            args.append(upto)
+        if since is not None:
+            q += " AND ts_epoch >= ?"
+            args.append(since)  # type: ignore[arg-type]  # a float bound beside the int ones
+        cur = self._conn.cursor()
+        cur.execute(q + " ORDER BY seq", args)
+        while batch := cur.fetchmany(2000):
+            for seq, doc in batch:
+                yield seq, json.loads(doc)
+
     def count(self) -> int:
         return self._conn.execute("SELECT count(*) FROM events").fetchone()[0]
 

@@ -53,6 +53,11 @@ class _SeqClock:
             self._last = first + n - 1
             return first
 
+    @property
+    def last(self) -> int:
+        """The last stamp handed out, 0 before the first."""
+        return self._last
+
 
 def _event_day(ts: str) -> date:
     try:
@@ -306,6 +311,35 @@ class EsEventStore:
                 doc.pop(SEQ_FIELD, None)
                 doc.pop(CHAIN_FIELD, None)
                 yield doc
+
+    def last_seq(self) -> int:
+        """Arrival number (``ingest_seq``) of the newest stored event, 0 when there is none.
+        After this store's own append (under the ingest lock): that batch's last, no round trip."""
+        if self._clock.last:
+            return self._clock.last
+        self.refresh()
+        resp = self.client.search(index=self.pattern, size=1, source=False, track_total_hits=False,
+                                  sort=[{SEQ_FIELD: "desc"}], allow_no_indices=True,
+                                  ignore_unavailable=True)
+        hits = resp["hits"]["hits"]
+        return int(hits[0]["sort"][0]) if hits else 0  # a sort value is exact, a max aggregation a double
+
+    def iter_arrivals(self, after: int, *, upto: int | None = None,
+                      since: float | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(ingest_seq, event)`` of the events that arrived after ``after`` (up to ``upto``)
+        with a ``ts`` at or after the epoch ``since``, in arrival order."""
+        self.refresh()
+        seq_range: dict[str, int] = {"gt": after}
+        if upto is not None:
+            seq_range["lte"] = upto
+        filters: list[dict[str, Any]] = [{"range": {SEQ_FIELD: seq_range}}]
+        if since is not None:
+            start = datetime.fromtimestamp(since, timezone.utc).isoformat()
+            filters.append({"range": {"ts": {"gte": start}}})
+        for hits in self.search_pages({"bool": {"filter": filters}}):
+            for hit in hits:
+                doc = hit["_source"]
+                yield int(doc.pop(SEQ_FIELD)), doc
 
     def count(self) -> int:
         self.refresh()
