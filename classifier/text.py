@@ -26,6 +26,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 from classifier.recognizers import all_recognizers
 from classifier.recognizers.base import LANGUAGE, ShuweiRecognizer
 from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
+from classifier.texttokens import TOKEN_ENTITIES, tokens
 
 # Digit identifiers right after these words are look-alikes (order numbers, 文号, case numbers).
 _NOT_PERSONAL = ("订单号", "订单", "单号", "编号", "流水号", "工单号", "受理号", "案号", "文号", "批次号",
@@ -35,6 +36,8 @@ _DIGIT_ENTITIES = frozenset({"CN_RESIDENT_ID", "CN_MOBILE", "CN_BANK_CARD", "CN_
 # JCB/Amex 3) or a card word nearby; Luhn alone passes one random number in ten.
 _CARD_PREFIXES = ("3", "4", "5", "62")
 _CARD_CUES = ("卡号", "银行卡", "账号", "账户", "银行", "借记卡", "信用卡", "储蓄卡", "开户")
+_NOT_PERSONAL_PATTERN = "|".join(_NOT_PERSONAL)
+_CARD_PREFIX_PATTERN = "^(?:{})".format("|".join(_CARD_PREFIXES))
 
 
 class Span(NamedTuple):
@@ -53,6 +56,27 @@ def normalize(text: str) -> str:
 _HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
+class _Texts:
+    """A column's texts as Python strings, converted only when (and as far as) needed."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self.values = values
+        self._list: list[str] | None = None
+        self._has: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, i: int) -> str:
+        if self._list is None:
+            self._list = self.values.to_pylist()
+        return self._list[i]
+
+    def has(self, pattern: str) -> np.ndarray:
+        """Per row: does the text contain ``pattern`` (one RE2 pass, once per column)."""
+        if pattern not in self._has:
+            self._has[pattern] = pc.fill_null(pc.match_substring_regex(self.values, pattern), False) \
+                .to_numpy(zero_copy_only=False)
+        return self._has[pattern]
+
+
 class TextScanner:
     """All span entities of the recognizers plus the context finders, over texts in bulk."""
 
@@ -66,6 +90,7 @@ class TextScanner:
         self.context = ContextFinder()
         self.allow = {k: set(v) for k, v in (allow or {}).items() if v}
         self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
+        self._token_min = min((r.MIN_LEN for r in self.patterned if r.ENTITY in TOKEN_ENTITIES), default=0)
 
     # -- bulk ------------------------------------------------------------------------------
     def find_in(self, values: pa.Array, worded: np.ndarray | None = None) -> dict[int, list[Span]]:
@@ -80,32 +105,44 @@ class TextScanner:
         if len(values) == 0:
             return raw
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
-        texts: list[str] | None = None
+        toks = tokens(values, self._token_min) if self._token_min else None
+        texts = _Texts(values)
         for rec, pattern in zip(self.patterned, self._python):
-            rows = np.flatnonzero(lengths >= rec.MIN_LEN)
-            if rows.size == 0:
+            parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]] = []
+            search = lengths >= rec.MIN_LEN
+            if toks is not None and rec.ENTITY in TOKEN_ENTITIES:
+                search &= toks.glued  # the other rows: their spans are whole tokens
+                sel = np.flatnonzero((toks.length >= rec.MIN_LEN) & (toks.length <= rec.MAX_LEN))
+                if sel.size:
+                    cand = toks.values.take(pa.array(sel))
+                    matched = rec.fullmatch(cand)
+                    sel = sel[matched]
+                    parts.append((toks.row[sel], toks.start[sel], toks.start[sel] + toks.length[sel],
+                                  cand.filter(pa.array(matched))))
+            rows = np.flatnonzero(search)
+            if rows.size:
+                sub = values if rows.size == len(values) else values.take(pa.array(rows))
+                hit = pc.fill_null(pc.match_substring_regex(sub, rec.CORE), False).to_numpy(zero_copy_only=False)
+                if hit.any():
+                    found = [(i, m.start(), m.end()) for i in rows[hit].tolist()
+                             for m in pattern.finditer(texts[i])]
+                    if found:
+                        r, a, b = (np.array(x, dtype=np.int64) for x in zip(*found))
+                        parts.append((r, a, b, pa.array([texts[i][x:y] for i, x, y in found], type=pa.string())))
+            if not parts:
                 continue
-            sub = values if rows.size == len(values) else values.take(pa.array(rows))
-            hit = pc.fill_null(pc.match_substring_regex(sub, rec.CORE), False).to_numpy(zero_copy_only=False)
-            idx = rows[hit]
-            if idx.size == 0:
-                continue
-            if texts is None:
-                texts = values.to_pylist()
-            found: list[tuple[int, int, int]] = []
-            for i in idx.tolist():
-                text = texts[i]
-                for m in pattern.finditer(text):
-                    if self._plausible(rec.ENTITY, text, m.start(), m.end()):
-                        found.append((i, m.start(), m.end()))
-            if not found:
-                continue
-            spans = pa.array([texts[i][s:e] for i, s, e in found], type=pa.string())
-            valid = rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
+            row = np.concatenate([p[0] for p in parts])
+            start = np.concatenate([p[1] for p in parts])
+            stop = np.concatenate([p[2] for p in parts])
+            spans = pa.concat_arrays([p[3] for p in parts])
+            ok = self._plausible_many(rec.ENTITY, texts, row, start, spans)
+            ok &= rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
             allowed = self.allow.get(rec.ENTITY)
-            for (i, s, e), ok in zip(found, valid.tolist()):
-                if ok and not (allowed and texts[i][s:e] in allowed):
-                    raw.setdefault(i, []).append(Span(rec.ENTITY, s, e))
+            if allowed:
+                ok &= ~pc.is_in(spans, value_set=pa.array(sorted(allowed), type=pa.string())) \
+                    .to_numpy(zero_copy_only=False)
+            for i, a, b in zip(row[ok].tolist(), start[ok].tolist(), stop[ok].tolist()):
+                raw.setdefault(i, []).append(Span(rec.ENTITY, a, b))
         search = ~pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
         if worded is not None:
             has_id = np.zeros(len(values), dtype=bool)
@@ -126,15 +163,25 @@ class TextScanner:
     def find(self, text: str) -> list[Span]:
         return self.find_many([normalize(text)])[0]
 
-    def _plausible(self, entity: str, text: str, start: int, end: int) -> bool:
-        """Context rules for look-alikes that pass validation: order numbers, foreign-looking cards."""
-        if entity in _DIGIT_ENTITIES and text[max(0, start - 8):start].rstrip(":： ").endswith(_NOT_PERSONAL):
-            return False
+    def _plausible_many(self, entity: str, texts: _Texts, row: np.ndarray, start: np.ndarray,
+                        spans: pa.Array) -> np.ndarray:
+        """Context rules for look-alikes that pass validation: order numbers (a digit identifier
+        right after 订单号, 编号 …), bank cards off the issuer ranges with no card word nearby.
+        Only rows holding such a word are looked at in Python."""
+        ok = np.ones(len(row), dtype=bool)
+        if entity in _DIGIT_ENTITIES:
+            worded = texts.has(_NOT_PERSONAL_PATTERN)[row]
+            for k in np.flatnonzero(worded).tolist():
+                text, s = texts[int(row[k])], int(start[k])
+                ok[k] = not text[max(0, s - 8):s].rstrip(":： ").endswith(_NOT_PERSONAL)
         if entity == "CN_BANK_CARD":
-            digits = text[start:end].lstrip()
-            before = text[max(0, start - 12):start]
-            return digits.startswith(_CARD_PREFIXES) or any(c in before for c in _CARD_CUES)
-        return True
+            issuer = pc.fill_null(pc.match_substring_regex(spans, _CARD_PREFIX_PATTERN), False) \
+                .to_numpy(zero_copy_only=False)
+            for k in np.flatnonzero(ok & ~issuer).tolist():
+                text, s = texts[int(row[k])], int(start[k])
+                before = text[max(0, s - 12):s]
+                ok[k] = any(c in before for c in _CARD_CUES)
+        return ok
 
     def _resolve(self, spans: list[Span]) -> list[Span]:
         """Overlaps: the longer span wins, then the recognizer listed first (most specific)."""
