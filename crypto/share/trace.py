@@ -26,7 +26,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from classifier import audit
 from classifier.errors import InputError
+from crypto.errors import KeyDestroyedError, UnknownKeyError
 from crypto.records_io import open_table
 from crypto.share import canaries, releases
 from crypto.share.releases import Release
@@ -307,3 +309,32 @@ def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], material:
         occ = sel[occ_cell]
         s.rows_checked |= set(occ_row[occ].tolist())
         s.rows_bad |= set(occ_row[occ & (expected[occ_cell] != occ_val)].tolist())
+
+
+def keyring_material(keyring: Any) -> Material:
+    """Recorded key versions read from the keyring — never created: an unknown or destroyed one
+    leaves its releases untested (a trace is no reason to make keys)."""
+    def get(key_id: str, version: int) -> bytes | None:
+        try:
+            material: bytes = keyring.material(key_id, version)
+        except (UnknownKeyError, KeyDestroyedError):
+            return None
+        return material
+    return get
+
+
+def event(result: dict[str, Any], user: str, *, role: str | None = None,
+          extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The trace's ``api_call`` audit event: verdict, release ids and, when traced, the release and
+    its recipient (the SOC raises *Leak traced to a release* from it). The dataset goes in
+    ``extra``, so the alert keeps the rule's severity."""
+    top = result["candidates"][0] if result["candidates"] else None
+    traced = result["verdict"] == "traced" and top is not None
+    more: dict[str, Any] = {"operation": "trace", "verdict": result["verdict"],
+                            "release_ids": [c["release_id"] for c in result["candidates"]],
+                            "rows_examined": result["rows_examined"]}
+    if traced and top is not None:
+        more.update(release_id=top["release_id"], recipient=top["caller"], p_value=top["p_value"],
+                    traced_dataset=top["dataset"])
+    return audit.make_event("api_call", user=user, role=role, rows=result["rows_examined"],
+                            extra={**more, **(extra or {})})

@@ -8,7 +8,7 @@ from fastapi_offline import FastAPIOffline
 from classifier.settings import Settings, get_settings
 from soc.service.errors import install_error_handlers
 from soc.service.middleware import ServiceMiddleware
-from soc.service.routers import alerts, approvals, audit, crypto, datasets, health, mask, whoami
+from soc.service.routers import alerts, approvals, audit, crypto, datasets, health, mask, trace, whoami
 from soc.service.state import ServiceState
 
 DESCRIPTION = """数卫 Shuwei HTTP API. Authenticate with `Authorization: Bearer <API key or OIDC token>`.
@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(datasets.router)
     app.include_router(alerts.router)
     app.include_router(approvals.router)
+    app.include_router(trace.router)
     app.add_middleware(ServiceMiddleware, max_body_bytes=state.options.max_body_bytes)
     return app
 

@@ -40,6 +40,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     # an unknown id: 404 for whoever holds the permission
     ("GET", "/v1/approvals/{approval_id}"): PLATFORM | ADMINS | {"data_owner", "owner_pop", "compliance_officer"},
     ("POST", "/v1/approvals/{approval_id}/decision"): ADMINS | {"data_owner", "owner_pop"},
+    ("POST", "/v1/trace"): ADMINS | {"compliance_officer"},
 }
 
 RECORD = {"姓名": "张三", "联系电话": "13812345678"}
@@ -62,6 +63,7 @@ def request_for(method: str, path: str) -> dict[str, Any]:
                           "consumer": {"org": "市卫健委", "role": "researcher"},
                           "valid_from": "2026-01-01", "valid_until": "2099-12-31"},
         "/v1/approvals/AP-2026-0000/decision": {"operation": "approve"},
+        "/v1/trace": {"records": [RECORD]},
     }
     req: dict[str, Any] = {"method": method, "url": url}
     if method in ("POST", "PATCH"):
