@@ -28,6 +28,11 @@ def _synthetic(name: str, value: Any) -> bool:
             and parse_date(value) is None)
 
 
+def _same_shape(template: Any, value: Any) -> bool:
+    """A fake fits where the real value's form does (a pair of coordinates, not one of them)."""
+    return isinstance(template, str) and isinstance(value, str) and ("," in template) == ("," in value)
+
+
 def make(templates: list[dict[str, Any]], entities: dict[str, str | None], n: int,
          rng: random.Random) -> tuple[list[dict[str, Any]], set[str]]:
     """``n`` canary records shaped like ``templates`` (real rows of the export) and the fields
@@ -43,8 +48,9 @@ def make(templates: list[dict[str, Any]], entities: dict[str, str | None], n: in
             if value is None:
                 continue
             fake = FAKERS.get(entities.get(name) or "")
-            if fake is not None:
-                row[name] = fake(faker)
+            made_value = fake(faker) if fake is not None else None
+            if made_value is not None and _same_shape(value, made_value):
+                row[name] = made_value
                 made.add(name)
             elif _synthetic(name, value):
                 row[name] = _serial(value, rng)

@@ -168,12 +168,37 @@ class _Score:
     log_p: float = 0.0
 
 
-def trace(data_dir: Path, records: list[dict[str, Any]], material: Material, *,
-          dataset: str | None = None) -> dict[str, Any]:
-    """The contract's trace result for ``records`` against every release in the ledger."""
+class Ledger:
+    """The releases and canaries a trace runs against, read once, with the recipients' PRFs
+    (key derivation) cached — so many samples, or a benchmark, pay for them once."""
+
+    def __init__(self, found: list[Release], canary_values: dict[str, tuple[str, str]], material: Material) -> None:
+        self.releases, self.canaries = found, canary_values
+        self._material = material
+        self._keys: dict[tuple[str, int], bytes | None] = {}
+        self._prfs: dict[tuple[Any, ...], Prf | None] = {}
+
+    @classmethod
+    def load(cls, data_dir: Path, material: Material, *, dataset: str | None = None) -> Ledger:
+        return cls(releases.list_releases(data_dir, dataset=dataset), canaries.load(data_dir), material)
+
+    def prf(self, kind: str, key_id: str, version: int, org: str | None, user: str | None) -> Prf | None:
+        """The recipient's value-mark PRF (``kind`` "marks") or the org's tag PRF ("tags")."""
+        slot = (kind, key_id, version, org, user)
+        if slot not in self._prfs:
+            if (key_id, version) not in self._keys:
+                self._keys[(key_id, version)] = self._material(key_id, version)
+            base = self._keys[(key_id, version)]
+            self._prfs[slot] = None if base is None else Prf(
+                recipient_key(base, org, user) if kind == "marks" else org_tag_key(base, org or ""))
+        return self._prfs[slot]
+
+
+def trace(records: list[dict[str, Any]], ledger: Ledger) -> dict[str, Any]:
+    """The contract's trace result for ``records`` against every release of ``ledger``."""
     columns = {k for r in records for k in r}
-    found = releases.list_releases(data_dir, dataset=dataset)
-    canary_values = canaries.load(data_dir)
+    found = ledger.releases
+    canary_values = ledger.canaries
     canary_rows: dict[str, list[int]] = {}
     if canary_values:
         for i, r in enumerate(records):
@@ -187,8 +212,8 @@ def trace(data_dir: Path, records: list[dict[str, Any]], material: Material, *,
     for rid, rows in canary_rows.items():
         if rid in scores:
             scores[rid].canary_rows = rows
-    _value_evidence(records, list(scores.values()), material)
-    _tag_evidence(records, list(scores.values()), material)
+    _value_evidence(records, list(scores.values()), ledger)
+    _tag_evidence(records, list(scores.values()), ledger)
     tails = _Tails()
     tested = [s for s in scores.values() if s.marks[1] or s.tags[1] or s.canary_rows]
     for s in tested:
@@ -220,17 +245,7 @@ def _candidate(s: _Score) -> dict[str, Any]:
             "evidence": evidence}
 
 
-def _keys(material: Material) -> Callable[[str, int], bytes | None]:
-    cache: dict[tuple[str, int], bytes | None] = {}
-
-    def get(key_id: str, version: int) -> bytes | None:
-        if (key_id, version) not in cache:
-            cache[(key_id, version)] = material(key_id, version)
-        return cache[(key_id, version)]
-    return get
-
-
-def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], material: Material) -> None:
+def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], ledger: Ledger) -> None:
     specs: dict[tuple[str, str, float], int] = {}
     for s in scores:
         for name, params in (s.release.watermark or {}).get("values", {}).items():
@@ -254,7 +269,6 @@ def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], materia
         return
     observed, group, occ_row, occ_cell, occ_val = cells.arrays()
     blocks = bytes(cells.blocks)
-    keys = _keys(material)
     by_recipient: dict[tuple[Any, ...], np.ndarray | None] = {}
     for s in scores:
         wm = s.release.watermark or {}
@@ -264,8 +278,8 @@ def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], materia
         c = s.release.caller
         rk = (wm["key_id"], wm["version"], c["org"], c["user"])
         if rk not in by_recipient:
-            base = keys(wm["key_id"], wm["version"])
-            by_recipient[rk] = None if base is None else Prf(recipient_key(base, c["org"], c["user"])).bits(blocks)
+            prf = ledger.prf("marks", *rk)
+            by_recipient[rk] = None if prf is None else prf.bits(blocks)
         expected = by_recipient[rk]
         if expected is None:
             continue
@@ -276,7 +290,7 @@ def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], materia
         s.rows_bad |= set(occ_row[occ & (expected[occ_cell] != occ_val)].tolist())
 
 
-def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], material: Material) -> None:
+def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], ledger: Ledger) -> None:
     fields = {n for s in scores for n in (s.release.watermark or {}).get("pseudonyms", {})}
     index = {n: g for g, n in enumerate(sorted(fields))}
     cells = _Cells()
@@ -289,7 +303,6 @@ def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], material:
         return
     observed, group, occ_row, occ_cell, occ_val = cells.arrays()
     blocks = bytes(cells.blocks)
-    keys = _keys(material)
     by_org: dict[tuple[Any, ...], np.ndarray | None] = {}
     for s in scores:
         wm = s.release.watermark or {}
@@ -299,8 +312,8 @@ def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], material:
             continue
         ok = (wm["key_id"], wm["version"], org)
         if ok not in by_org:
-            base = keys(wm["key_id"], wm["version"])
-            by_org[ok] = None if base is None else Prf(org_tag_key(base, org)).tags(blocks).astype(np.int64)
+            prf = ledger.prf("tags", wm["key_id"], wm["version"], org, None)
+            by_org[ok] = None if prf is None else prf.tags(blocks).astype(np.int64)
         expected = by_org[ok]
         if expected is None:
             continue

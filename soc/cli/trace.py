@@ -30,7 +30,8 @@ def run_trace(file: Path, dataset: Optional[str] = None) -> dict[str, Any]:
 
     def run() -> dict[str, Any]:
         records = tracing.read_leak(file)
-        return tracing.trace(settings.data_dir, records, tracing.keyring_material(keys.keyring), dataset=dataset)
+        ledger = tracing.Ledger.load(settings.data_dir, tracing.keyring_material(keys.keyring), dataset=dataset)
+        return tracing.trace(records, ledger)
     result = guarded(run)
     audit.emit(tracing.event(result, current_user(), extra={"file": file.name}), settings.data_dir)
     return result

@@ -84,8 +84,9 @@ async def trace(request: Request, dataset: str | None = Query(default=None, min_
     def run() -> dict[str, Any]:
         records = _records(bytes(body), ctype)
         keys = state.backends.keys()
-        return tracing.trace(state.settings.data_dir, records, tracing.keyring_material(keys.keyring),
-                             dataset=dataset)
+        ledger = tracing.Ledger.load(state.settings.data_dir, tracing.keyring_material(keys.keyring),
+                                     dataset=dataset)
+        return tracing.trace(records, ledger)
     try:
         result = await run_in_threadpool(run)
     except CryptoError as exc:
