@@ -160,12 +160,40 @@ class _Cells:
 @dataclass
 class _Score:
     release: Release
+    rows_checked: np.ndarray  # per leaked row: carried evidence for this release
+    rows_bad: np.ndarray  # per leaked row: some of it contradicts this release's key
     marks: tuple[int, int] = (0, 0)  # matching, examined
     tags: tuple[int, int] = (0, 0)
-    rows_checked: set[int] = dc_field(default_factory=set)
-    rows_bad: set[int] = dc_field(default_factory=set)
     canary_rows: list[int] = dc_field(default_factory=list)
     log_p: float = 0.0
+
+    def add(self, kind: str, cells: _Evidence, mine: tuple[int, ...], expected: np.ndarray) -> None:
+        """Count the cells of this release's fields that match ``expected``; mark their rows."""
+        sel, occ = cells.selection(mine)
+        counts = (int((sel & (cells.observed == expected)).sum()), int(sel.sum()))
+        if kind == "marks":
+            self.marks = counts
+        else:
+            self.tags = counts
+        self.rows_checked[cells.occ_row[occ]] = True
+        self.rows_bad[cells.occ_row[occ & (expected[cells.occ_cell] != cells.occ_val)]] = True
+
+
+class _Evidence:
+    """:class:`_Cells` as arrays, with the selection of each field set computed once."""
+
+    def __init__(self, cells: _Cells) -> None:
+        self.observed, self.group, self.occ_row, self.occ_cell, self.occ_val = cells.arrays()
+        self.blocks = bytes(cells.blocks)
+        self._selections: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def selection(self, mine: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(cells of these field groups, occurrences of those cells)."""
+        found = self._selections.get(mine)
+        if found is None:
+            sel = np.isin(self.group, mine)
+            found = self._selections[mine] = (sel, sel[self.occ_cell])
+        return found
 
 
 class Ledger:
@@ -206,7 +234,8 @@ def trace(records: list[dict[str, Any]], ledger: Ledger) -> dict[str, Any]:
                 hit = canary_values.get(v if isinstance(v, str) else str(v)) if v is not None else None
                 if hit is not None and i + 1 not in canary_rows.setdefault(hit[0], []):
                     canary_rows[hit[0]].append(i + 1)
-    scores = {r.release_id: _Score(r) for r in found
+    n = len(records)
+    scores = {r.release_id: _Score(r, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)) for r in found
               if r.release_id in canary_rows or (r.watermark and (
                   columns & set(r.watermark.get("values", {})) or columns & set(r.watermark.get("pseudonyms", {}))))}
     for rid, rows in canary_rows.items():
@@ -240,7 +269,8 @@ def _candidate(s: _Score) -> dict[str, Any]:
     evidence += [f"canary row {n}" for n in s.canary_rows]
     return {"release_id": r.release_id, "dataset": r.dataset,
             "caller": {k: r.caller[k] for k in ("user", "role", "org")}, "at": r.at,
-            "matched_rows": len(s.rows_checked - s.rows_bad) if (s.marks[1] or s.tags[1]) else len(s.canary_rows),
+            "matched_rows": (int((s.rows_checked & ~s.rows_bad).sum()) if (s.marks[1] or s.tags[1])
+                             else len(s.canary_rows)),
             "p_value": max(math.exp(s.log_p), P_FLOOR) if s.log_p > -math.inf else P_FLOOR,
             "evidence": evidence}
 
@@ -267,27 +297,22 @@ def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], ledger:
                 cells.add((g, comp, level, q >> 1), g, block(tags[comp], level, q >> 1), q & 1, i)
     if not cells.observed:
         return
-    observed, group, occ_row, occ_cell, occ_val = cells.arrays()
-    blocks = bytes(cells.blocks)
+    ev = _Evidence(cells)
     by_recipient: dict[tuple[Any, ...], np.ndarray | None] = {}
     for s in scores:
         wm = s.release.watermark or {}
-        mine = [specs[(n, p.get("kind", "number"), float(p.get("step", 1.0)))] for n, p in wm.get("values", {}).items()]
+        mine = tuple(specs[(n, p.get("kind", "number"), float(p.get("step", 1.0)))]
+                     for n, p in wm.get("values", {}).items())
         if not mine:
             continue
         c = s.release.caller
         rk = (wm["key_id"], wm["version"], c["org"], c["user"])
         if rk not in by_recipient:
             prf = ledger.prf("marks", *rk)
-            by_recipient[rk] = None if prf is None else prf.bits(blocks)
+            by_recipient[rk] = None if prf is None else prf.bits(ev.blocks).astype(np.int64)
         expected = by_recipient[rk]
-        if expected is None:
-            continue
-        sel = np.isin(group, mine)
-        s.marks = (int((sel & (observed == expected)).sum()), int(sel.sum()))
-        occ = sel[occ_cell]
-        s.rows_checked |= set(occ_row[occ].tolist())
-        s.rows_bad |= set(occ_row[occ & (expected[occ_cell] != occ_val)].tolist())
+        if expected is not None:
+            s.add("marks", ev, mine, expected)
 
 
 def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], ledger: Ledger) -> None:
@@ -301,27 +326,21 @@ def _tag_evidence(records: list[dict[str, Any]], scores: list[_Score], ledger: L
                 cells.add((g, parts[0]), g, tag_block(parts[0]), parts[1], i)
     if not cells.observed:
         return
-    observed, group, occ_row, occ_cell, occ_val = cells.arrays()
-    blocks = bytes(cells.blocks)
+    ev = _Evidence(cells)
     by_org: dict[tuple[Any, ...], np.ndarray | None] = {}
     for s in scores:
         wm = s.release.watermark or {}
         org = s.release.caller["org"]
-        mine = [index[n] for n in wm.get("pseudonyms", {}) if n in index]
+        mine = tuple(index[n] for n in wm.get("pseudonyms", {}) if n in index)
         if not mine or not org:
             continue
         ok = (wm["key_id"], wm["version"], org)
         if ok not in by_org:
             prf = ledger.prf("tags", wm["key_id"], wm["version"], org, None)
-            by_org[ok] = None if prf is None else prf.tags(blocks).astype(np.int64)
+            by_org[ok] = None if prf is None else prf.tags(ev.blocks).astype(np.int64)
         expected = by_org[ok]
-        if expected is None:
-            continue
-        sel = np.isin(group, mine)
-        s.tags = (int((sel & (observed == expected)).sum()), int(sel.sum()))
-        occ = sel[occ_cell]
-        s.rows_checked |= set(occ_row[occ].tolist())
-        s.rows_bad |= set(occ_row[occ & (expected[occ_cell] != occ_val)].tolist())
+        if expected is not None:
+            s.add("tags", ev, mine, expected)
 
 
 def keyring_material(keyring: Any) -> Material:

@@ -147,12 +147,12 @@ def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
             return NUMBER, [round(value / step)]
         if not isinstance(value, str):
             return None
-        m = _PAIR.fullmatch(value)
         try:
-            if m:
-                return NUMBER, [round(float(m.group(1)) / step), round(float(m.group(3)) / step)]
             return NUMBER, [round(float(value) / step)]
-        except (ValueError, OverflowError):
+        except ValueError:
+            m = _PAIR.fullmatch(value)
+            return NUMBER, [round(float(m.group(1)) / step), round(float(m.group(3)) / step)] if m else None
+        except OverflowError:
             return None
     if isinstance(value, datetime):
         return DAY, [value.date().toordinal()]
@@ -163,6 +163,12 @@ def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    m = _ISO_DAY.fullmatch(text)
+    if m:
+        try:
+            return DAY, [date(int(m.group(1)), int(m.group(2)), int(m.group(3))).toordinal()]
+        except ValueError:
+            return None
     if _YEAR.fullmatch(text):
         return YEAR, [int(text)]
     m = _ISO_MONTH.fullmatch(text)
