@@ -25,8 +25,8 @@ from crypto.policy import Approval, Decision, MaskingPolicy
 from crypto.nested import leaf_paths, run_nested, top_field
 from crypto.paths import has_nesting
 from crypto.share import approvals as share_approvals, releases
-from crypto.share.watermark import (MARKABLE, METHOD, TAG_HEX, Marker, Prf, Utility, WatermarkSpec, org_hash_key,
-                                    org_tag_key, recipient_key, tag_pseudonym, tags_for)
+from crypto.share.watermark import (MARKABLE, METHOD, TAG_HEX, Marker, Prf, Tagger, Utility, WatermarkSpec,
+                                    org_hash_key, org_tag_key, recipient_key)
 from crypto.strategies import Masker, TokenizeParams, Unfit, fallback
 from crypto.textmask import TextMasker
 
@@ -65,6 +65,7 @@ class _Plan:
     steps: tuple[tuple[str, Masker, str], ...]  # (field, masker, fallback mode); keep omitted
     granted: tuple[str, ...]
     texts: tuple[tuple[str, TextMasker], ...] = ()  # free-text fields masked span by span
+    tagger: Tagger | None = None  # per-org pseudonym tags
     marker: Marker | None = None  # value watermark of the recipient (runs last)
     watermark: dict[str, Any] | None = None  # its parameters, for the release ledger
 
@@ -147,6 +148,8 @@ class MaskingEngine:
         result = MaskResult(out, decisions, fallbacks, plan.granted, tuple(s[0] for s in plan.steps))
         if plan.watermark is not None:
             utility: dict[str, Utility] = {}
+            if plan.tagger is not None:
+                plan.tagger.apply(out)
             if plan.marker is not None:
                 plan.marker.apply(out, utility)
             result.watermark = {**plan.watermark, "utility": {f: u.to_dict() for f, u in utility.items()}}
@@ -255,13 +258,13 @@ class MaskingEngine:
             fg = grades.get(name)
             masker = d.strategy.build(fg.entity if fg else None, dataset, name,
                                       wm.keys_for(name, d.strategy.id) if d.strategy.keyed else None)
-            steps.append((name, wm.tagged(name, masker), d.strategy.params.fallback))
+            steps.append((name, masker, d.strategy.params.fallback))
             if isinstance(d.strategy.params, TokenizeParams):  # tokens do not carry their version: say it
                 key_id = d.strategy.params.key_id
                 reasons[name] += f"; FF1 key {key_id} version {self.keys.active_version(key_id)}"
         return _Plan({n: {"strategy": d.strategy.id, "reason": reasons[n]} for n, d in decided.items()},
                      tuple(steps), tuple(n for n, d in decided.items() if d.granted), tuple(texts),
-                     wm.marker, wm.params())
+                     wm.tagger, wm.marker, wm.params())
 
     def _text_masker(self, dataset: str, caller: Caller, name: str) -> TextMasker:
         """Each span entity decided as if it were the field's entity, at the entity's grade."""
@@ -310,8 +313,8 @@ class _Watermarking:
                  decided: dict[str, Decision], grades: dict[str, Any]) -> None:
         self.spec, self.keys, self.org = spec, keys, caller.org
         self.marker: Marker | None = None
-        self.pseudonyms: list[str] = []
-        self._tag: Prf | None = None
+        self.tagger: Tagger | None = None
+        self.pseudonyms: tuple[str, ...] = ()
         if spec is None:
             return
         marks = []
@@ -319,27 +322,22 @@ class _Watermarking:
             fg = grades.get(name)
             rule = spec.rule_for(name, fg.entity if fg is not None else None)
             if rule is not None and d.strategy.id in MARKABLE and not d.granted and not _is_path(name):
-                marks.append((name, rule, tags_for(name)))
-        per_org = spec.pseudonyms == "per_org" and bool(caller.org)
-        if not marks and not (per_org and any(d.strategy.id == "hash" for d in decided.values())):
+                marks.append((name, rule))
+        if spec.pseudonyms == "per_org" and caller.org:
+            self.pseudonyms = tuple(n for n, d in decided.items() if d.strategy.id == "hash" and not _is_path(n))
+        if not marks and not self.pseudonyms:
             return
         self.material, self.version = keys.watermark_key(spec.key_id)
         if marks:
-            self.marker = Marker(Prf(recipient_key(self.material, caller.org, caller.user)), tuple(marks))
-        if per_org and caller.org:
-            self._tag = Prf(org_tag_key(self.material, caller.org))
+            self.marker = Marker(Prf(recipient_key(self.material, caller.org, caller.user)), marks)
+        if self.pseudonyms and caller.org:
+            self.tagger = Tagger(Prf(org_tag_key(self.material, caller.org)), self.pseudonyms)
 
     def keys_for(self, name: str, strategy: str) -> Any:
-        if self._tag is not None and strategy == "hash" and self.org:
-            self.pseudonyms.append(name)
+        """The keys a keyed strategy of ``name`` runs under: the org's own for per-org pseudonyms."""
+        if name in self.pseudonyms and self.org:
             return _OrgKeys(self.keys, self.org)
         return self.keys
-
-    def tagged(self, name: str, masker: Masker) -> Masker:
-        tag = self._tag
-        if tag is None or name not in self.pseudonyms:
-            return masker
-        return lambda value: tag_pseudonym(tag, masker(value))
 
     def params(self) -> dict[str, Any] | None:
         """The ledger's ``watermark`` object (never values); None when nothing is marked."""

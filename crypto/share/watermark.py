@@ -38,6 +38,7 @@ _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})((?:[ T]00:00(?::00)?)?)")
 _ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
 _YEAR = re.compile(r"\d{4}")
 _HEX = re.compile(r"[0-9a-f]{16,64}")
+_HEX_RUN = re.compile(r"[0-9a-f]+")
 DAY, MONTH, YEAR, NUMBER = 1, 2, 3, 4  # levels: part of the PRF input, so levels never collide
 
 
@@ -93,6 +94,11 @@ class Prf:
         out = np.frombuffer(self._ecb.update(blocks), dtype=np.uint8)
         return out[::16] & 1  # type: ignore[no-any-return]
 
+    def tag_hex(self, blocks: bytes) -> list[str]:
+        """The first two bytes of each output block in hex (one C call for the batch)."""
+        out = self._ecb.update(blocks).hex()
+        return [out[i:i + TAG_HEX] for i in range(0, len(out), 32)]
+
     def tags(self, blocks: bytes) -> np.ndarray:
         """The first two bytes of each output block as one 16-bit tag."""
         out = np.frombuffer(self._ecb.update(blocks), dtype=np.uint8).reshape(-1, 16)
@@ -116,11 +122,6 @@ def tag_block(body: str) -> bytes:
     return bytes.fromhex(head[:len(head) // 2 * 2]).ljust(15, b"\0") + bytes([len(body)])
 
 
-def tag_pseudonym(prf: Prf, pseudonym: str) -> str:
-    body = pseudonym[:-TAG_HEX]
-    return body + f"{int(prf.tags(tag_block(body))[0]):04x}"
-
-
 def split_pseudonym(value: Any) -> tuple[str, int] | None:
     """(body, tag) of a value shaped like a tagged hash pseudonym, else None."""
     if not isinstance(value, str) or not _HEX.fullmatch(value):
@@ -129,11 +130,6 @@ def split_pseudonym(value: Any) -> tuple[str, int] | None:
 
 
 # -- reading and writing values on their grid ------------------------------------------------------
-def _decimals(text: str) -> int:
-    exp = Decimal(text).as_tuple().exponent
-    return -exp if isinstance(exp, int) and exp < 0 else 0
-
-
 def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
     """(level, grid indices of each component) of a value, or None when it carries no mark.
 
@@ -178,47 +174,76 @@ def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
     return (DAY, [d.toordinal()]) if d is not None else None
 
 
-def _write_number(rule: ValueRule, value: Any, qs: list[int]) -> Any:
-    step = rule.step
-    if isinstance(value, int) and float(step).is_integer():
-        return int(qs[0] * step)
-    step_dec = _decimals(repr(step))
-    if isinstance(value, float):
-        return round(qs[0] * step, step_dec)
-    m = _PAIR.fullmatch(value)
-    if m:
-        dec = max(step_dec, _decimals(m.group(1)), _decimals(m.group(3)))
-        return f"{qs[0] * step:.{dec}f}{m.group(2)}{qs[1] * step:.{dec}f}"
-    return f"{qs[0] * step:.{max(step_dec, _decimals(value.strip()))}f}"
+def _places(text: str) -> int:
+    dot = text.find(".")
+    return 0 if dot < 0 else len(text) - dot - 1
 
 
-def embed_form(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
-    """Like :func:`read`, but only for forms this module writes back exactly (ISO dates)."""
-    if rule.kind == "number" or not isinstance(value, str):
-        return read(rule, value)
-    text = value.strip()
-    if _YEAR.fullmatch(text) or (_ISO_MONTH.fullmatch(text) and 1 <= int(text[5:]) <= 12):
-        return read(rule, text)
-    m = _ISO_DAY.fullmatch(text)
-    if m is None:
-        return None
-    try:
-        return DAY, [date(int(m.group(1)), int(m.group(2)), int(m.group(3))).toordinal()]
-    except ValueError:
-        return None
+def step_places(step: float) -> int:
+    exp = Decimal(repr(step)).as_tuple().exponent
+    return -exp if isinstance(exp, int) and exp < 0 else 0
 
 
-def write(rule: ValueRule, value: Any, level: int, qs: list[int]) -> Any:
-    """The value at grid indices ``qs``, in the form it came in."""
+Form = tuple[Any, ...]  # how a value was written, so a moved one is written the same way
+
+
+def embed_form(rule: ValueRule, value: Any, places: int) -> tuple[int, list[int], Form] | None:
+    """Like :func:`read`, for released values: only the forms :func:`write` reproduces exactly."""
     if rule.kind == "number":
-        return _write_number(rule, value, qs)
-    q = qs[0]
-    if level == YEAR:
-        return q if isinstance(value, int) else f"{q:04d}"
-    if level == MONTH:
+        step = rule.step
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)):
+            return NUMBER, [round(value / step)], ("int" if isinstance(value, int) else "float",)
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        try:
+            return NUMBER, [round(float(text) / step)], ("text", max(places, _places(text)))
+        except ValueError:
+            pass
+        except OverflowError:
+            return None
+        m = _PAIR.fullmatch(text)
+        if m is None:
+            return None
+        a, sep, b = m.groups()
+        return NUMBER, [round(float(a) / step), round(float(b) / step)], ("pair", max(places, _places(a), _places(b)), sep)
+    if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+        return YEAR, [value], ("year_int",)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    m = _ISO_DAY.fullmatch(text)
+    if m is not None:
+        try:
+            return DAY, [date(int(m.group(1)), int(m.group(2)), int(m.group(3))).toordinal()], ("day", m.group(4))
+        except ValueError:
+            return None
+    if _YEAR.fullmatch(text):
+        return YEAR, [int(text)], ("year",)
+    m = _ISO_MONTH.fullmatch(text)
+    if m is not None and 1 <= int(m.group(2)) <= 12:
+        return MONTH, [int(m.group(1)) * 12 + int(m.group(2)) - 1], ("month",)
+    return None
+
+
+def write(rule: ValueRule, form: Form, qs: list[int], places: int) -> Any:
+    """The value at grid indices ``qs``, in the form it came in."""
+    kind, step, q = form[0], rule.step, qs[0]
+    if kind == "text":
+        return f"{q * step:.{form[1]}f}"
+    if kind == "pair":
+        return f"{q * step:.{form[1]}f}{form[2]}{qs[1] * step:.{form[1]}f}"
+    if kind == "int":
+        return int(q * step) if places == 0 else round(q * step, places)
+    if kind == "float":
+        return round(q * step, places)
+    if kind == "day":
+        return date.fromordinal(q).isoformat() + form[1]
+    if kind == "month":
         return f"{q // 12:04d}-{q % 12 + 1:02d}"
-    m = _ISO_DAY.fullmatch(value.strip())
-    return date.fromordinal(q).isoformat() + (m.group(4) if m else "")
+    return q if kind == "year_int" else f"{q:04d}"
 
 
 # -- marking a batch -----------------------------------------------------------------------------
@@ -238,50 +263,167 @@ class Utility:
         self.changed += other.changed
 
 
-@dataclass(frozen=True)
-class Marker:
-    """The value marks of one plan: (field, rule, component tags) under one recipient's PRF."""
+_UNITS = {DAY: "1 day", MONTH: "1 month", YEAR: "1 year"}
+_BLOCKS = np.dtype([("tag", "S7"), ("level", "u1"), ("cell", ">i8")])  # the PRF input, as _BLOCK packs it
+_EPOCH = date(1970, 1, 1).toordinal()
+WriteBack = Any  # (new grid indices of the moved values, their positions, step places) → new values
 
-    prf: Prf
-    fields: tuple[tuple[str, ValueRule, tuple[bytes, bytes]], ...]
+
+def _column(rule: ValueRule, values: list[Any]) -> tuple[int, np.ndarray, WriteBack] | None:
+    """(level, grid indices [component, value], writer) of a column of one regular form, else None."""
+    step = rule.step
+    first = values[0]
+    try:
+        if rule.kind == "date":
+            if not (isinstance(first, str) and len(first) == 10 and first[4] == "-" == first[7]
+                    and all(type(v) is str for v in values) and len("".join(values)) == 10 * len(values)):
+                return None  # not all ISO days (datetime64 would also read "2024" as a day)
+            days = np.array(values, dtype="datetime64[D]").astype(np.int64)
+            return DAY, (days + _EPOCH).reshape(1, -1), _write_days
+        if isinstance(first, str):
+            if "," not in first:
+                numbers = np.array([float(v) for v in values])
+                return NUMBER, np.rint(numbers / step).astype(np.int64).reshape(1, -1), _text_writer(first, step)
+            pairs = [v.split(",") for v in values]
+            a = np.array([float(x) for x, _ in pairs])
+            b = np.array([float(y) for _, y in pairs])
+            return NUMBER, np.rint(np.stack([a, b]) / step).astype(np.int64), _pair_writer(pairs[0], step)
+        if all(type(v) is float for v in values) or all(type(v) is int for v in values):
+            numbers = np.array(values, dtype=np.float64)
+            integral = type(first) is int
+            return NUMBER, np.rint(numbers / step).astype(np.int64).reshape(1, -1), _number_writer(step, integral)
+    except (ValueError, TypeError, OverflowError):  # one value of another form: the slow path
+        return None
+    return None
+
+
+def _write_days(new: np.ndarray, moved: np.ndarray, places: int) -> list[str]:
+    out: list[str] = (new[0] - _EPOCH).astype("datetime64[D]").astype(str).tolist()
+    return out
+
+
+# A column's values share their decimals (a strategy's output, an export's amounts): the first
+# value's, or the step's if finer, are used for the values moved.
+def _text_writer(first: str, step: float) -> WriteBack:
+    def write_back(new: np.ndarray, moved: np.ndarray, places: int) -> list[str]:
+        form = f"{{:.{max(places, _places(first))}f}}".format
+        return [form(v) for v in (new[0] * step).tolist()]
+    return write_back
+
+
+def _pair_writer(first: list[str], step: float) -> WriteBack:
+    def write_back(new: np.ndarray, moved: np.ndarray, places: int) -> list[str]:
+        d = max(places, _places(first[0]), _places(first[1]))
+        form = f"{{:.{d}f}},{{:.{d}f}}".format
+        return [form(a, b) for a, b in zip((new[0] * step).tolist(), (new[1] * step).tolist())]
+    return write_back
+
+
+def _number_writer(step: float, integral: bool) -> WriteBack:
+    def write_back(new: np.ndarray, moved: np.ndarray, places: int) -> list[Any]:
+        values = (new[0] * step).tolist()
+        if integral and places == 0:
+            return [int(v) for v in values]
+        return [round(v, places) for v in values]
+    return write_back
+
+
+class Marker:
+    """The value marks of one plan: (field, rule) under one recipient's PRF."""
+
+    def __init__(self, prf: Prf, fields: list[tuple[str, ValueRule]]) -> None:
+        self.prf = prf
+        self.fields = tuple((name, rule, (field_tag(name, 0), field_tag(name, 1)), step_places(rule.step))
+                            for name, rule in fields)
 
     def apply(self, records: list[dict[str, Any]], utility: dict[str, Utility]) -> None:
-        """Mark ``records`` in place; counts go into ``utility``."""
-        items: list[tuple[dict[str, Any], str, ValueRule, Any, int, list[int]]] = []
+        """Mark ``records`` in place; counts go into ``utility``. A column of one regular form (the
+        usual case: numbers, numeric text, coordinate pairs, ISO days) is marked with numpy in one
+        PRF call — per value in Python it cost ~3.6 µs, 70% over masking alone (bench.share)."""
+        for name, rule, tags, places in self.fields:
+            rows = [r for r in records if r.get(name) is not None]
+            if not rows:
+                continue
+            values = [r[name] for r in rows]
+            column = _column(rule, values)
+            if column is None:
+                self._one_by_one(name, rule, tags, places, rows, utility)
+                continue
+            level, q, write_back = column
+            cells = q >> 1
+            blocks = np.empty(cells.shape, dtype=_BLOCKS)
+            blocks["level"] = level
+            blocks["cell"] = cells
+            for comp in range(q.shape[0]):
+                blocks["tag"][comp] = tags[comp]
+            bits = self.prf.bits(blocks.tobytes()).reshape(q.shape)
+            new = cells << 1 | bits
+            moved = np.flatnonzero((new != q).any(axis=0))
+            u = utility.get(name)
+            if u is None:
+                u = utility[name] = Utility(f"{rule.step:g}" if rule.kind == "number" else _UNITS[level])
+            u.marked += len(rows)
+            u.changed += len(moved)
+            for i, text in zip(moved.tolist(), write_back(new[:, moved], moved, places)):
+                rows[i][name] = text
+
+    def _one_by_one(self, name: str, rule: ValueRule, tags: tuple[bytes, bytes], places: int,
+                    rows: list[dict[str, Any]], utility: dict[str, Utility]) -> None:
+        """Columns of mixed forms: each value parsed and written back on its own."""
+        items: list[tuple[dict[str, Any], int, list[int], Form]] = []
         blocks = bytearray()
         pack = _BLOCK.pack
-        for record in records:
-            for name, rule, tags in self.fields:
-                value = record.get(name)
-                if value is None:
-                    continue
-                parsed = embed_form(rule, value)
-                if parsed is None:
-                    continue
-                level, qs = parsed
-                for tag, q in zip(tags, qs):
-                    blocks += pack(tag, level, q >> 1)
-                items.append((record, name, rule, value, level, qs))
+        for record in rows:
+            parsed = embed_form(rule, record[name], places)
+            if parsed is None:
+                continue
+            level, qs, form = parsed
+            for tag, q in zip(tags, qs):
+                blocks += pack(tag, level, q >> 1)
+            items.append((record, level, qs, form))
         if not items:
             return
         bits = self.prf.bits(bytes(blocks)).tolist()
         j = 0
-        for record, name, rule, value, level, qs in items:
+        for record, level, qs, form in items:
             new = [(q >> 1 << 1) | bits[j + i] for i, q in enumerate(qs)]
             j += len(qs)
             u = utility.get(name)
             if u is None:
-                u = utility[name] = Utility(f"{rule.step:g}" if rule.kind == "number" else
-                                            "1 " + {DAY: "day", MONTH: "month", YEAR: "year"}[level])
+                u = utility[name] = Utility(f"{rule.step:g}" if rule.kind == "number" else _UNITS[level])
             u.marked += 1
             if new != qs:
-                record[name] = write(rule, value, level, new)
+                record[name] = write(rule, form, new, places)
                 u.changed += 1
 
     def params(self, key_id: str, version: int) -> dict[str, Any]:
         return {"method": METHOD, "key_id": key_id, "version": version,
-                "values": {name: rule.params() for name, rule, _ in self.fields}}
+                "values": {name: rule.params() for name, rule, _, _ in self.fields}}
 
 
-def tags_for(name: str) -> tuple[bytes, bytes]:
-    return field_tag(name, 0), field_tag(name, 1)
+class Tagger:
+    """Per-org ``hash`` pseudonyms end in the org's 4-hex tag of the rest (one PRF call a batch)."""
+
+    def __init__(self, prf: Prf, fields: tuple[str, ...]) -> None:
+        self.prf, self.fields = prf, fields
+
+    def apply(self, records: list[dict[str, Any]]) -> None:
+        for name in self.fields:
+            pairs = [(r, v) for r in records if isinstance(v := r.get(name), str)]
+            if not pairs:
+                continue
+            size = len(pairs[0][1])
+            joined = "".join(v for _, v in pairs)
+            if size >= 16 and len(joined) == size * len(pairs) and _HEX_RUN.fullmatch(joined):
+                # one length, all hex (the usual column): the PRF input built with numpy at once
+                n = len(pairs)
+                heads = np.frombuffer(bytes.fromhex("".join(v[:30] for _, v in pairs)), dtype=np.uint8)
+                blocks = np.zeros((n, 16), dtype=np.uint8)
+                blocks[:, :15] = heads.reshape(n, 15)
+                blocks[:, 15] = size - TAG_HEX
+                data = blocks.tobytes()
+            else:
+                pairs = [(r, v) for r, v in pairs if _HEX.fullmatch(v)]
+                data = b"".join(tag_block(v[:-TAG_HEX]) for _, v in pairs)
+            for (record, value), tag in zip(pairs, self.prf.tag_hex(data)):
+                record[name] = value[:-TAG_HEX] + tag
