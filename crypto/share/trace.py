@@ -50,13 +50,17 @@ def read_leak(path: Path) -> list[dict[str, Any]]:
         raise InputError(str(path), f"unsupported file type '{suffix or '(none)'}' to trace "
                          f"({', '.join(f[1:] for f in FORMATS)})")
     if suffix == ".xlsx":
-        return _read_xlsx(path)
-    handles: list[IO[Any]] = []
-    try:
-        return list(open_table(path, handles).rows)
-    finally:
-        for fh in handles:
-            fh.close()
+        rows = _read_xlsx(path)
+    else:
+        handles: list[IO[Any]] = []
+        try:
+            rows = list(open_table(path, handles).rows)
+        finally:
+            for fh in handles:
+                fh.close()
+    if not rows:
+        raise InputError(str(path), "no rows to trace")
+    return rows
 
 
 def _read_xlsx(path: Path) -> list[dict[str, Any]]:

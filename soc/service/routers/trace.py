@@ -27,7 +27,8 @@ MAX_RECORDS = 100_000
 
 
 class TraceRecords(StrictModel):
-    records: list[dict[str, Any]] = Field(max_length=MAX_RECORDS, examples=[[{"fee": "689.13", "登记日期": "2024-03-02"}]])
+    records: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_RECORDS,
+                                          examples=[[{"fee": "689.13", "登记日期": "2024-03-02"}]])
 
 
 class CallerOut(BaseModel):
@@ -65,7 +66,7 @@ _BODY_DOC = {"requestBody": {"required": True, "content": {
              summary="Trace a leaked file to the release it came from (溯源)",
              responses=errors(413, 415, 422, 503, e400="the JSON body is not {\"records\": [...]}",
                               e415="neither JSON, CSV nor NDJSON",
-                              e422="the CSV or JSON Lines cannot be read (ragged rows, no header, bad line)",
+                              e422="the CSV or JSON Lines cannot be read (ragged rows, no header, bad line) or has no rows",
                               e503="the keyring (master key) or the share store cannot be opened"))
 async def trace(request: Request, dataset: str | None = Query(default=None, min_length=1,
                                                               description="only releases of this dataset"),
