@@ -13,7 +13,7 @@ from typing import Any, Optional
 import typer
 
 from classifier import audit
-from classifier.settings import get_settings
+from classifier.settings import Settings, get_settings
 from classifier.whoami import current_user
 from crypto.keys import ManagedKeys
 from crypto.share import trace as tracing
@@ -23,9 +23,9 @@ from soc.cli.mask import guarded
 COLUMNS = ["release_id", "at", "dataset", "user", "role", "org", "matched_rows", "p_value", "evidence"]
 
 
-def run_trace(file: Path, dataset: Optional[str] = None) -> dict[str, Any]:
+def run_trace(file: Path, dataset: Optional[str] = None, settings: Optional[Settings] = None) -> dict[str, Any]:
     """Trace ``file`` against the local ledger and record the audit event; the contract result."""
-    settings = get_settings()
+    settings = settings or get_settings()
     keys = ManagedKeys(settings, actor=current_user())
 
     def run() -> dict[str, Any]:

@@ -27,6 +27,7 @@ def test_demo_runs_every_area(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "scenarios detected 14/14" in out                   # SOC step found every injected attack
     assert "SM3 hash chain" in out and "intact" in out
     assert "graded-protection evidence" in out
+    assert re.search(r"verdict traced: rel-[0-9a-f]{16} → 市医保局/auditor", out)  # the leaked sample named
     demo_dir = data_dir / "demo"                               # ONE data directory for every step
     assert (demo_dir / "catalog.db").is_file() and (demo_dir / "soc.db").is_file()
     assert not (data_dir / "catalog.db").exists()              # the user's own data dir is left alone
