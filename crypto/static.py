@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from classifier import audit, progress
 from classifier.errors import InputError
-from crypto.engine import Caller, MaskingEngine
+from crypto.engine import Caller, MaskingEngine, MaskResult
 from crypto.errors import CryptoError
 from crypto.paths import field_matches, get_path
 from crypto.records_io import TableWriter, open_table
@@ -119,7 +119,7 @@ class _Marks:
         self.utility: dict[str, Utility] = {}
         self.base: dict[str, Any] | None = None
 
-    def add(self, res: Any, chunk: list[dict[str, Any]], grades: dict[str, Any]) -> list[dict[str, Any]]:
+    def add(self, res: MaskResult, chunk: list[dict[str, Any]], grades: dict[str, Any]) -> list[dict[str, Any]]:
         """The chunk's records to write: ``res.records`` plus, once, the canaries."""
         self._count(res.watermark)
         out = res.records

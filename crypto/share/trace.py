@@ -289,7 +289,7 @@ def _value_evidence(records: list[dict[str, Any]], scores: list[_Score], ledger:
     for (name, kind, step), g in specs.items():
         if name not in present:
             continue
-        rule = ValueRule(kind=kind, step=step)  # type: ignore[arg-type]
+        rule = ValueRule(kind=kind, step=step)
         tags = (field_tag(name, 0), field_tag(name, 1))
         for i, r in enumerate(records):
             value = r.get(name)

@@ -203,3 +203,9 @@ def test_the_ledger_records_parameters_never_values(exports: Exports) -> None:
     stored = json.dumps(rel.to_dict(), ensure_ascii=False)
     first = next(csv.DictReader(open(exports.releases[1][1], encoding="utf-8", newline="")))
     assert not any(v in stored for v in first.values() if len(v) > 3)
+
+
+def test_values_of_other_forms_in_a_leak_are_skipped_not_fatal(exports: Exports) -> None:
+    sample = [{"fee": "n/a", "登记日期": "二〇二四年", "经度": "116.40,abc"}, {"fee": True, "登记日期": None}]
+    result = trace(sample, exports.ledger())
+    assert result["verdict"] == "inconclusive" and result["rows_examined"] == 2
