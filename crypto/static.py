@@ -19,7 +19,7 @@ from crypto.errors import CryptoError
 from crypto.paths import field_matches, get_path
 from crypto.records_io import TableWriter, open_table
 from crypto.share import canaries, releases
-from crypto.share.watermark import Utility
+from crypto.share.watermark import METHOD, Utility
 
 CHUNK = 5000
 
@@ -150,5 +150,5 @@ class _Marks:
         """The ledger's watermark object: parameters, utility over the file, canaries hidden."""
         if self.base is None and not self.canaries:
             return None
-        return {**(self.base or {}), "canaries": self.canaries,
+        return {**(self.base or {"method": METHOD, "values": {}}), "canaries": self.canaries,
                 "utility": {n: u.to_dict() for n, u in self.utility.items()}}

@@ -23,7 +23,7 @@ def _serial(value: str, rng: random.Random) -> str:
     return value[:4] + "".join(rng.choice("0123456789") if ch.isdigit() else ch for ch in value[4:])
 
 
-def _synthetic(name: str, value: Any) -> bool:
+def _synthetic(value: Any) -> bool:
     return (isinstance(value, str) and bool(_ID_LIKE.fullmatch(value)) and sum(c.isdigit() for c in value) >= 4
             and parse_date(value) is None)
 
@@ -52,7 +52,7 @@ def make(templates: list[dict[str, Any]], entities: dict[str, str | None], n: in
             if made_value is not None and _same_shape(value, made_value):
                 row[name] = made_value
                 made.add(name)
-            elif _synthetic(name, value):
+            elif _synthetic(value):
                 row[name] = _serial(value, rng)
                 made.add(name)
         out.append(row)

@@ -210,7 +210,8 @@ def embed_form(rule: ValueRule, value: Any, places: int) -> tuple[int, list[int]
         if m is None:
             return None
         a, sep, b = m.groups()
-        return NUMBER, [round(float(a) / step), round(float(b) / step)], ("pair", max(places, _places(a), _places(b)), sep)
+        form = ("pair", max(places, _places(a), _places(b)), sep)
+        return NUMBER, [round(float(a) / step), round(float(b) / step)], form
     if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
         return YEAR, [value], ("year_int",)
     if not isinstance(value, str):

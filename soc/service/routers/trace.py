@@ -66,7 +66,8 @@ _BODY_DOC = {"requestBody": {"required": True, "content": {
              summary="Trace a leaked file to the release it came from (溯源)",
              responses=errors(413, 415, 422, 503, e400="the JSON body is not {\"records\": [...]}",
                               e415="neither JSON, CSV nor NDJSON",
-                              e422="the CSV or JSON Lines cannot be read (ragged rows, no header, bad line) or has no rows",
+                              e422="the CSV or JSON Lines cannot be read (ragged rows, no header, bad "
+                              "line) or has no rows",
                               e503="the keyring (master key) or the share store cannot be opened"))
 async def trace(request: Request, dataset: str | None = Query(default=None, min_length=1,
                                                               description="only releases of this dataset"),
