@@ -123,17 +123,21 @@ class _Marks:
         """The chunk's records to write: ``res.records`` plus, once, the canaries."""
         self._count(res.watermark)
         out = res.records
-        if self.wanted and not self.canaries and chunk:
+        if self.wanted and chunk:
             rng = random.SystemRandom()
             entities = {n: (g.entity if g is not None else None) for n, g in grades.items()}
-            fakes, made = canaries.make(chunk, entities, self.wanted, rng)
+            fakes, made = canaries.make(chunk, entities, min(self.wanted, len(chunk) // canaries.ROWS_PER_CANARY),
+                                        rng)
             masked = self.engine.mask(self.dataset, self.caller, fakes, grades=grades, emit_audit=False)
-            self._count(masked.watermark)
-            self.watched = canaries.distinctive(masked.records, made)
-            out = list(out)
-            for record in masked.records:
-                out.insert(rng.randrange(len(out) + 1), record)
-            self.canaries = len(masked.records)
+            watched = canaries.distinctive(masked.records, made)
+            self.wanted = 0  # decided once, on the first chunk
+            if watched:  # a canary no one can recognise once masked would only be noise in the data
+                self._count(masked.watermark)
+                self.watched = watched
+                out = list(out)
+                for record in masked.records:
+                    out.insert(rng.randrange(len(out) + 1), record)
+                self.canaries = len(masked.records)
         return out
 
     def _count(self, wm: dict[str, Any] | None) -> None:

@@ -41,7 +41,11 @@ def demo_settings(base: Settings) -> Settings:
 
 def command_hint(settings: Settings) -> Callable[[str], str]:
     """``shuwei ARGS`` as a user must type it to reach the demo's data from the same folder."""
-    prefix = f"SHUWEI_DATA_DIR={shlex.quote(str(settings.data_dir))} shuwei"
+    prefix = f"SHUWEI_DATA_DIR={shlex.quote(str(settings.data_dir))}"
+    key = settings.section("crypto").get("master_key_file")
+    if key and Path(key).parent == settings.data_dir:  # the demo's own key (see _demo_master_key)
+        prefix += f" SHUWEI_MASTER_KEY_FILE={shlex.quote(str(key))}"
+    prefix += " shuwei"
     src = settings.source_file
     if src is not None and src.absolute() != (find_config_file() or Path()).absolute():
         prefix += f" --config {shlex.quote(str(src.absolute()))}"
@@ -92,7 +96,7 @@ def step_mask(ctx: Context) -> None:
 
 def _demo_master_key(ctx: Context) -> None:
     """Watermarks need the keyring: without a configured master key the demo makes its own, in
-    its data directory (mode 0600, named by the demo's settings), and names it in the trace hint."""
+    its data directory (mode 0600, named by the demo's settings) and in the commands it suggests."""
     import os
     import secrets
 
@@ -108,7 +112,7 @@ def _demo_master_key(ctx: Context) -> None:
         fh.write(secrets.token_hex(32) + "\n")
     ctx["settings"] = settings.model_copy(update={"crypto": {**settings.section("crypto"),
                                                              "master_key_file": str(path)}})
-    ctx["key_hint"] = f"{MASTER_KEY_FILE_ENV}={shlex.quote(str(path))} "
+    ctx["hint"] = command_hint(ctx["settings"])
 
 
 def _trace_leak(ctx: Context, engine: Any, source: Path) -> None:
@@ -151,7 +155,7 @@ def _trace_leak(ctx: Context, engine: Any, source: Path) -> None:
         c = best["caller"]
         typer.echo(f"  verdict {result['verdict']}: {best['release_id']} → {c['org']}/{c['role']} "
                    f"(p = {best['p_value']:.1e}; {', '.join(best['evidence'])})")
-    typer.echo("  trace it yourself: " + ctx.get("key_hint", "") + ctx["hint"](f"trace {shlex.quote(str(leak))}"))
+    typer.echo("  trace it yourself: " + ctx["hint"](f"trace {shlex.quote(str(leak))}"))
 
 
 def _mask_nested(ctx: Context, engine: Any, caller: Any) -> None:

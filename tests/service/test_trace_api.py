@@ -57,9 +57,10 @@ def test_a_leaked_csv_is_traced_to_its_release_and_alerted(live: Live) -> None:
     assert alert["group"] == {"release_id": second, "user": "u-市医保局", "org": "市医保局"}
     with sqlite3.connect(live.server.data_dir / "soc.db") as db:
         docs = [json.loads(r[0]) for r in db.execute("SELECT doc FROM events WHERE action = 'api_call'")]
-    traces = [d for d in docs if (d.get("extra") or {}).get("operation") == "trace"]
-    assert traces and traces[0]["user"] == "compliance_officer-key" and traces[0]["extra"]["verdict"] == "traced"
-    assert second in traces[0]["extra"]["release_ids"]
+    traces = [d for d in docs if (d.get("extra") or {}).get("operation") == "trace"
+              and d["extra"].get("release_id") == second]
+    assert len(traces) == 2 and {d["user"] for d in traces} == {"compliance_officer-key"}
+    assert all(d["extra"]["verdict"] == "traced" and d["extra"]["recipient"]["org"] == "市医保局" for d in traces)
 
 
 def test_bad_leaks_are_refused_with_one_line(live: Live) -> None:
