@@ -25,6 +25,8 @@ from crypto.policy import Approval, Decision, MaskingPolicy
 from crypto.nested import leaf_paths, run_nested, top_field
 from crypto.paths import has_nesting
 from crypto.share import approvals as share_approvals, releases
+from crypto.share.watermark import (MARKABLE, METHOD, TAG_HEX, Marker, Prf, Tagger, Utility, WatermarkSpec,
+                                    org_hash_key, org_tag_key, recipient_key)
 from crypto.strategies import Masker, TokenizeParams, Unfit, fallback
 from crypto.textmask import TextMasker
 
@@ -51,6 +53,7 @@ class MaskResult:
     clear: tuple[str, ...] = ()  # L3+ fields granted in clear
     masked: tuple[str, ...] = ()
     release_id: str | None = None  # set when the call was recorded as a release
+    watermark: dict[str, Any] | None = None  # the release's watermark parameters and utility
 
     def to_dict(self) -> dict[str, Any]:
         return {"records": self.records, "decisions": self.decisions, "fallbacks": self.fallbacks}
@@ -62,6 +65,9 @@ class _Plan:
     steps: tuple[tuple[str, Masker, str], ...]  # (field, masker, fallback mode); keep omitted
     granted: tuple[str, ...]
     texts: tuple[tuple[str, TextMasker], ...] = ()  # free-text fields masked span by span
+    tagger: Tagger | None = None  # per-org pseudonym tags
+    marker: Marker | None = None  # value watermark of the recipient (runs last)
+    watermark: dict[str, Any] | None = None  # its parameters, for the release ledger
 
 
 def policy_path(settings: Settings) -> Path:
@@ -140,21 +146,30 @@ class MaskingEngine:
         fallbacks = [f for f in names if f in fell]
         decisions = {n: ({**d, "spans": spans[n]} if spans.get(n) else d) for n, d in plan.decisions.items()}
         result = MaskResult(out, decisions, fallbacks, plan.granted, tuple(s[0] for s in plan.steps))
+        if plan.watermark is not None:
+            utility: dict[str, Utility] = {}
+            if plan.tagger is not None:
+                plan.tagger.apply(out)
+            if plan.marker is not None:
+                plan.marker.apply(out, utility)
+            result.watermark = {**plan.watermark, "utility": {f: u.to_dict() for f, u in utility.items()}}
         if emit_audit:
             result.release_id = self.release(dataset, caller, names, len(records), plan.decisions,
-                                             plan.granted, result.masked, fallbacks, spans)
+                                             plan.granted, result.masked, fallbacks, spans,
+                                             watermark=result.watermark)
         return result
 
     def release(self, dataset: str, caller: Caller, names: list[str], rows: int,
                 decisions: dict[str, dict[str, Any]], clear: tuple[str, ...] | list[str],
                 masked: tuple[str, ...] | list[str], fallbacks: list[str],
-                spans: dict[str, dict[str, int]] | None = None) -> str:
+                spans: dict[str, dict[str, int]] | None = None, *,
+                watermark: dict[str, Any] | None = None) -> str:
         """Record the release in the ledger (durably), then emit its ``mask`` event; the release id."""
         rel = releases.record(self.settings.data_dir, dataset=dataset, user=caller.user or current_user(),
                               role=caller.role, org=caller.org, purpose=caller.purpose,
                               approval_id=caller.approval_id, rows=rows,
                               fields={f: d["strategy"] for f, d in decisions.items()},
-                              now=datetime.now(timezone.utc).astimezone())
+                              now=datetime.now(timezone.utc).astimezone(), watermark=watermark)
         audit.emit(audit.make_event(
             "mask", user=caller.user or current_user(), role=caller.role, org=caller.org,
             dataset=dataset, fields=names, rows=rows, purpose=caller.purpose,
@@ -232,6 +247,7 @@ class MaskingEngine:
         decided = self.decide(dataset, caller, names, grades)
         steps, texts = [], []
         reasons = {n: d.reason for n, d in decided.items()}
+        wm = _Watermarking(self.policy.watermark, self.keys, caller, decided, grades)
         for name, d in decided.items():
             if d.strategy.id == "mask_spans" or d.below_l3:
                 # free text, and (guard) text kept as below L3: its L3+ spans are still masked
@@ -241,13 +257,14 @@ class MaskingEngine:
                 continue
             fg = grades.get(name)
             masker = d.strategy.build(fg.entity if fg else None, dataset, name,
-                                      self.keys if d.strategy.keyed else None)
+                                      wm.keys_for(name, d.strategy.id) if d.strategy.keyed else None)
             steps.append((name, masker, d.strategy.params.fallback))
             if isinstance(d.strategy.params, TokenizeParams):  # tokens do not carry their version: say it
                 key_id = d.strategy.params.key_id
                 reasons[name] += f"; FF1 key {key_id} version {self.keys.active_version(key_id)}"
         return _Plan({n: {"strategy": d.strategy.id, "reason": reasons[n]} for n, d in decided.items()},
-                     tuple(steps), tuple(n for n, d in decided.items() if d.granted), tuple(texts))
+                     tuple(steps), tuple(n for n, d in decided.items() if d.granted), tuple(texts),
+                     wm.tagger, wm.marker, wm.params())
 
     def _text_masker(self, dataset: str, caller: Caller, name: str) -> TextMasker:
         """Each span entity decided as if it were the field's entity, at the entity's grade."""
@@ -269,3 +286,69 @@ class MaskingEngine:
             maskers[entity] = None if d.strategy.id == "keep" else d.strategy.build(
                 entity, dataset, name, self.keys if d.strategy.keyed else None)
         return TextMasker(scanner, maskers)
+
+
+class _OrgKeys:
+    """The managed keys as one consumer org sees them: ``hash`` pseudonyms under the org's own key."""
+
+    def __init__(self, keys: ManagedKeys, org: str) -> None:
+        self._keys, self._org = keys, org
+
+    def hmac_key(self, key_id: str) -> bytes:
+        return org_hash_key(self._keys.hmac_key(key_id), self._org)
+
+    def ff1(self, key_id: str, cipher: str, alphabet: str) -> Any:
+        return self._keys.ff1(key_id, cipher, alphabet)
+
+    def field_cipher(self, key_id: str, algorithm: str) -> Any:
+        return self._keys.field_cipher(key_id, algorithm)
+
+
+class _Watermarking:
+    """What the policy's ``watermark:`` section adds to one plan (docs/design/watermark.md): the
+    recipient's value marks, and ``hash`` pseudonyms keyed and tagged per consumer org. Values the
+    policy masks in any other way, or grants in clear, are never touched."""
+
+    def __init__(self, spec: WatermarkSpec | None, keys: ManagedKeys, caller: Caller,
+                 decided: dict[str, Decision], grades: dict[str, Any]) -> None:
+        self.spec, self.keys, self.org = spec, keys, caller.org
+        self.marker: Marker | None = None
+        self.tagger: Tagger | None = None
+        self.pseudonyms: tuple[str, ...] = ()
+        if spec is None:
+            return
+        marks = []
+        for name, d in decided.items():
+            fg = grades.get(name)
+            rule = spec.rule_for(name, fg.entity if fg is not None else None)
+            if rule is not None and d.strategy.id in MARKABLE and not d.granted and not _is_path(name):
+                marks.append((name, rule))
+        if spec.pseudonyms == "per_org" and caller.org:
+            self.pseudonyms = tuple(n for n, d in decided.items() if d.strategy.id == "hash" and not _is_path(n))
+        if not marks and not self.pseudonyms:
+            return
+        self.material, self.version = keys.watermark_key(spec.key_id)
+        if marks:
+            self.marker = Marker(Prf(recipient_key(self.material, caller.org, caller.user)), marks)
+        if self.pseudonyms and caller.org:
+            self.tagger = Tagger(Prf(org_tag_key(self.material, caller.org)), self.pseudonyms)
+
+    def keys_for(self, name: str, strategy: str) -> Any:
+        """The keys a keyed strategy of ``name`` runs under: the org's own for per-org pseudonyms."""
+        if name in self.pseudonyms and self.org:
+            return _OrgKeys(self.keys, self.org)
+        return self.keys
+
+    def params(self) -> dict[str, Any] | None:
+        """The ledger's ``watermark`` object (never values); None when nothing is marked."""
+        if self.spec is None or (self.marker is None and not self.pseudonyms):
+            return None
+        out = (self.marker.params(self.spec.key_id, self.version) if self.marker is not None else
+               {"method": METHOD, "key_id": self.spec.key_id, "version": self.version, "values": {}})
+        out["pseudonyms"] = {name: {"per_org": True, "tag_hex": TAG_HEX} for name in self.pseudonyms}
+        return out
+
+
+def _is_path(name: str) -> bool:
+    """A nested leaf path (``applicant.age``, ``items[].fee``): only top-level fields carry marks."""
+    return "." in name or "[]" in name

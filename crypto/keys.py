@@ -57,6 +57,14 @@ class ManagedKeys:
         """FF1 under the active version of a policy key (created on first use)."""
         return _ff1(self._active(key_id), cipher, alphabet)
 
+    def watermark_key(self, key_id: str) -> tuple[bytes, int]:
+        """(material, version) of the active version of the policy's watermark key (created on
+        first use); tracing reads recorded versions with ``keyring.material`` and creates nothing."""
+        ring = self.keyring
+        ring.ensure(key_id, reason=POLICY_FIRST_USE)
+        version = ring.active_version(key_id)
+        return ring.material(key_id, version), version
+
     def field_cipher(self, key_id: str, algorithm: str) -> FieldCipher:
         self.keyring.ensure(key_id, reason=POLICY_FIRST_USE)
         return self._cipher(key_id, algorithm)

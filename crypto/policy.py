@@ -26,6 +26,7 @@ from classifier.errors import validation_error
 from classifier.policy import ENTITY_IDS, GRADES
 from crypto.errors import PolicyError
 from crypto.paths import field_matches
+from crypto.share.watermark import WatermarkSpec
 from crypto.strategies import STRATEGIES, KeyServices, Masker, Params
 from crypto.yamlmarks import Located, load
 
@@ -103,9 +104,10 @@ class MaskingPolicy:
     def __init__(self, file: str, roles: dict[str, str], masks: dict[str, StrategySpec],
                  grade_masks: dict[str, StrategySpec], rules: list[Rule],
                  approvals: dict[str, Approval], k: int, qi_fields: frozenset[str],
-                 qi_entities: frozenset[str]) -> None:
+                 qi_entities: frozenset[str], watermark: WatermarkSpec | None = None) -> None:
         self.file, self.roles, self.masks, self.grade_masks = file, roles, masks, grade_masks
         self.rules, self.approvals = rules, approvals
+        self.watermark = watermark  # None: releases carry no watermark
         self.k, self.qi_fields, self.qi_entities = k, qi_fields, qi_entities
 
     # -- loading -----------------------------------------------------------------------------
@@ -153,7 +155,8 @@ class MaskingPolicy:
             if e not in ENTITY_IDS:
                 raise PolicyError(f"quasi_identifiers: unknown entity '{e}'", file=f, line=qi.line_of("entities"))
         return cls(f, roles, masks, grade_masks, rules, approvals, k,
-                   qi_fields or frozenset(), qi_entities or frozenset())
+                   qi_fields or frozenset(), qi_entities or frozenset(),
+                   _watermark(doc.get("watermark"), f, doc.line_of("watermark")))
 
     # -- deciding ----------------------------------------------------------------------------
     def approval_status(self, approval_id: str | None, dataset: str, role: str, user: str,
@@ -308,6 +311,28 @@ def _rules(node: Any, f: str, line: int, roles: dict[str, str]) -> list[Rule]:
         spec = _strategy(item["strategy"], f, item.line_of("strategy"), rid, params_node=item.get("params"))
         out.append(Rule(rid, item.line, match, spec))
     return out
+
+
+def _watermark(node: Any, f: str, line: int) -> WatermarkSpec | None:
+    """The ``watermark:`` section (docs/design/watermark.md); absent → no watermark."""
+    if node is None:
+        return None
+    node = _mapping(node, f, line, "watermark")
+    try:
+        spec = WatermarkSpec.model_validate(dict(node))
+    except ValidationError as exc:
+        field, msg = validation_error(exc)
+        loc = exc.errors()[0]["loc"]
+        raise PolicyError(f"watermark: '{field or 'watermark'}': {msg}", file=f,
+                          line=node.line_of(loc[0]) if loc else line) from None
+    for rule in spec.values:
+        bad = sorted(rule.entities - set(ENTITY_IDS))
+        if bad:
+            raise PolicyError(f"watermark.values: unknown entity '{bad[0]}'", file=f, line=node.line_of("values"))
+        if not rule.fields and not rule.entities:
+            raise PolicyError("watermark.values: each entry names fields or entities", file=f,
+                              line=node.line_of("values"))
+    return spec
 
 
 def _approvals(node: Any, f: str, line: int) -> dict[str, Approval]:

@@ -436,7 +436,7 @@ class RandomReplaceParams(Params):
     seed: int | None = None
 
 
-_FAKERS: dict[str, Callable[[Any], Any]] = {
+FAKERS: dict[str, Callable[[Any], Any]] = {
     "PERSON_NAME": lambda f: f.name(),
     "CN_MOBILE": lambda f: f.phone_number(),
     "CN_RESIDENT_ID": lambda f: f.ssn(),
@@ -466,7 +466,7 @@ class RandomReplace(Strategy):
         faker = Faker(p.locale)
         if p.seed is not None:
             faker.seed_instance(p.seed)
-        make = _FAKERS.get(entity or "")
+        make = FAKERS.get(entity or "")
 
         def mask(value: Any) -> Any:
             if make is None or value == "":

@@ -27,6 +27,7 @@ from soc.config import SocConfig, anomaly_file, rules_dir, soc_config
 from soc.detection.match import Match
 from soc.enrich import Enricher
 from soc.playbooks import PlaybookRunner, load_playbooks
+from soc.sharewatch import ShareWatch
 from soc.store.base import AlertStore, EventStore
 from soc.validate import EventError, Rejection, parse_ts, validate_event
 
@@ -99,13 +100,14 @@ class IngestPipeline:
     def __init__(self, store: EventStore, alert_store: AlertStore, enricher: Enricher, *,
                  detector: Any | None = None, anomaly: AnomalyDetector | None = None,
                  playbooks: PlaybookRunner | None = None, window_seconds: float = 3600.0,
-                 batch_size: int = BATCH) -> None:
+                 batch_size: int = BATCH, share_watch: ShareWatch | None = None) -> None:
         self.store = store
         self.alerts = AlertManager(alert_store, window_seconds)
         self.enricher = enricher
         self.detector = detector
         self.anomaly = anomaly
         self.playbooks = playbooks
+        self.share_watch = share_watch
         self.batch_size = batch_size
         self._context: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.RLock()
@@ -125,13 +127,14 @@ class IngestPipeline:
         from classifier.catalog import Catalog
 
         enricher = Enricher(Catalog.open(settings), cfg.working_hours, tz, cfg.catalog_cache_seconds)
-        detector = anomaly = None
+        detector = anomaly = share_watch = None
         if detection:
+            share_watch = ShareWatch(data_dir)
             detector = load_detector(rules_dir(settings, cfg), cfg.placeholders)
             anomaly = AnomalyDetector(load_anomaly_config(anomaly_file(settings, cfg)),
                                       data_dir / "soc.db", enricher.dataset_level)
         pipe = cls(store, alert_store, enricher, detector=detector, anomaly=anomaly,
-                   window_seconds=cfg.alert_window_minutes * 60)
+                   window_seconds=cfg.alert_window_minutes * 60, share_watch=share_watch)
         if detection:
             from soc.detection_state import DetectionState
 
@@ -215,7 +218,7 @@ class IngestPipeline:
         fresh = [item for item, ok in zip(batch, stored) if ok]
         result.accepted += len(fresh)
         result.duplicates += len(batch) - len(fresh)
-        if self.detector is None and self.anomaly is None:
+        if self.detector is None and self.anomaly is None and self.share_watch is None:
             return
         ctx = self._context
         for event, _, _ in fresh:
@@ -228,6 +231,8 @@ class IngestPipeline:
                 matches.extend(self.detector.process(event, line))
             if self.anomaly is not None:
                 matches.extend(self.anomaly.process(event, ts))
+            if self.share_watch is not None:
+                matches.extend(self.share_watch.process(event))
             for match in matches:
                 alert, is_new = self.alerts.record(match, ctx, once=once)
                 alerts[alert["id"]] = alert

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS releases (
   org TEXT, purpose TEXT, approval_id TEXT, at TEXT NOT NULL, rows INTEGER NOT NULL,
   fields TEXT NOT NULL, watermark TEXT);
 CREATE INDEX IF NOT EXISTS releases_at ON releases(at);
+CREATE TABLE IF NOT EXISTS canaries (
+  value TEXT NOT NULL, release_id TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (value, release_id));
 """
 
 

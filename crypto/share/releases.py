@@ -51,7 +51,7 @@ def _insert(conn: sqlite3.Connection, rels: list[Release]) -> None:
     conn.executemany("INSERT INTO releases VALUES (?,?,?,?,?,?,?,?,?,?,?)", [
         (r.release_id, r.dataset, r.caller["user"], r.caller["role"], r.caller["org"], r.caller["purpose"],
          r.caller["approval_id"], r.at, r.rows, json.dumps(r.fields, ensure_ascii=False),
-         json.dumps(r.watermark) if r.watermark is not None else None) for r in rels])
+         json.dumps(r.watermark, ensure_ascii=False) if r.watermark is not None else None) for r in rels])
 
 
 def record(data_dir: Path, **kwargs: Any) -> Release:

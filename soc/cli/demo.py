@@ -40,7 +40,11 @@ def demo_settings(base: Settings) -> Settings:
 
 def command_hint(settings: Settings) -> Callable[[str], str]:
     """``shuwei ARGS`` as a user must type it to reach the demo's data from the same folder."""
-    prefix = f"SHUWEI_DATA_DIR={shlex.quote(str(settings.data_dir))} shuwei"
+    prefix = f"SHUWEI_DATA_DIR={shlex.quote(str(settings.data_dir))}"
+    key = settings.section("crypto").get("master_key_file")
+    if key and Path(key).parent == settings.data_dir:  # the demo's own key (see _demo_master_key)
+        prefix += f" SHUWEI_MASTER_KEY_FILE={shlex.quote(str(key))}"
+    prefix += " shuwei"
     src = settings.source_file
     if src is not None and src.absolute() != (find_config_file() or Path()).absolute():
         prefix += f" --config {shlex.quote(str(src.absolute()))}"
@@ -78,6 +82,7 @@ def step_mask(ctx: Context) -> None:
     source = next(Path(s) for s in ctx["samples"] if s.endswith("pop_basic.csv"))
     with open(source, newline="", encoding="utf-8") as fh:
         records = [row for _, row in zip(range(3), csv.DictReader(fh))]
+    _demo_master_key(ctx)
     engine = MaskingEngine.from_settings(ctx["settings"])
     typer.echo("\n== dynamic desensitization (动态脱敏) of pop_basic, decided per field from the catalog")
     for role in ("analyst", "case_officer"):
@@ -87,6 +92,71 @@ def step_mask(ctx: Context) -> None:
         print_table(result.records, fields)
         typer.echo("decisions: " + "; ".join(f"{f}: {d['strategy']}" for f, d in result.decisions.items()))
     _mask_nested(ctx, engine, Caller)
+    _trace_leak(ctx, engine, source)
+
+
+def _demo_master_key(ctx: Context) -> None:
+    """Watermarks need the keyring: without a configured master key the demo makes its own, in
+    its data directory (mode 0600, named by the demo's settings) and in the commands it suggests."""
+    import os
+    import secrets
+
+    from crypto.masterkey import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV
+
+    settings = ctx["settings"]
+    if os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV) or \
+            settings.section("crypto").get("master_key_file"):
+        return
+    path = Path(settings.data_dir) / "master.key"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_hex(32) + "\n")
+    ctx["settings"] = settings.model_copy(update={"crypto": {**settings.section("crypto"),
+                                                             "master_key_file": str(path)}})
+    ctx["hint"] = command_hint(ctx["settings"])
+
+
+def _trace_leak(ctx: Context, engine: Any, source: Path) -> None:
+    """Export pop_basic to two recipients; 50 rows of one turn up as a spreadsheet; trace them."""
+    import csv
+    import random
+
+    from openpyxl import Workbook
+
+    from crypto.engine import Caller
+    from crypto.static import mask_file
+    from soc.cli.trace import run_trace
+
+    out = Path(ctx["settings"].data_dir) / "exports"
+    out.mkdir(exist_ok=True)
+    typer.echo("\n== leak tracing (事后可追溯): pop_basic exported to two recipients, each copy watermarked")
+    exports = {}
+    for org, role in (("市卫健委", "analyst"), ("市医保局", "auditor")):
+        dst = out / f"pop_basic_{role}.csv"
+        report = mask_file(engine, source, dst, Caller(user=f"demo-{role}", role=role, org=org, purpose="demo"),
+                           force=True)
+        exports[org] = dst
+        typer.echo(f"  {report['release_id']} → {org}/{role}: {report['rows']} rows, "
+                   f"{report['watermark']['canaries']} canaries, marks {report['watermark']['utility']}")
+    with open(exports["市医保局"], newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    leak = out / "found_on_a_forum.xlsx"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook opens on one worksheet
+    columns = ["公民身份号码", "性别", "登记日期"]
+    sheet.append(columns)
+    for row in random.Random(12).sample(rows, 50):
+        sheet.append([row[c] for c in columns])
+    book.save(leak)
+    result = run_trace(leak, settings=ctx["settings"])
+    best = result["candidates"][0] if result["candidates"] else None
+    typer.echo(f"  leaked: 50 random rows, 3 of {len(rows[0])} columns, as xlsx ({leak.name})")
+    if best is not None:
+        c = best["caller"]
+        typer.echo(f"  verdict {result['verdict']}: {best['release_id']} → {c['org']}/{c['role']} "
+                   f"(p = {best['p_value']:.1e}; {', '.join(best['evidence'])})")
+    typer.echo("  trace it yourself: " + ctx["hint"](f"trace {shlex.quote(str(leak))}"))
 
 
 def _mask_nested(ctx: Context, engine: Any, caller: Any) -> None:
@@ -149,32 +219,6 @@ def _trail_days(settings: Settings) -> tuple[str | None, str | None]:
     finally:
         pipe.close()
     return (min(days), max(days)) if days else (None, None)
-
-
-def _demo_master_key(ctx: Context) -> None:
-    """Signing the pack needs the keyring's master key: without one configured, the demo makes its
-    own in its data directory and names it in every hint that follows."""
-    from crypto.errors import MasterKeyError
-    from crypto.masterkey import MASTER_KEY_FILE_ENV, LocalMasterKey
-
-    settings = ctx["settings"]
-    try:
-        LocalMasterKey.from_settings(settings)
-        return
-    except MasterKeyError:
-        pass
-    import os
-    import secrets
-
-    path = Path(settings.data_dir) / "demo-master.key"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_hex(32) + "\n")
-    crypto = {**settings.section("crypto"), "master_key_file": str(path)}
-    ctx["settings"] = Settings.model_validate({**settings.model_dump(), "crypto": crypto})
-    ctx["settings"].source_file = settings.source_file
-    base = ctx["hint"]
-    ctx["hint"] = lambda args: f"{MASTER_KEY_FILE_ENV}={shlex.quote(str(path))} {base(args)}"
 
 
 def step_next(ctx: Context) -> None:

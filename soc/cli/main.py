@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 
 from classifier.settings import CONFIG_ENV, ConfigError, Settings, get_settings, on_data_dir
 from soc import logsetup
-from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, share, soc_cmd
+from soc.cli import apikey, classify, crypto_cmd, demo, es_cmd, evidence, mask, serve, share, soc_cmd, trace
 from soc.cli.common import LogFormat, LogLevel, fail
 from soc.cli.progress import progress_bars
 
@@ -97,6 +97,7 @@ app.add_typer(soc_cmd.app, name="soc", help="Audit ingest, detection, alerts and
 app.add_typer(es_cmd.app, name="es", help="The Elasticsearch store: status, setup, spool replay, retention, hunt.")
 app.add_typer(evidence.app, name="evidence", help="Graded-protection evidence for auditors (等保 2.0, 密评).")
 app.add_typer(apikey.app, name="apikey", help="API keys of the HTTP service.")
+app.command("trace", help="Trace a leaked file to the release it came from (溯源).")(trace.trace)
 app.command("serve", help="Run the HTTP service (uvicorn).")(serve.serve)
 app.command("demo", help="Run the whole suite on generated sample data.")(demo.demo)
 

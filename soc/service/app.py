@@ -8,7 +8,8 @@ from fastapi_offline import FastAPIOffline
 from classifier.settings import Settings, get_settings
 from soc.service.errors import install_error_handlers
 from soc.service.middleware import ServiceMiddleware
-from soc.service.routers import alerts, approvals, audit, crypto, datasets, evidence, health, mask, whoami
+from soc.service.routers import (alerts, approvals, audit, crypto, datasets, evidence, health, mask, trace,
+                                 whoami)
 from soc.service.state import ServiceState
 
 DESCRIPTION = """数卫 Shuwei HTTP API. Authenticate with `Authorization: Bearer <API key or OIDC token>`.
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(approvals.router)
     app.include_router(evidence.router)
+    app.include_router(trace.router)
     app.add_middleware(ServiceMiddleware, max_body_bytes=state.options.max_body_bytes)
     return app
 

@@ -41,6 +41,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/approvals/{approval_id}"): PLATFORM | ADMINS | {"data_owner", "owner_pop", "compliance_officer"},
     ("POST", "/v1/approvals/{approval_id}/decision"): ADMINS | {"data_owner", "owner_pop"},
     ("POST", "/v1/evidence/export"): ADMINS | {"compliance_officer"},
+    ("POST", "/v1/trace"): ADMINS | {"compliance_officer"},
 }
 
 RECORD = {"姓名": "张三", "联系电话": "13812345678"}
@@ -64,6 +65,7 @@ def request_for(method: str, path: str) -> dict[str, Any]:
                           "valid_from": "2026-01-01", "valid_until": "2099-12-31"},
         "/v1/approvals/AP-2026-0000/decision": {"operation": "approve"},
         "/v1/evidence/export": {"system": "test platform"},
+        "/v1/trace": {"records": [RECORD]},
     }
     req: dict[str, Any] = {"method": method, "url": url}
     if method in ("POST", "PATCH"):

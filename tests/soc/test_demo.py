@@ -27,6 +27,7 @@ def test_demo_runs_every_area(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "scenarios detected 14/14" in out                   # SOC step found every injected attack
     assert "SM3 hash chain" in out and "intact" in out
     assert "graded-protection evidence" in out
+    assert re.search(r"verdict traced: rel-[0-9a-f]{16} → 市医保局/auditor", out)  # the leaked sample named
     demo_dir = data_dir / "demo"                               # ONE data directory for every step
     assert (demo_dir / "catalog.db").is_file() and (demo_dir / "soc.db").is_file()
     assert not (data_dir / "catalog.db").exists()              # the user's own data dir is left alone
@@ -40,8 +41,9 @@ def test_demo_runs_every_area(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -
     hint = next(line for line in out.splitlines() if line.startswith("check: "))[len("check: "):]
     words = shlex.split(hint)
     start = words.index("shuwei")
-    env = dict(w.split("=", 1) for w in words[:start])
-    assert env["SHUWEI_DATA_DIR"] == str(demo_dir) and words[start:start + 3] == ["shuwei", "evidence", "check"]
+    env = dict(w.split("=", 1) for w in words[:start])  # the demo's own master key too
+    assert env["SHUWEI_DATA_DIR"] == str(demo_dir) and set(env) <= {"SHUWEI_DATA_DIR", "SHUWEI_MASTER_KEY_FILE"}
+    assert words[start:start + 3] == ["shuwei", "evidence", "check"]
     assert words[start + 3] == "--from" and words[start + 5] == "--to"
     for name, value in env.items():
         monkeypatch.setenv(name, value)

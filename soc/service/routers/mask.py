@@ -109,7 +109,8 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
     strategies = {f: d["strategy"] for f, d in decisions.items()}
     release = releases.build(dataset=body.dataset, user=caller.user, role=caller.role, org=caller.org,
                              purpose=caller.purpose, approval_id=caller.approval_id, rows=len(body.records),
-                             fields=strategies, now=datetime.now(timezone.utc).astimezone())
+                             fields=strategies, now=datetime.now(timezone.utc).astimezone(),
+                             watermark=result.watermark)
     release_id = release.release_id
     # The ledger row and the audit event are both durable before the answer; written side by side
     # (group commits), so the release costs no extra fsync on the caller's path.

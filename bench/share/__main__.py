@@ -1,0 +1,3 @@
+from bench.share.run import main
+
+main()

@@ -1,0 +1,441 @@
+"""Recipient watermarks (数据水印) in released values — see docs/design/watermark.md.
+
+In the spirit of Agrawal & Kiernan (VLDB 2002), but keyed per recipient so a leak names who it
+was released to: a value the policy allows to change by one ``step`` (an amount, a coordinate, a
+date at its released level) is read as an integer ``q`` on its grid; the pair cell ``c = q // 2``
+selects one keyed pseudo-random bit ``b`` and the value is moved to ``2c + b`` (at most one step).
+``c`` does not change under marking, so detection needs no primary key and survives any row
+subset, reordering, dropped columns and CSV/JSON Lines/xlsx conversion: each value carries its
+own bit. The bit is a block-cipher PRF over ``field tag | level | c`` under a key derived (HKDF-SM3)
+from the keyring's ``watermark`` key and the recipient (org, user); one ECB call covers a batch.
+
+``hash`` pseudonyms keyed per consumer org (``pseudonyms: per_org``) end in a 4-hex tag, a PRF
+MAC of the rest under the org's tag key: a leaked pseudonym names its org.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from classifier.dates import parse_date
+from crypto.primitives import aes_ecb_encryptor, derive, sm3
+
+METHOD = "shuwei-wm/1"
+TAG_HEX = 4  # hex chars of a pseudonym's recipient tag: 16 bits, 1 in 65,536 by chance
+MARKABLE = frozenset({"keep", "truncate_geo", "generalize_date"})  # strategies whose output may carry a bit
+Kind = Literal["number", "date"]
+_PAIR = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*([,，])\s*(-?\d+(?:\.\d+)?)\s*")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})((?:[ T]00:00(?::00)?)?)")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_YEAR = re.compile(r"\d{4}")
+_HEX = re.compile(r"[0-9a-f]{16,64}")
+_HEX_RUN = re.compile(r"[0-9a-f]+")
+DAY, MONTH, YEAR, NUMBER = 1, 2, 3, 4  # levels: part of the PRF input, so levels never collide
+
+
+class ValueRule(BaseModel):
+    """Fields (names or entities) whose released values the mark may move by one ``step``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    fields: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+    kind: Kind = "number"
+    step: float = Field(1.0, gt=0, description="number: the grid unit; date: ignored (one day/month/year)")
+
+    def params(self) -> dict[str, Any]:
+        return {"kind": self.kind, "step": self.step} if self.kind == "number" else {"kind": "date"}
+
+
+class WatermarkSpec(BaseModel):
+    """The policy's ``watermark:`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key_id: str = Field("watermark", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    values: tuple[ValueRule, ...] = ()
+    pseudonyms: Literal["per_org", "shared"] = "shared"
+    canaries: int = Field(0, ge=0, le=100, description="synthetic records per static export")
+
+    def rule_for(self, name: str, entity: str | None) -> ValueRule | None:
+        for rule in self.values:
+            if name in rule.fields or (entity is not None and entity in rule.entities):
+                return rule
+        return None
+
+
+def recipient_key(material: bytes, org: str | None, user: str | None) -> bytes:
+    return derive(material, "shuwei/watermark/v1|" + json.dumps([org or "", user or ""], ensure_ascii=False), 16)
+
+
+def org_tag_key(material: bytes, org: str) -> bytes:
+    return derive(material, "shuwei/pseudonym-tag/v1|" + org, 16)
+
+
+def org_hash_key(hmac_key: bytes, org: str) -> bytes:
+    """The per-org HMAC key of ``hash`` pseudonyms: the same person differs between orgs."""
+    return derive(hmac_key, "shuwei/hash-per-org/v1|" + org)
+
+
+class Prf:
+    """AES-128-ECB as a PRF over 16-byte blocks, one ``update`` per batch. Not SM4: the PRF guards
+    no confidentiality, and SM4 in software (~0.2 µs a block here, against ~0.02 with AES-NI) cost
+    a third of the watermark's overhead on 100-record batches (bench.share: +27% → +16%)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._ecb = aes_ecb_encryptor(key)
+
+    def bits(self, blocks: bytes) -> np.ndarray:
+        out = np.frombuffer(self._ecb.update(blocks), dtype=np.uint8)
+        return out[::16] & 1
+
+    def tag_hex(self, blocks: bytes) -> list[str]:
+        """The first two bytes of each output block in hex (one C call for the batch)."""
+        out = self._ecb.update(blocks).hex()
+        return [out[i:i + TAG_HEX] for i in range(0, len(out), 32)]
+
+    def tags(self, blocks: bytes) -> np.ndarray:
+        """The first two bytes of each output block as one 16-bit tag."""
+        out = np.frombuffer(self._ecb.update(blocks), dtype=np.uint8).reshape(-1, 16)
+        return out[:, 0].astype(np.uint16) << 8 | out[:, 1]
+
+
+def field_tag(name: str, component: int) -> bytes:
+    return sm3(f"{name}#{component}".encode("utf-8"))[:7]
+
+
+_BLOCK = struct.Struct(">7sBq")
+
+
+def block(tag: bytes, level: int, cell: int) -> bytes:
+    return _BLOCK.pack(tag, level, cell)
+
+
+def tag_block(body: str) -> bytes:
+    """The PRF input of a pseudonym's tag: its first 15 bytes (already uniform HMAC output) and length."""
+    head = body[:30]
+    return bytes.fromhex(head[:len(head) // 2 * 2]).ljust(15, b"\0") + bytes([len(body)])
+
+
+def split_pseudonym(value: Any) -> tuple[str, int] | None:
+    """(body, tag) of a value shaped like a tagged hash pseudonym, else None."""
+    if not isinstance(value, str) or not _HEX.fullmatch(value):
+        return None
+    return value[:-TAG_HEX], int(value[-TAG_HEX:], 16)
+
+
+# -- reading and writing values on their grid ------------------------------------------------------
+def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
+    """(level, grid indices of each component) of a value, or None when it carries no mark.
+
+    Liberal, for leaked files: numbers as numbers or text, dates as ISO text, other written
+    forms (``parse_date``), or the date/datetime objects an xlsx reader gives."""
+    if rule.kind == "number":
+        step = rule.step
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)):
+            return NUMBER, [round(value / step)]
+        if not isinstance(value, str):
+            return None
+        try:
+            return NUMBER, [round(float(value) / step)]
+        except ValueError:
+            m = _PAIR.fullmatch(value)
+            return (NUMBER, [round(float(m.group(1)) / step), round(float(m.group(3)) / step)]) if m else None
+        except OverflowError:
+            return None
+    if isinstance(value, datetime):
+        return DAY, [value.date().toordinal()]
+    if isinstance(value, date):
+        return DAY, [value.toordinal()]
+    if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+        return YEAR, [value]
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    m = _ISO_DAY.fullmatch(text)
+    if m:
+        try:
+            return DAY, [date(int(m.group(1)), int(m.group(2)), int(m.group(3))).toordinal()]
+        except ValueError:
+            return None
+    if _YEAR.fullmatch(text):
+        return YEAR, [int(text)]
+    m = _ISO_MONTH.fullmatch(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        return MONTH, [int(m.group(1)) * 12 + int(m.group(2)) - 1]
+    d = parse_date(text)
+    return (DAY, [d.toordinal()]) if d is not None else None
+
+
+def _places(text: str) -> int:
+    dot = text.find(".")
+    return 0 if dot < 0 else len(text) - dot - 1
+
+
+def step_places(step: float) -> int:
+    exp = Decimal(repr(step)).as_tuple().exponent
+    return -exp if isinstance(exp, int) and exp < 0 else 0
+
+
+Form = tuple[Any, ...]  # how a value was written, so a moved one is written the same way
+
+
+def embed_form(rule: ValueRule, value: Any, places: int) -> tuple[int, list[int], Form] | None:
+    """Like :func:`read`, for released values: only the forms :func:`write` reproduces exactly."""
+    if rule.kind == "number":
+        step = rule.step
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, (int, float)):
+            return NUMBER, [round(value / step)], ("int" if isinstance(value, int) else "float",)
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        try:
+            return NUMBER, [round(float(text) / step)], ("text", max(places, _places(text)))
+        except ValueError:
+            pass
+        except OverflowError:
+            return None
+        m = _PAIR.fullmatch(text)
+        if m is None:
+            return None
+        a, sep, b = m.groups()
+        form = ("pair", max(places, _places(a), _places(b)), sep)
+        return NUMBER, [round(float(a) / step), round(float(b) / step)], form
+    if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+        return YEAR, [value], ("year_int",)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    m = _ISO_DAY.fullmatch(text)
+    if m is not None:
+        try:
+            return DAY, [date(int(m.group(1)), int(m.group(2)), int(m.group(3))).toordinal()], ("day", m.group(4))
+        except ValueError:
+            return None
+    if _YEAR.fullmatch(text):
+        return YEAR, [int(text)], ("year",)
+    m = _ISO_MONTH.fullmatch(text)
+    if m is not None and 1 <= int(m.group(2)) <= 12:
+        return MONTH, [int(m.group(1)) * 12 + int(m.group(2)) - 1], ("month",)
+    return None
+
+
+def write(rule: ValueRule, form: Form, qs: list[int], places: int) -> Any:
+    """The value at grid indices ``qs``, in the form it came in."""
+    kind, step, q = form[0], rule.step, qs[0]
+    if kind == "text":
+        return f"{q * step:.{form[1]}f}"
+    if kind == "pair":
+        return f"{q * step:.{form[1]}f}{form[2]}{qs[1] * step:.{form[1]}f}"
+    if kind == "int":
+        return int(q * step) if places == 0 else round(q * step, places)
+    if kind == "float":
+        return round(q * step, places)
+    if kind == "day":
+        return date.fromordinal(q).isoformat() + form[1]
+    if kind == "month":
+        return f"{q // 12:04d}-{q % 12 + 1:02d}"
+    return q if kind == "year_int" else f"{q:04d}"
+
+
+# -- marking a batch -----------------------------------------------------------------------------
+@dataclass
+class Utility:
+    """What marking cost, per field: values carrying a bit, values moved, by how much (≤ 1 step)."""
+
+    unit: str  # one step: "0.01", "1 day", "1 year"
+    marked: int = 0
+    changed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"marked": self.marked, "changed": self.changed, "max_change": self.unit if self.changed else "0"}
+
+    def add(self, other: Utility) -> None:
+        self.marked += other.marked
+        self.changed += other.changed
+
+
+_UNITS = {DAY: "1 day", MONTH: "1 month", YEAR: "1 year"}
+_BLOCKS = np.dtype([("tag", "S7"), ("level", "u1"), ("cell", ">i8")])  # the PRF input, as _BLOCK packs it
+_EPOCH = date(1970, 1, 1).toordinal()
+WriteBack = Any  # (new grid indices of the moved values, their positions, step places) → new values
+
+
+def _column(rule: ValueRule, values: list[Any]) -> tuple[int, np.ndarray, WriteBack] | None:
+    """(level, grid indices [component, value], writer) of a column of one regular form, else None."""
+    step = rule.step
+    first = values[0]
+    try:
+        if rule.kind == "date":
+            if not (isinstance(first, str) and len(first) == 10 and first[4] == "-" == first[7]
+                    and all(type(v) is str for v in values) and len("".join(values)) == 10 * len(values)):
+                return None  # not all ISO days (datetime64 would also read "2024" as a day)
+            days = np.array(values, dtype="datetime64[D]").astype(np.int64)
+            return DAY, (days + _EPOCH).reshape(1, -1), _write_days
+        if isinstance(first, str):
+            if "," not in first:
+                numbers = np.array([float(v) for v in values])
+                return NUMBER, np.rint(numbers / step).astype(np.int64).reshape(1, -1), _text_writer(first, step)
+            parts = ",".join(values).split(",")
+            if len(parts) != 2 * len(values):
+                return None
+            numbers = np.array([float(x) for x in parts]).reshape(-1, 2).T
+            return NUMBER, np.rint(numbers / step).astype(np.int64), _pair_writer(parts, step)
+        if all(type(v) is float for v in values) or all(type(v) is int for v in values):
+            numbers = np.array(values, dtype=np.float64)
+            integral = type(first) is int
+            return NUMBER, np.rint(numbers / step).astype(np.int64).reshape(1, -1), _number_writer(step, integral)
+    except (ValueError, TypeError, OverflowError):  # one value of another form: the slow path
+        return None
+    return None
+
+
+def _write_days(new: np.ndarray, moved: np.ndarray, places: int) -> list[str]:
+    out: list[str] = (new[0] - _EPOCH).astype("datetime64[D]").astype(str).tolist()
+    return out
+
+
+# A column's values share their decimals (a strategy's output, an export's amounts): the first
+# value's, or the step's if finer, are used for the values moved.
+def _text_writer(first: str, step: float) -> WriteBack:
+    def write_back(new: np.ndarray, moved: np.ndarray, places: int) -> list[str]:
+        form = f"{{:.{max(places, _places(first))}f}}".format
+        return [form(v) for v in (new[0] * step).tolist()]
+    return write_back
+
+
+def _pair_writer(parts: list[str], step: float) -> WriteBack:
+    """Only the component that moved is written again; the other keeps its text."""
+    def write_back(new: np.ndarray, moved: np.ndarray, places: int) -> list[str]:
+        form = f"{{:.{max(places, _places(parts[0]), _places(parts[1]))}f}}".format
+        out = []
+        for a, b, i in zip((new[0] * step).tolist(), (new[1] * step).tolist(), moved.tolist()):
+            x, y = parts[2 * i], parts[2 * i + 1]
+            fa, fb = form(a), form(b)
+            out.append(f"{fa if fa != x else x},{fb if fb != y else y}")
+        return out
+    return write_back
+
+
+def _number_writer(step: float, integral: bool) -> WriteBack:
+    def write_back(new: np.ndarray, moved: np.ndarray, places: int) -> list[Any]:
+        values = (new[0] * step).tolist()
+        if integral and places == 0:
+            return [int(v) for v in values]
+        return [round(v, places) for v in values]
+    return write_back
+
+
+class Marker:
+    """The value marks of one plan: (field, rule) under one recipient's PRF."""
+
+    def __init__(self, prf: Prf, fields: list[tuple[str, ValueRule]]) -> None:
+        self.prf = prf
+        self.fields = tuple((name, rule, (field_tag(name, 0), field_tag(name, 1)), step_places(rule.step))
+                            for name, rule in fields)
+
+    def apply(self, records: list[dict[str, Any]], utility: dict[str, Utility]) -> None:
+        """Mark ``records`` in place; counts go into ``utility``. A column of one regular form (the
+        usual case: numbers, numeric text, coordinate pairs, ISO days) is marked with numpy in one
+        PRF call — per value in Python it cost ~3.6 µs, 70% over masking alone (bench.share)."""
+        for name, rule, tags, places in self.fields:
+            values = [r.get(name) for r in records]
+            rows = records
+            if None in values:
+                rows = [r for r, v in zip(records, values) if v is not None]
+                values = [v for v in values if v is not None]
+            if not rows:
+                continue
+            column = _column(rule, values)
+            if column is None:
+                self._one_by_one(name, rule, tags, places, rows, utility)
+                continue
+            level, q, write_back = column
+            cells = q >> 1
+            blocks = np.empty(cells.shape, dtype=_BLOCKS)
+            blocks["level"] = level
+            blocks["cell"] = cells
+            for comp in range(q.shape[0]):
+                blocks["tag"][comp] = tags[comp]
+            bits = self.prf.bits(blocks.tobytes()).reshape(q.shape)
+            new = cells << 1 | bits
+            moved = np.flatnonzero((new != q).any(axis=0))
+            u = utility.get(name)
+            if u is None:
+                u = utility[name] = Utility(f"{rule.step:g}" if rule.kind == "number" else _UNITS[level])
+            u.marked += len(rows)
+            u.changed += len(moved)
+            for i, text in zip(moved.tolist(), write_back(new[:, moved], moved, places)):
+                rows[i][name] = text
+
+    def _one_by_one(self, name: str, rule: ValueRule, tags: tuple[bytes, bytes], places: int,
+                    rows: list[dict[str, Any]], utility: dict[str, Utility]) -> None:
+        """Columns of mixed forms: each value parsed and written back on its own."""
+        items: list[tuple[dict[str, Any], int, list[int], Form]] = []
+        blocks = bytearray()
+        pack = _BLOCK.pack
+        for record in rows:
+            parsed = embed_form(rule, record[name], places)
+            if parsed is None:
+                continue
+            level, qs, form = parsed
+            for tag, q in zip(tags, qs):
+                blocks += pack(tag, level, q >> 1)
+            items.append((record, level, qs, form))
+        if not items:
+            return
+        bits = self.prf.bits(bytes(blocks)).tolist()
+        j = 0
+        for record, level, qs, form in items:
+            new = [(q >> 1 << 1) | bits[j + i] for i, q in enumerate(qs)]
+            j += len(qs)
+            u = utility.get(name)
+            if u is None:
+                u = utility[name] = Utility(f"{rule.step:g}" if rule.kind == "number" else _UNITS[level])
+            u.marked += 1
+            if new != qs:
+                record[name] = write(rule, form, new, places)
+                u.changed += 1
+
+    def params(self, key_id: str, version: int) -> dict[str, Any]:
+        return {"method": METHOD, "key_id": key_id, "version": version,
+                "values": {name: rule.params() for name, rule, _, _ in self.fields}}
+
+
+class Tagger:
+    """Per-org ``hash`` pseudonyms end in the org's 4-hex tag of the rest (one PRF call a batch)."""
+
+    def __init__(self, prf: Prf, fields: tuple[str, ...]) -> None:
+        self.prf, self.fields = prf, fields
+
+    def apply(self, records: list[dict[str, Any]]) -> None:
+        for name in self.fields:
+            pairs = [(r, v) for r in records if isinstance(v := r.get(name), str)]
+            if not pairs:
+                continue
+            size = len(pairs[0][1])
+            joined = "".join(v for _, v in pairs)
+            if size >= 34 and size % 2 == 0 and len(joined) == size * len(pairs) and _HEX_RUN.fullmatch(joined):
+                # one length, all hex (the usual column): the PRF input built with numpy at once
+                n = len(pairs)
+                raw = np.frombuffer(bytes.fromhex(joined), dtype=np.uint8).reshape(n, size // 2)
+                blocks = np.empty((n, 16), dtype=np.uint8)
+                blocks[:, :15] = raw[:, :15]
+                blocks[:, 15] = size - TAG_HEX
+                data = blocks.tobytes()
+            else:
+                pairs = [(r, v) for r, v in pairs if _HEX.fullmatch(v)]
+                data = b"".join(tag_block(v[:-TAG_HEX]) for _, v in pairs)
+            for (record, value), tag in zip(pairs, self.prf.tag_hex(data)):
+                record[name] = value[:-TAG_HEX] + tag
