@@ -14,12 +14,14 @@ from soc.service.console.routers import alerts, approvals, datasets, keys, maski
 from soc.service.console.sessions import SessionStore
 from soc.service.state import ServiceState
 
+ROUTERS = tuple(m.router for m in (signin, overview, alerts, datasets, approvals, masking, keys))
+
 
 def install(app: FastAPI, state: ServiceState) -> None:
     app.state.console_sessions = SessionStore(state.settings.data_dir, state.options.console.session_minutes)
     app.mount(web.PREFIX + "/static", StaticFiles(directory=web.HERE / "static"), name="console-static")
-    for module in (signin, overview, alerts, datasets, approvals, masking, keys):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(web.ConsoleHeaders)
 
     @app.exception_handler(web.SignInRequired)
