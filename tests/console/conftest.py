@@ -16,7 +16,7 @@ import pytest
 from classifier.settings import load_settings
 from soc.detection.match import Match
 from soc.service.auth.keys import KeyStore
-from tests.service.conftest import POP_CSV, ROLES, write_config
+from tests.service.conftest import POP_CSV, ROLES, write_config, write_jwks
 from tests.service.live import LiveServer
 
 XSS = '<script>alert("x")</script>'
@@ -81,7 +81,7 @@ def _hostile_alert(data_dir: Path, config: Path) -> str:
 
 
 def start_console(root: Path) -> Console:
-    config = write_config(root)
+    config = write_config(root, write_jwks(root))
     data_dir = root / "var"
     store = KeyStore(data_dir)
     console = Console(LiveServer(data_dir, config), root)

@@ -221,3 +221,23 @@ def test_a_console_triage_is_the_api_twins_audit_event(console: Console) -> None
     ev = events[-1]
     assert ev["action"] == "api_call" and ev["user"] == "soc_analyst-key" and ev["role"] == "soc_analyst"
     assert ev["extra"]["endpoint"] == "PATCH /v1/alerts" and ev["extra"]["change"] == {"notes": "checked in the console"}
+
+
+def test_oidc_token_sign_in_ends_with_the_token(console: Console) -> None:
+    """A session from an OIDC token is the token's principal and never outlives its ``exp``."""
+    import sqlite3
+
+    from tests.service.test_jwt import token
+
+    with console.anonymous() as c:
+        r = c.post("/console/signin", data={"csrf_token": _token(c), "api_key": token(sub="wang.li")})
+        assert r.status_code == 303, r.text
+        page = c.get("/console/alerts")
+        assert page.status_code == 200 and "wang.li" in page.text
+        assert c.get("/console/keys").status_code == 403  # soc_analyst per the token's role claim
+    with sqlite3.connect(console.server.data_dir / "service.db") as db:
+        created, expires = db.execute("SELECT created_at, expires_at FROM console_sessions WHERE subject = ?",
+                                      ("wang.li",)).fetchone()
+    from datetime import datetime
+
+    assert (datetime.fromisoformat(expires) - datetime.fromisoformat(created)).total_seconds() <= 301

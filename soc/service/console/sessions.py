@@ -77,11 +77,12 @@ class SessionStore:
         self.clock = clock
         self.signer = URLSafeSerializer(_secret(data_dir), salt="shuwei-console-session")
 
-    def create(self, principal: Principal) -> tuple[str, Session]:
-        """A new session; returns ``(cookie value, session)``."""
+    def create(self, principal: Principal, not_after: datetime | None = None) -> tuple[str, Session]:
+        """A new session, ending after the configured lifetime or at ``not_after`` (an OIDC token's
+        expiry) if sooner; returns ``(cookie value, session)``."""
         now = self.clock()
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        expires = now + self.lifetime
+        expires = min(now + self.lifetime, not_after) if not_after is not None else now + self.lifetime
         datasets = json.dumps(sorted(principal.datasets), ensure_ascii=False) if principal.datasets is not None else None
         self.db.connect().execute(
             "INSERT INTO console_sessions VALUES (?,?,?,?,?,?,?,?,?)",

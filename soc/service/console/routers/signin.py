@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import datetime, timezone
+
+import jwt
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from soc.service.auth.principal import Principal
 from soc.service.console import web
 from soc.service.deps import get_state, principal_for_token
 from soc.service.errors import ApiError
@@ -54,7 +58,7 @@ async def signin(request: Request) -> Response:
                      request_id=getattr(request.state, "request_id", None),
                      extra={"endpoint": "POST /console/signin", "reason": exc.message})
         return _form(request, f"登录失败 Sign-in failed: {exc.message}", 401, target)
-    cookie, session = web.store(request).create(principal)
+    cookie, session = web.store(request).create(principal, _token_expiry(credential) if principal.key_id is None else None)
     state.record("api_call", principal, wait=False, request_id=getattr(request.state, "request_id", None),
                  extra={"endpoint": "POST /console/signin", "session_expires": session.expires_at.isoformat()})
     response = RedirectResponse(_safe_next(target), status_code=303)
@@ -81,7 +85,11 @@ async def signout(request: Request) -> Response:
     return response
 
 
-def _anonymous() -> object:
-    from soc.service.auth.principal import Principal
+def _token_expiry(token: str) -> datetime | None:
+    """An OIDC token's ``exp`` (already verified by principal_for_token): the session ends with it."""
+    exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    return datetime.fromtimestamp(exp, timezone.utc) if isinstance(exp, (int, float)) else None
 
+
+def _anonymous() -> Principal:
     return Principal(subject="anonymous", role="none", datasets=frozenset(), grants=frozenset())
