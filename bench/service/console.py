@@ -2,8 +2,9 @@
 
 Seeds 10,000 alerts (through the AlertManager into the real alert store) and 500 datasets of 12
 columns (hand-built scan reports into the real catalog), then times the alerts list (first page
-of 100, counts, histogram over all 10,000), a filtered list, and the catalog page, each signed in
-as admin; the baseline is ``/healthz`` on the same server in the same run. Target: ≤ 300 ms.
+of 100, counts, histogram over all 10,000), a filtered list, the live summary and the catalog page,
+signed in as admin — and the list right after a triage change, when the decoded alerts are read
+again. The baseline is ``/healthz`` on the same server in the same run. Target: ≤ 300 ms.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import secrets
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -53,14 +55,21 @@ def seed(data_dir: Path, config: Path, alerts: int, datasets: int) -> None:
     catalog.close()
 
 
-def _median_ms(client: httpx.Client, path: str, repeat: int) -> float:
+def _median_ms(client: httpx.Client, path: str, repeat: int, before: Callable[[], None] | None = None) -> float:
     times = []
     for _ in range(repeat):
+        if before is not None:
+            before()
         start = time.perf_counter()
         r = client.get(path)
         times.append((time.perf_counter() - start) * 1000)
         assert r.status_code == 200, (path, r.status_code)
     return statistics.median(times)
+
+
+def _report(label: str, ms: float, base: float) -> None:
+    verdict = "PASS" if ms <= TARGET_MS else "MISS"
+    print(f"{label:32s} median {ms:7.1f} ms  ({ms / base:5.1f}x /healthz)  target ≤ {TARGET_MS:.0f} ms  {verdict}")
 
 
 def main() -> None:
@@ -94,10 +103,15 @@ def main() -> None:
                                     ("alerts list filtered + grouped", "/console/alerts?severity=high&group=rule"),
                                     ("alerts live summary", "/console/alerts/summary"),
                                     ("catalog (500 datasets)", "/console/datasets")):
-                    ms = _median_ms(c, path, args.repeat)
-                    verdict = "PASS" if ms <= TARGET_MS else "MISS"
-                    print(f"{label:32s} median {ms:7.1f} ms  ({ms / base:5.1f}x /healthz)  target ≤ {TARGET_MS:.0f} ms"
-                          f"  {verdict}")
+                    _report(label, _median_ms(c, path, args.repeat), base)
+                api = httpx.Client(base_url=server.url, timeout=120, headers={"Authorization": f"Bearer {key}"})
+                alert_id = api.get("/v1/alerts", params={"limit": 1}).json()["items"][0]["id"]
+
+                def change() -> None:  # a triage note: the next view decodes all 10,000 again
+                    assert api.patch(f"/v1/alerts/{alert_id}", json={"notes": "bench"}).status_code == 200
+
+                _report("alerts list after a change", _median_ms(c, "/console/alerts", args.repeat, change), base)
+                api.close()
         finally:
             server.stop()
 

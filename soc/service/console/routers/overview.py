@@ -13,6 +13,7 @@ from soc.alerts.severity import SEVERITIES
 from soc.service.auth.principal import Principal
 from soc.service.console import charts, web
 from soc.service.deps import get_state
+from soc.service.console.routers.alerts import all_alerts
 from soc.service.routers.alerts import visible
 
 router = APIRouter(prefix=web.PREFIX, include_in_schema=False)
@@ -35,7 +36,7 @@ def overview(request: Request, principal: Principal = Depends(web.page("whoami")
     state = get_state(request)
     context: dict[str, Any] = {}
     if web.allowed(request, principal, "alerts:read"):
-        alerts = [a for a in state.backends.alerts().list() if visible(principal, a)]
+        alerts = [a for a in all_alerts(request) if visible(principal, a)]
         end = _last_day([a["last_seen"] for a in alerts])
         labels = charts.days(end, DAYS) if end else []
         context["alert_chart"] = charts.per_day(((a["last_seen"], a["severity"]) for a in alerts), labels,
