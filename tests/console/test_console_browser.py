@@ -102,6 +102,11 @@ def test_sign_in_per_role_shows_that_roles_pages(browser: Browser) -> None:
 def test_filter_bulk_acknowledge_and_note_an_alert(browser: Browser) -> None:
     d = browser.d
     browser.sign_in("soc_analyst")
+    # the overview's chain check is an htmx request (CSRF header, CSP-clean swap)
+    d.find_element(By.CSS_SELECTOR, "#chain button").click()
+    WebDriverWait(d, 30).until(EC.text_to_be_present_in_element((By.ID, "chain"), "Intact"))
+    assert d.find_elements(By.CSS_SELECTOR, "figure.chart svg rect")
+    browser.shot("overview-analyst")
     browser.go("/console/alerts")
     Select(d.find_element(By.NAME, "status")).select_by_visible_text("new")
     browser.submit(d.find_element(By.ID, "apply-filter"))

@@ -20,6 +20,7 @@ MASK = {"exchange_platform", "admin"}
 # Written out independently of policies/roles.yaml (as tests/service/test_role_matrix.py does).
 EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/"): ALL,
+    ("GET", "/console/overview/chain"): READ_ALERTS,
     ("GET", "/console/alerts"): READ_ALERTS,
     ("GET", "/console/alerts/summary"): READ_ALERTS,
     ("POST", "/console/alerts/bulk"): {"soc_analyst", "admin"},

@@ -42,8 +42,8 @@ def overview(request: Request, principal: Principal = Depends(web.page("whoami")
         context["alert_chart"] = charts.per_day(((a["last_seen"], a["severity"]) for a in alerts), labels,
                                                 SEVERITIES)
         context["alert_status"] = Counter(a["status"] for a in alerts)
-        events = _recent_events(state, end)
-        context["event_chart"] = events
+        context["event_chart"] = _recent_events(state, end)
+        context["retention"] = _retention(state)
     if web.allowed(request, principal, "datasets:read"):
         catalog = state.backends.catalog()
         names = [d for d in catalog.list_datasets() if principal.may_see(d["dataset"])]
@@ -57,7 +57,43 @@ def overview(request: Request, principal: Principal = Depends(web.page("whoami")
         context["field_chart"] = charts.stacked({g: Counter({"fields": fields[g]}) for g in GRADES},
                                                 GRADES, ["fields"])
         context["dataset_count"] = len(names)
+        context["l4"] = _l4_coverage(state, catalog, names)
     return web.render(request, "overview.html", **context)
+
+
+@router.get("/overview/chain")
+def chain_status(request: Request, principal: Principal = Depends(web.page("alerts:read"))) -> HTMLResponse:
+    """The SM3 chain over the whole audit trail, checked on request (it reads every event)."""
+    store = get_state(request).backends.pipeline().store
+    report = store.verify() if hasattr(store, "verify") else None
+    return web.render(request, "overview_chain.html", report=report)
+
+
+def _retention(state: Any) -> dict[str, Any]:
+    from soc.config import soc_config
+
+    return {"days": soc_config(state.settings).retention_days, "events": state.backends.pipeline().store.count()}
+
+
+def _l4_coverage(state: Any, catalog: Any, datasets: list[dict[str, Any]]) -> dict[str, int]:
+    """L4 fields in the catalog, and how their releases went out: protected (masked, tokenized,
+    encrypted …) or in clear (``keep``, e.g. under an approval) — from the release ledger."""
+    from crypto.share import releases
+
+    l4: set[tuple[str, str]] = set()
+    for d in datasets:
+        if d["grade"] == "L4":
+            eff = catalog.effective(d["dataset"]) or {}
+            l4.update((d["dataset"], c["name"]) for c in eff.get("columns", []) if c.get("grade") == "L4")
+    protected = clear = 0
+    for rel in releases.list_releases(state.settings.data_dir):
+        for name, strategy in rel.fields.items():
+            if (rel.dataset, name) in l4:
+                if strategy == "keep":
+                    clear += 1
+                else:
+                    protected += 1
+    return {"fields": len(l4), "protected": protected, "clear": clear}
 
 
 def _recent_events(state: Any, end: date | None) -> charts.Chart | None:
