@@ -93,7 +93,7 @@ def _l4_coverage(state: Any, catalog: Any, datasets: list[dict[str, Any]]) -> di
                     clear += 1
                 else:
                     protected += 1
-    return {"fields": len(l4), "protected": protected, "clear": clear}
+    return {"fields": len(l4), "protected": protected, "in_clear": clear}
 
 
 def _recent_events(state: Any, end: date | None) -> charts.Chart | None:
