@@ -84,7 +84,9 @@ def start_console(root: Path) -> Console:
     config = write_config(root, write_jwks(root))
     data_dir = root / "var"
     store = KeyStore(data_dir)
-    console = Console(LiveServer(data_dir, config), root)
+    # behind a TLS proxy as operators run it: X-Forwarded-Proto from loopback is trusted
+    console = Console(LiveServer(data_dir, config, args=["--proxy-headers", "--forwarded-allow-ips", "127.0.0.1"]),
+                      root)
     for role in ROLES:
         console.keys[role] = store.create(name=f"{role}-key", role=role)[0]
     console.keys["owner_pop"] = store.create(name="owner-pop", role="data_owner", datasets=["pop_basic"])[0]

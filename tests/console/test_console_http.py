@@ -136,9 +136,18 @@ def test_session_cookie_flags(console: Console) -> None:
         flags = [f.strip().lower() for f in cookie.split(";")]
         assert "httponly" in flags and "samesite=strict" in flags and "path=/console" in flags
         assert any(f.startswith("max-age=") and int(f.split("=")[1]) > 0 for f in flags)
-        assert "secure" not in flags  # plain HTTP here; behind TLS (X-Forwarded-Proto with --proxy-headers) it is set
+        assert "secure" not in flags  # plain HTTP: a Secure cookie would never come back
         value = cookie.split(";")[0].split("=", 1)[1]
         assert "." in value  # itsdangerous signature after the session id
+    # behind the TLS proxy (--proxy-headers, X-Forwarded-Proto: https) both cookies are Secure
+    with httpx.Client(base_url=console.url, follow_redirects=False, headers={"X-Forwarded-Proto": "https"}) as c:
+        form = c.get("/console/signin")
+        assert "secure" in [f.strip().lower() for f in form.headers["set-cookie"].split(";")]
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        r = c.post("/console/signin", data={"csrf_token": token, "api_key": console.keys["soc_analyst"]},
+                   headers={"Cookie": f"shuwei_console_signin={form.cookies['shuwei_console_signin']}"})
+        cookie = next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("shuwei_console="))
+        assert "secure" in [f.strip().lower() for f in cookie.split(";")]
 
 
 def test_state_changing_requests_need_the_csrf_token(console: Console) -> None:
