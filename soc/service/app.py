@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from classifier.settings import Settings, get_settings
+from soc.service import console
 from soc.service.errors import install_error_handlers
 from soc.service.middleware import ServiceMiddleware
 from soc.service.routers import (alerts, approvals, audit, crypto, datasets, evidence, health, mask, trace,
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(approvals.router)
     app.include_router(evidence.router)
     app.include_router(trace.router)
+    console.install(app, state)
     app.add_middleware(ServiceMiddleware, max_body_bytes=state.options.max_body_bytes)
     return app
 

@@ -31,6 +31,14 @@ class JwtOptions(BaseModel):
     grants_claim: str = "shuwei_grants"
 
 
+class ConsoleOptions(BaseModel):
+    """The web console under /console (sessions are server-side rows; the cookie names one)."""
+
+    model_config = ConfigDict(extra="forbid")
+    session_minutes: int = Field(default=480, gt=0, description="a session ends this long after sign-in")
+    page_size: int = Field(default=100, gt=0, le=1000, description="alerts per page of the list")
+
+
 class ServiceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     readable_roots: list[Path] = Field(default_factory=list, description="scan sources must lie below one")
@@ -44,6 +52,7 @@ class ServiceSettings(BaseModel):
     rate_limit: RateLimit = Field(default_factory=RateLimit)
     jwt: JwtOptions = Field(default_factory=JwtOptions)
     roles_file: Path | None = Field(default=None, description="default: <policy_dir>/roles.yaml")
+    console: ConsoleOptions = Field(default_factory=ConsoleOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ServiceSettings":

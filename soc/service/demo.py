@@ -49,6 +49,9 @@ def serve_demo(ctx: dict[str, Any], host: str = "127.0.0.1", port: int = 8080) -
     typer.echo(f"  curl -s -H 'Authorization: Bearer {keys['exchange_platform']}' -H 'Content-Type: application/json' "
                f"-d '{body}' http://{host}:{port}/v1/mask")
     typer.echo(f"  curl -s -H 'Authorization: Bearer {keys['soc_analyst']}' 'http://{host}:{port}/v1/alerts?limit=5'")
+    typer.echo(f"\nWeb console 控制台: http://{host}:{port}/console/ — sign in with a key above; each role sees its "
+               "own pages (soc_analyst: alerts; data_owner: its datasets and approvals; exchange_platform: masking "
+               "try-it and approvals; compliance_officer: alerts, datasets, approvals read-only; admin: all, and keys)")
     typer.echo("Ctrl-C stops the service.")
     app = create_app(demo_settings(settings, samples))
     level, fmt = logsetup.current()  # the CLI root's --log-level/--log-format, as for `shuwei serve`

@@ -8,6 +8,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from soc.service.auth.keys import ApiKey
 from soc.service.auth.principal import Principal
 from soc.service.errors import ApiError
 from soc.service.ratelimit import retry_after_header
@@ -24,13 +25,9 @@ def get_state(request: Request) -> ServiceState:
     return request.app.state.shuwei
 
 
-async def authenticate(request: Request,
-                 creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
-    state = get_state(request)
-    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-        raise ApiError(401, "missing credentials: send 'Authorization: Bearer <api key or token>'",
-                       field="Authorization", headers=_CHALLENGE)
-    token = creds.credentials
+def principal_for_token(state: ServiceState, token: str) -> Principal:
+    """The caller an API key or OIDC token names (raises a 401 ApiError otherwise); the API's bearer
+    header and the console's sign-in form both come through here."""
     principal: Principal | None = None
     if token.count(".") == 2 and state.jwt is not None:
         try:
@@ -40,39 +37,70 @@ async def authenticate(request: Request,
     else:
         key = state.keys.verify(token)
         if key is not None:
-            principal = Principal(subject=key.name, role=key.role,
-                                  datasets=frozenset(key.datasets) if key.datasets is not None else None,
-                                  grants=frozenset(key.grants), key_id=key.key_id, rate=key.rate, burst=key.burst)
+            principal = principal_for_key(key)
     if principal is None:
         raise ApiError(401, "invalid or revoked API key", field="Authorization", headers=_CHALLENGE)
+    return scoped(state, principal)
+
+
+def principal_for_key(key: ApiKey) -> Principal:
+    return Principal(subject=key.name, role=key.role,
+                     datasets=frozenset(key.datasets) if key.datasets is not None else None,
+                     grants=frozenset(key.grants), key_id=key.key_id, rate=key.rate, burst=key.burst)
+
+
+def scoped(state: ServiceState, principal: Principal) -> Principal:
+    """A dataset-scoped role without listed datasets sees none (never all)."""
     if principal.role in state.roles.dataset_scoped and principal.datasets is None:
-        principal = Principal(principal.subject, principal.role, frozenset(), principal.grants,
-                              principal.key_id, principal.rate, principal.burst)
+        return Principal(principal.subject, principal.role, frozenset(), principal.grants,
+                         principal.key_id, principal.rate, principal.burst)
+    return principal
+
+
+def throttle(state: ServiceState, principal: Principal) -> None:
+    """The per-key token bucket (429 when empty)."""
     limit = state.options.rate_limit
     wait = state.limiter.take(principal.limiter_id,
                               principal.rate if principal.rate is not None else limit.rate,
                               principal.burst if principal.burst is not None else limit.burst)
     if wait > 0:
         raise ApiError(429, "rate limit exceeded for this key", headers={"Retry-After": retry_after_header(wait)})
+
+
+async def authenticate(request: Request,
+                 creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+    state = get_state(request)
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise ApiError(401, "missing credentials: send 'Authorization: Bearer <api key or token>'",
+                       field="Authorization", headers=_CHALLENGE)
+    principal = principal_for_token(state, creds.credentials)
+    throttle(state, principal)
     request.state.principal = principal
     return principal
+
+
+def refusal(request: Request, principal: Principal, permission: str) -> str | None:
+    """Why ``principal`` may not use ``permission`` (the refusal audited), or None when it may."""
+    roles = get_state(request).roles
+    if roles.allows(principal.role, permission, principal.grants):
+        return None
+    if permission in roles.roles.get(principal.role, frozenset()):
+        reason = f"role '{principal.role}' needs an explicit '{permission}' grant on its key"
+    else:
+        reason = f"role '{principal.role}' may not use '{permission}'"
+    # A refused release is exactly what the SOC wants to see (e.g. repeated denied decrypts).
+    get_state(request).record(AUDIT_ACTIONS.get(permission, "api_call"), principal, wait=False,
+                              request_id=getattr(request.state, "request_id", None), result="denied",
+                              extra={"endpoint": f"{request.method} {request.url.path}", "reason": reason})
+    return reason
 
 
 def require(permission: str) -> Callable[..., Awaitable[Principal] | Principal]:
     """Dependency factory: the caller must hold ``permission`` per policies/roles.yaml."""
 
     async def dependency(request: Request, principal: Principal = Depends(authenticate)) -> Principal:
-        roles = get_state(request).roles
-        if not roles.allows(principal.role, permission, principal.grants):
-            if permission in roles.roles.get(principal.role, frozenset()):
-                reason = f"role '{principal.role}' needs an explicit '{permission}' grant on its key"
-            else:
-                reason = f"role '{principal.role}' may not use '{permission}'"
-            # A refused release is exactly what the SOC wants to see (e.g. repeated denied decrypts).
-            get_state(request).record(AUDIT_ACTIONS.get(permission, "api_call"), principal, wait=False,
-                                      request_id=getattr(request.state, "request_id", None), result="denied",
-                                      extra={"endpoint": f"{request.method} {request.url.path}",
-                                             "reason": reason})
+        reason = refusal(request, principal, permission)
+        if reason is not None:
             raise ApiError(403, reason, field="Authorization")
         return principal
 

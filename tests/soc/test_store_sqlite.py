@@ -178,3 +178,22 @@ def test_purge_is_audited_and_keeps_the_chain_verifiable(settings, tmp_path, mon
         assert [p.kind for p in pipe.store.verify().problems] == ["deleted"]
     finally:
         pipe.close()
+
+
+def test_alert_store_generation_changes_with_every_write_from_any_connection(tmp_path: Path) -> None:
+    from soc.store.sqlite import SqliteAlertStore
+
+    path = tmp_path / "soc.db"
+    reader, writer = SqliteAlertStore(path), SqliteAlertStore(path)
+    alert = {"id": "alert-1", "status": "new", "severity": "low", "first_seen": "2026-03-01T08:00:00+08:00",
+             "last_seen": "2026-03-01T08:00:00+08:00"}
+    g0 = reader.generation()
+    assert reader.generation() == g0  # reading changes nothing
+    reader.put(alert, rule_id="r", group_key="{}", last_epoch=1.0)  # its own write
+    g1 = reader.generation()
+    assert g1 != g0
+    writer.put({**alert, "status": "acknowledged"}, rule_id="r", group_key="{}", last_epoch=1.0)  # another's
+    assert reader.generation() != g1
+    assert [(i, '"acknowledged"' in doc) for i, doc in reader.documents()] == [("alert-1", True)]
+    reader.close()
+    writer.close()

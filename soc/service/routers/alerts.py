@@ -60,7 +60,7 @@ def _bound(name: str, text: str | None, edge: datetime) -> datetime | None:
 _TIME = {"format": "date-time", "examples": ["2026-03-01T09:15:02+08:00"]}
 
 
-def _visible(principal: Principal, alert: dict[str, Any]) -> bool:
+def visible(principal: Principal, alert: dict[str, Any]) -> bool:
     """A key limited to datasets sees the alerts that touch one of them."""
     return principal.datasets is None or bool(set(alert.get("datasets") or []) & principal.datasets)
 
@@ -84,13 +84,13 @@ def list_alerts(
     until_at = _bound("until", until, datetime.max.replace(tzinfo=timezone.utc))
     alerts = get_state(request).backends.alerts().list(status=status)
     wanted = AlertFilter(severity=severity, user=user, dataset=dataset, since=since_at, until=until_at)
-    out = [a for a in alerts if _visible(principal, a) and wanted.matches(a)]
+    out = [a for a in alerts if visible(principal, a) and wanted.matches(a)]
     return AlertPage(items=out[offset:offset + limit], total=len(out), limit=limit, offset=offset)
 
 
-def _get(request: Request, principal: Principal, alert_id: str) -> dict[str, Any]:
+def visible_alert(request: Request, principal: Principal, alert_id: str) -> dict[str, Any]:
     alert = get_state(request).backends.alerts().store.get(alert_id)
-    if alert is None or not _visible(principal, alert):
+    if alert is None or not visible(principal, alert):
         raise ApiError(404, f"no alert with id '{alert_id}'", field="alert_id")
     return alert
 
@@ -98,19 +98,25 @@ def _get(request: Request, principal: Principal, alert_id: str) -> dict[str, Any
 @router.get("/v1/alerts/{alert_id}", summary="One alert with its history", responses=errors(404, e404=NOT_FOUND))
 def get_alert(alert_id: str, request: Request,
               principal: Principal = Depends(require("alerts:read"))) -> dict[str, Any]:
-    return _get(request, principal, alert_id)
+    return visible_alert(request, principal, alert_id)
 
 
 @router.patch("/v1/alerts/{alert_id}", summary="Triage: status, assignee, notes",
               responses=errors(404, 409, *BODY, e404=NOT_FOUND, e409="lifecycle change not allowed"))
 def patch_alert(alert_id: str, body: AlertPatch, request: Request,
                 principal: Principal = Depends(require("alerts:update"))) -> dict[str, Any]:
+    if body.status is None and body.assignee is None and body.notes is None:
+        raise ApiError(400, "give at least one of status, assignee, notes", field="status")
+    return triage(request, principal, alert_id, body)
+
+
+def triage(request: Request, principal: Principal, alert_id: str, body: AlertPatch) -> dict[str, Any]:
+    """One triage change and its ``api_call`` audit event — the API's PATCH and the console's
+    buttons (one alert or in bulk) both come through here."""
     from soc.alerts.manager import AlertError
 
     state = get_state(request)
-    _get(request, principal, alert_id)
-    if body.status is None and body.assignee is None and body.notes is None:
-        raise ApiError(400, "give at least one of status, assignee, notes", field="status")
+    visible_alert(request, principal, alert_id)
     manager = state.backends.alerts()
     by = principal.subject
     try:

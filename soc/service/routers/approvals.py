@@ -152,6 +152,12 @@ def get_approval(approval_id: str, request: Request,
              responses={**ERRORS, **NOT_FOUND, **CONFLICT, **STORE})
 def decide(approval_id: str, body: DecisionRequest, request: Request,
            principal: Principal = Depends(require("approvals:decide"))) -> dict[str, Any]:
+    return decide_approval(request, principal, approval_id, body)
+
+
+def decide_approval(request: Request, principal: Principal, approval_id: str,
+                    body: DecisionRequest) -> dict[str, Any]:
+    """Approve, reject or revoke, audited (accepted or refused) — the API's POST and the console's buttons."""
     from crypto.share import approvals as store
 
     data_dir = get_state(request).settings.data_dir

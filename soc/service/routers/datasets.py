@@ -104,6 +104,11 @@ def show(dataset: str, request: Request, principal: Principal = Depends(require(
                               e422="the review's options contradict (accept with an override, unknown entity)"))
 def review(dataset: str, body: ReviewRequest, request: Request,
            principal: Principal = Depends(require("datasets:review"))) -> dict[str, Any]:
+    return review_column(request, principal, dataset, body)
+
+
+def review_column(request: Request, principal: Principal, dataset: str, body: ReviewRequest) -> dict[str, Any]:
+    """One owner review (the API's POST and the console's accept/override form)."""
     from classifier.errors import InputError
 
     check_dataset(request, principal, dataset)

@@ -64,6 +64,16 @@ class MaskResponse(BaseModel):
                           "keyring (hash, tokenize, encrypt) and it cannot be opened (no master key), or the "
                           "release ledger cannot be written")})
 async def mask(body: MaskRequest, request: Request, principal: Principal = Depends(require("mask"))) -> Response:
+    payload, release_id = await release(request, principal, body)
+    # Serialized here, not by FastAPI's encoder: large batches are the hot path of the platform.
+    # The body keeps the contract's shape; the release ledger id travels in a header.
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), media_type="application/json",
+                    headers={"X-Release-ID": release_id})
+
+
+async def release(request: Request, principal: Principal, body: MaskRequest) -> tuple[dict[str, Any], str]:
+    """Mask one batch for release: ledger row and ``mask`` audit event durable before the answer.
+    ``/v1/mask`` and the console's try-it both release through here (masked and audited alike)."""
     from crypto.engine import Caller
     from crypto.errors import KeyringError, MasterKeyError, PolicyError, RecordError
 
@@ -128,10 +138,7 @@ async def mask(body: MaskRequest, request: Request, principal: Principal = Depen
     MASK_RECORDS.inc(len(result.records))
     payload = {"records": result.records, "decisions": decisions, "fallbacks": list(result.fallbacks),
                "request_id": rid}
-    # Serialized here, not by FastAPI's encoder: large batches are the hot path of the platform.
-    # The body keeps the contract's shape; the release ledger id travels in a header.
-    return Response(json.dumps(payload, ensure_ascii=False, default=str), media_type="application/json",
-                    headers={"X-Release-ID": release_id})
+    return payload, release_id
 
 
 async def _audit(state: Any, principal: Principal, rid: str, result: str, fields: dict[str, Any],
