@@ -8,12 +8,12 @@ and ``anomaly.dormant_account``.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from classifier import jsonl
 from soc.anomaly.config import AnomalyConfig
 from soc.detection.match import Match
 
@@ -49,7 +49,7 @@ class AnomalyDetector:
         st = self._users.get(user)
         if st is None:
             row = self._db.execute("SELECT state FROM anomaly_users WHERE user = ?", (user,)).fetchone()
-            st = json.loads(row[0]) if row else _new_state()
+            st = jsonl.loads(row[0]) if row else _new_state()
             self._users[user] = st
         return st
 
@@ -58,7 +58,8 @@ class AnomalyDetector:
         in the same transaction (the detection cursor: baselines and cursor move together)."""
         if not self._dirty and also is None:
             return
-        rows = [(u, json.dumps(self._users[u], separators=(",", ":"))) for u in self._dirty]
+        # orjson (jsonl.dumps): the stdlib encoder was 17 µs of every ingested event here
+        rows = [(u, jsonl.dumps(self._users[u]).decode()) for u in self._dirty]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT INTO anomaly_users (user, state) VALUES (?, ?) "
