@@ -57,6 +57,12 @@ class Browser:
 
     def go(self, path: str) -> None:
         self.d.get(self.site.url + path)
+        self.ready()
+
+    def ready(self) -> None:
+        """Wait until the new document has loaded: an element found while the old one was still
+        being replaced belongs to neither (chromedriver: "Node … does not belong to the document")."""
+        WebDriverWait(self.d, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def shot(self, name: str) -> None:
         self.d.save_screenshot(str(self.shots / f"{name}.png"))
@@ -73,6 +79,7 @@ class Browser:
         old = self.d.find_element(By.TAG_NAME, "html")
         element.click()
         WebDriverWait(self.d, 20).until(EC.staleness_of(old))
+        self.ready()
 
     def nav(self) -> set[str]:
         return {a.text for a in self.d.find_elements(By.CSS_SELECTOR, "header nav a")}
