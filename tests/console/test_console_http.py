@@ -17,6 +17,7 @@ READ_ALERTS = {"soc_analyst", "compliance_officer", "admin"}
 READ_DATA = {"data_owner", "owner_pop", "soc_analyst", "compliance_officer", "admin"}
 APPROVALS = {"exchange_platform", "data_owner", "owner_pop", "compliance_officer", "admin"}
 MASK = {"exchange_platform", "admin"}
+EVIDENCE = {"compliance_officer", "admin"}
 # Written out independently of policies/roles.yaml (as tests/service/test_role_matrix.py does).
 EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/"): ALL,
@@ -38,6 +39,10 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/approvals/{approval_id}/decision"): {"data_owner", "owner_pop", "admin"},
     ("GET", "/console/masking"): MASK,
     ("POST", "/console/masking/try"): MASK,
+    ("GET", "/console/evidence"): EVIDENCE,
+    ("GET", "/console/evidence/check"): EVIDENCE,
+    ("POST", "/console/evidence/export"): EVIDENCE,
+    ("POST", "/console/evidence/verify"): EVIDENCE,
     ("GET", "/console/keys"): {"admin"},
     ("POST", "/console/keys/{key_id}/rotate"): {"admin"},
 }
@@ -53,6 +58,8 @@ BODIES: dict[str, dict[str, str]] = {
     "/console/approvals/{approval_id}/decision": {"operation": "approve"},
     "/console/masking/try": {"record": "{not json"},
     "/console/keys/{key_id}/rotate": {"confirm": ""},
+    "/console/evidence/export": {"from": "2026-12-01", "to": "2026-01-01"},
+    "/console/evidence/verify": {},
 }
 
 
@@ -252,3 +259,36 @@ def test_oidc_token_sign_in_ends_with_the_token(console: Console) -> None:
     from datetime import datetime
 
     assert (datetime.fromisoformat(expires) - datetime.fromisoformat(created)).total_seconds() <= 301
+
+
+def test_evidence_check_export_list_and_verify(console: Console) -> None:
+    import io
+    import zipfile
+
+    client, csrf = console.signed_in("compliance_officer")
+    with closing(client):
+        page = client.get("/console/evidence/check")
+        assert page.status_code == 200 and "测评项" in page.text and "判定 Judgement" in page.text
+        r = client.post("/console/evidence/export", data={"csrf_token": csrf})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text[:300]
+        digest = r.headers["X-Evidence-SHA256"]
+        pack = r.content
+        ok = client.post("/console/evidence/verify", data={"csrf_token": csrf},
+                         files={"pack": ("evidence.zip", pack, "application/zip")})
+        assert ok.status_code == 200 and "通过 OK" in ok.text and "FAILED" not in ok.text, ok.text
+        tampered = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(pack)) as src, zipfile.ZipFile(tampered, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                dst.writestr(info, data + b"<!-- edited -->" if info.filename == "report.html" else data)
+            dst.writestr("extra.txt", XSS)
+        bad = client.post("/console/evidence/verify", data={"csrf_token": csrf},
+                          files={"pack": ("tampered.zip", tampered.getvalue(), "application/zip")})
+        assert bad.status_code == 200 and "FAILED" in bad.text
+        assert "changed: report.html" in bad.text and "added: extra.txt" in bad.text
+        assert "shuwei-verify-" not in bad.text  # the temporary path is never shown
+    events = _audit_events(console, lambda e: (e.get("extra") or {}).get("sha256") == digest)
+    assert events and events[-1]["action"] == "export" and events[-1]["user"] == "compliance_officer-key"
+    client, _ = console.signed_in("admin")
+    with closing(client):
+        assert digest in client.get("/console/evidence").text
