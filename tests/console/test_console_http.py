@@ -37,6 +37,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/datasets/{dataset}/scan"): {"owner_pop", "admin"},
     ("GET", "/console/approvals"): APPROVALS,
     ("POST", "/console/approvals/{approval_id}/decision"): {"data_owner", "owner_pop", "admin"},
+    ("POST", "/console/approvals/trace"): EVIDENCE,
     ("GET", "/console/masking"): MASK,
     ("POST", "/console/masking/try"): MASK,
     ("GET", "/console/evidence"): EVIDENCE,
@@ -60,6 +61,7 @@ BODIES: dict[str, dict[str, str]] = {
     "/console/keys/{key_id}/rotate": {"confirm": ""},
     "/console/evidence/export": {"from": "2026-12-01", "to": "2026-01-01"},
     "/console/evidence/verify": {},
+    "/console/approvals/trace": {},
 }
 
 
@@ -292,3 +294,46 @@ def test_evidence_check_export_list_and_verify(console: Console) -> None:
     client, _ = console.signed_in("admin")
     with closing(client):
         assert digest in client.get("/console/evidence").text
+
+
+def test_a_leak_uploaded_on_the_approvals_page_is_traced_alerted_and_escaped(console: Console) -> None:
+    import csv
+    import io
+    import random
+
+    rng = random.Random(14)
+    records = [{"受理日期": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "缴费金额": f"{rng.uniform(1, 3000):.2f}", "事项": rng.choice(["社保", "公积金", "户籍"])}
+               for _ in range(400)]
+    caller = {"user": "u-leaker", "role": "analyst", "org": XSS, "purpose": "统计"}
+    with console.api("exchange_platform") as api:
+        r = api.post("/v1/mask", json={"dataset": "fees_console", "caller": caller, "records": records})
+        assert r.status_code == 200, r.text
+        release = r.headers["x-release-id"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["缴费金额", "受理日期"], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rng.sample(r.json()["records"], 50))
+    client, csrf = console.signed_in("compliance_officer")
+    with closing(client):
+        assert 'action="/console/approvals/trace"' in client.get("/console/approvals").text
+        page = client.post("/console/approvals/trace", data={"csrf_token": csrf, "dataset": "fees_console"},
+                           files={"leak": ("leak.csv", out.getvalue().encode(), "text/csv")})
+        assert page.status_code == 200, page.text
+        assert "已溯源 Traced" in page.text and release in page.text and "u-leaker" in page.text
+        assert XSS not in page.text and "&lt;script&gt;" in page.text  # the recipient's org, escaped
+        ragged = client.post("/console/approvals/trace", data={"csrf_token": csrf},
+                             files={"leak": ("bad.csv", b"a,b\n1\n", "text/csv")})
+        assert ragged.status_code == 422 and "bad.csv: body:2:" in ragged.text
+    events = _audit_events(console, lambda e: (e.get("extra") or {}).get("operation") == "trace"
+                           and (e.get("extra") or {}).get("release_id") == release)
+    assert events and events[-1]["user"] == "compliance_officer-key" and events[-1]["extra"]["verdict"] == "traced"
+    with console.api("compliance_officer") as api:
+        deadline = time.monotonic() + 30
+        while True:
+            items = api.get("/v1/alerts", params={"limit": 500}).json()["items"]
+            if any(a["rule_title"] == "Leak traced to a release" and a["group"].get("release_id") == release
+                   for a in items) or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert any(a["group"].get("release_id") == release for a in items if a["rule_title"] == "Leak traced to a release")
