@@ -284,11 +284,13 @@ def test_evidence_check_export_list_and_verify(console: Console) -> None:
                 data = src.read(info.filename)
                 dst.writestr(info, data + b"<!-- edited -->" if info.filename == "report.html" else data)
             dst.writestr("extra.txt", XSS)
+            dst.writestr(XSS, b"x")  # a hostile entry name shows up in the problems, as text
         bad = client.post("/console/evidence/verify", data={"csrf_token": csrf},
                           files={"pack": ("tampered.zip", tampered.getvalue(), "application/zip")})
         assert bad.status_code == 200 and "FAILED" in bad.text
         assert "changed: report.html" in bad.text and "added: extra.txt" in bad.text
         assert "shuwei-verify-" not in bad.text  # the temporary path is never shown
+        assert XSS not in bad.text and "added: &lt;script&gt;" in bad.text
     events = _audit_events(console, lambda e: (e.get("extra") or {}).get("sha256") == digest)
     assert events and events[-1]["action"] == "export" and events[-1]["user"] == "compliance_officer-key"
     client, _ = console.signed_in("admin")
