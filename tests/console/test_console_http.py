@@ -17,6 +17,7 @@ READ_ALERTS = {"soc_analyst", "compliance_officer", "admin"}
 READ_DATA = {"data_owner", "owner_pop", "soc_analyst", "compliance_officer", "admin"}
 APPROVALS = {"exchange_platform", "data_owner", "owner_pop", "compliance_officer", "admin"}
 MASK = {"exchange_platform", "admin"}
+EVIDENCE = {"compliance_officer", "admin"}
 # Written out independently of policies/roles.yaml (as tests/service/test_role_matrix.py does).
 EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/"): ALL,
@@ -36,8 +37,13 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("POST", "/console/datasets/{dataset}/scan"): {"owner_pop", "admin"},
     ("GET", "/console/approvals"): APPROVALS,
     ("POST", "/console/approvals/{approval_id}/decision"): {"data_owner", "owner_pop", "admin"},
+    ("POST", "/console/approvals/trace"): EVIDENCE,
     ("GET", "/console/masking"): MASK,
     ("POST", "/console/masking/try"): MASK,
+    ("GET", "/console/evidence"): EVIDENCE,
+    ("GET", "/console/evidence/check"): EVIDENCE,
+    ("POST", "/console/evidence/export"): EVIDENCE,
+    ("POST", "/console/evidence/verify"): EVIDENCE,
     ("GET", "/console/keys"): {"admin"},
     ("POST", "/console/keys/{key_id}/rotate"): {"admin"},
 }
@@ -53,6 +59,9 @@ BODIES: dict[str, dict[str, str]] = {
     "/console/approvals/{approval_id}/decision": {"operation": "approve"},
     "/console/masking/try": {"record": "{not json"},
     "/console/keys/{key_id}/rotate": {"confirm": ""},
+    "/console/evidence/export": {"from": "2026-12-01", "to": "2026-01-01"},
+    "/console/evidence/verify": {},
+    "/console/approvals/trace": {},
 }
 
 
@@ -252,3 +261,81 @@ def test_oidc_token_sign_in_ends_with_the_token(console: Console) -> None:
     from datetime import datetime
 
     assert (datetime.fromisoformat(expires) - datetime.fromisoformat(created)).total_seconds() <= 301
+
+
+def test_evidence_check_export_list_and_verify(console: Console) -> None:
+    import io
+    import zipfile
+
+    client, csrf = console.signed_in("compliance_officer")
+    with closing(client):
+        page = client.get("/console/evidence/check")
+        assert page.status_code == 200 and "测评项" in page.text and "判定 Judgement" in page.text
+        r = client.post("/console/evidence/export", data={"csrf_token": csrf})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text[:300]
+        digest = r.headers["X-Evidence-SHA256"]
+        pack = r.content
+        ok = client.post("/console/evidence/verify", data={"csrf_token": csrf},
+                         files={"pack": ("evidence.zip", pack, "application/zip")})
+        assert ok.status_code == 200 and "通过 OK" in ok.text and "FAILED" not in ok.text, ok.text
+        tampered = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(pack)) as src, zipfile.ZipFile(tampered, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info.filename)
+                dst.writestr(info, data + b"<!-- edited -->" if info.filename == "report.html" else data)
+            dst.writestr("extra.txt", XSS)
+            dst.writestr(XSS, b"x")  # a hostile entry name shows up in the problems, as text
+        bad = client.post("/console/evidence/verify", data={"csrf_token": csrf},
+                          files={"pack": ("tampered.zip", tampered.getvalue(), "application/zip")})
+        assert bad.status_code == 200 and "FAILED" in bad.text
+        assert "changed: report.html" in bad.text and "added: extra.txt" in bad.text
+        assert "shuwei-verify-" not in bad.text  # the temporary path is never shown
+        assert XSS not in bad.text and "added: &lt;script&gt;" in bad.text
+    events = _audit_events(console, lambda e: (e.get("extra") or {}).get("sha256") == digest)
+    assert events and events[-1]["action"] == "export" and events[-1]["user"] == "compliance_officer-key"
+    client, _ = console.signed_in("admin")
+    with closing(client):
+        assert digest in client.get("/console/evidence").text
+
+
+def test_a_leak_uploaded_on_the_approvals_page_is_traced_alerted_and_escaped(console: Console) -> None:
+    import csv
+    import io
+    import random
+
+    rng = random.Random(14)
+    records = [{"受理日期": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "缴费金额": f"{rng.uniform(1, 3000):.2f}", "事项": rng.choice(["社保", "公积金", "户籍"])}
+               for _ in range(400)]
+    caller = {"user": "u-leaker", "role": "analyst", "org": XSS, "purpose": "统计"}
+    with console.api("exchange_platform") as api:
+        r = api.post("/v1/mask", json={"dataset": "fees_console", "caller": caller, "records": records})
+        assert r.status_code == 200, r.text
+        release = r.headers["x-release-id"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["缴费金额", "受理日期"], extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rng.sample(r.json()["records"], 50))
+    client, csrf = console.signed_in("compliance_officer")
+    with closing(client):
+        assert 'action="/console/approvals/trace"' in client.get("/console/approvals").text
+        page = client.post("/console/approvals/trace", data={"csrf_token": csrf, "dataset": "fees_console"},
+                           files={"leak": ("leak.csv", out.getvalue().encode(), "text/csv")})
+        assert page.status_code == 200, page.text
+        assert "已溯源 Traced" in page.text and release in page.text and "u-leaker" in page.text
+        assert XSS not in page.text and "&lt;script&gt;" in page.text  # the recipient's org, escaped
+        ragged = client.post("/console/approvals/trace", data={"csrf_token": csrf},
+                             files={"leak": ("bad.csv", b"a,b\n1\n", "text/csv")})
+        assert ragged.status_code == 422 and "bad.csv: body:2:" in ragged.text
+    events = _audit_events(console, lambda e: (e.get("extra") or {}).get("operation") == "trace"
+                           and (e.get("extra") or {}).get("release_id") == release)
+    assert events and events[-1]["user"] == "compliance_officer-key" and events[-1]["extra"]["verdict"] == "traced"
+    with console.api("compliance_officer") as api:
+        deadline = time.monotonic() + 30
+        while True:
+            items = api.get("/v1/alerts", params={"limit": 500}).json()["items"]
+            if any(a["rule_title"] == "Leak traced to a release" and a["group"].get("release_id") == release
+                   for a in items) or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+    assert any(a["group"].get("release_id") == release for a in items if a["rule_title"] == "Leak traced to a release")

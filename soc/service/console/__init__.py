@@ -10,11 +10,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from soc.service.console import web
-from soc.service.console.routers import alerts, approvals, datasets, keys, masking, overview, signin
+from soc.service.console.routers import alerts, approvals, datasets, evidence, keys, masking, overview, signin
 from soc.service.console.sessions import SessionStore
 from soc.service.state import ServiceState
 
-ROUTERS = tuple(m.router for m in (signin, overview, alerts, datasets, approvals, masking, keys))
+ROUTERS = tuple(m.router for m in (signin, overview, alerts, datasets, approvals, masking, evidence, keys))
 
 
 def install(app: FastAPI, state: ServiceState) -> None:

@@ -39,7 +39,8 @@ HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options
 # Pages in the navigation, each shown only to roles holding its permission.
 NAV = (("overview", "概览 Overview", "whoami"), ("alerts", "告警 Alerts", "alerts:read"),
        ("datasets", "数据集 Datasets", "datasets:read"), ("approvals", "授权 Approvals", "approvals:read"),
-       ("masking", "脱敏 Masking", "mask"), ("keys", "密钥 Keys", "keys:read"))
+       ("masking", "脱敏 Masking", "mask"),
+       ("evidence", "证据 Evidence", "evidence:export"), ("keys", "密钥 Keys", "keys:read"))
 
 templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True),
                         trim_blocks=True, lstrip_blocks=True)

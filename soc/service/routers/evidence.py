@@ -8,7 +8,7 @@ an audit event (``export`` with the pack's SHA-256).
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -19,6 +19,9 @@ from soc.service.auth.principal import Principal
 from soc.service.deps import get_state, require
 from soc.service.errors import ApiError
 from soc.service.schemas import BODY, JsonInt, Omittable, StrictModel, errors
+
+if TYPE_CHECKING:
+    from soc.evidence.pack import Pack
 
 router = APIRouter(tags=["evidence"])
 ZIP = "application/zip"
@@ -58,6 +61,18 @@ class ExportRequest(StrictModel):
                         **errors(422, 503, *BODY, e422="the period is empty: from is not before to")})
 def export(body: ExportRequest, request: Request,
            principal: Principal = Depends(require("evidence:export"))) -> Response:
+    pack = export_pack(request, principal, system=body.system, level=body.level,
+                       start=body.from_.isoformat() if body.from_ else None,
+                       end=body.to.isoformat() if body.to else None)
+    name = f"evidence-{pack.report['scope']['to']}.zip"
+    return Response(pack.data, media_type=ZIP, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Evidence-SHA256": pack.sha256,
+        "X-Evidence-Key-Fingerprint": pack.public_key["fingerprint_sha256"]})
+
+
+def export_pack(request: Request, principal: Principal, *, system: str | None, level: int,
+                start: str | None, end: str | None) -> Pack:
+    """Build and sign the pack and record the export (the API route and the console call this)."""
     from classifier.settings import ConfigError
     from crypto.errors import CryptoError
     from soc.evidence.pack import build_pack, export_event
@@ -65,9 +80,7 @@ def export(body: ExportRequest, request: Request,
 
     state = get_state(request)
     try:
-        scope = make_scope(state.settings, system=body.system, level=body.level,
-                           start=body.from_.isoformat() if body.from_ else None,
-                           end=body.to.isoformat() if body.to else None)
+        scope = make_scope(state.settings, system=system, level=level, start=start, end=end)
     except ConfigError as exc:
         raise ApiError(422, str(exc), field="from") from None
     try:
@@ -79,7 +92,4 @@ def export(body: ExportRequest, request: Request,
     event = export_event(pack, user=principal.subject, dest="api", role=principal.role)
     event["extra"].update(api_key_id=principal.key_id, request_id=getattr(request.state, "request_id", None))
     state.audit.emit(event)
-    name = f"evidence-{pack.report['scope']['to']}.zip"
-    return Response(pack.data, media_type=ZIP, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "X-Evidence-SHA256": pack.sha256,
-        "X-Evidence-Key-Fingerprint": pack.public_key["fingerprint_sha256"]})
+    return pack

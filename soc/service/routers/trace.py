@@ -72,9 +72,6 @@ _BODY_DOC = {"requestBody": {"required": True, "content": {
 async def trace(request: Request, dataset: str | None = Query(default=None, min_length=1,
                                                               description="only releases of this dataset"),
                 principal: Principal = Depends(require("trace"))) -> Response:
-    from crypto.errors import CryptoError
-    from crypto.share import trace as tracing
-
     state = get_state(request)
     body = bytearray()
     async for chunk in request.stream():
@@ -82,9 +79,21 @@ async def trace(request: Request, dataset: str | None = Query(default=None, min_
         if len(body) > state.options.audit_max_bytes:
             raise ApiError(413, f"body exceeds {state.options.audit_max_bytes} bytes", field="body")
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    result = await trace_leak(request, principal, bytes(body), ctype, dataset)
+    return Response(json.dumps(result, ensure_ascii=False), media_type="application/json")
+
+
+async def trace_leak(request: Request, principal: Principal, body: bytes, ctype: str,
+                     dataset: str | None) -> dict[str, Any]:
+    """Trace, keep the candidates the caller may see, audit (a ``traced`` verdict raises the leak
+    alert): the API route and the console's upload call this."""
+    from crypto.errors import CryptoError
+    from crypto.share import trace as tracing
+
+    state = get_state(request)
 
     def run() -> dict[str, Any]:
-        records = _records(bytes(body), ctype)
+        records = _records(body, ctype)
         keys = state.backends.keys()
         ledger = tracing.Ledger.load(state.settings.data_dir, tracing.keyring_material(keys.keyring),
                                      dataset=dataset)
@@ -99,7 +108,7 @@ async def trace(request: Request, dataset: str | None = Query(default=None, min_
     rid = request.state.request_id
     await state.audit.emit_async(tracing.event(result, principal.subject, role=principal.role,
                                                extra={"api_key_id": principal.key_id, "request_id": rid}))
-    return Response(json.dumps({**result, "request_id": rid}, ensure_ascii=False), media_type="application/json")
+    return {**result, "request_id": rid}
 
 
 def _records(body: bytes, ctype: str) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Approvals (授权): requests to decide, approvals in force, expiring soon, revoke; releases by
-consumer. Decisions go through the API's :func:`decide_approval` (same checks, same events)."""
+consumer; trace a suspected leak by upload. Decisions go through the API's :func:`decide_approval`
+and traces through its :func:`trace_leak` (same checks, same audit events, same leak alert)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from classifier.errors import validation_error
@@ -19,9 +21,13 @@ from soc.service.console import web
 from soc.service.deps import get_state
 from soc.service.errors import ApiError
 from soc.service.routers.approvals import DecisionRequest, decide_approval
+from soc.service.routers.audit import NDJSON_TYPES
+from soc.service.routers.trace import trace_leak
 
 router = APIRouter(prefix=web.PREFIX + "/approvals", include_in_schema=False)
 EXPIRING_DAYS = 30
+# The upload's content type by its name (browsers send CSV as anything from text/csv to Excel's type).
+UPLOAD_TYPES = {".csv": "text/csv", ".jsonl": NDJSON_TYPES[0], ".ndjson": NDJSON_TYPES[0], ".json": "application/json"}
 
 
 @router.get("")
@@ -57,3 +63,26 @@ async def decision(approval_id: str, request: Request,
     except ApiError as exc:
         return web.api_error(request, exc)
     return RedirectResponse(f"{web.PREFIX}/approvals?done={approval_id}", status_code=303)
+
+
+@router.post("/trace")
+async def trace(request: Request, principal: Principal = Depends(web.action("trace"))) -> Response:
+    """Which recorded release an uploaded leak came from: verdict, release, recipient, p-value."""
+    form = await request.form()
+    upload = form.get("leak")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return web.error_page(request, 400, "leak: choose the leaked file (CSV, JSON Lines or JSON) to trace")
+    suffix = "." + upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
+    ctype = UPLOAD_TYPES.get(suffix)
+    if ctype is None:
+        return web.error_page(request, 415, f"{upload.filename}: send a .csv, .jsonl or .json file")
+    limit = get_state(request).options.audit_max_bytes
+    body = await upload.read(limit + 1)
+    if len(body) > limit:
+        return web.error_page(request, 413, f"{upload.filename}: exceeds {limit} bytes")
+    dataset = str(form.get("dataset", "")).strip() or None
+    try:
+        result = await trace_leak(request, principal, body, ctype, dataset)
+    except ApiError as exc:
+        return web.error_page(request, exc.status, f"{upload.filename}: {exc.message}")
+    return web.render(request, "trace.html", result=result, filename=upload.filename, dataset=dataset)
