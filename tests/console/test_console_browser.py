@@ -1,6 +1,6 @@
 """The console in Debian's headless Chromium against a real ``shuwei serve`` (one per module):
 sign in per role, filter and bulk-acknowledge alerts, note an alert, override a column's grade,
-decide an approval, try-it masking. Screenshots go to the test's tmp dir; the browser console
+decide an approval, try-it masking, export and verify an evidence pack. Screenshots go to the test's tmp dir; the browser console
 must stay free of errors (a CSP violation or a failing htmx request shows up there)."""
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 NAV = {"soc_analyst": {"告警 Alerts", "数据集 Datasets"}, "data_owner": {"数据集 Datasets", "授权 Approvals"},
        "exchange_platform": {"授权 Approvals", "脱敏 Masking"},
-       "compliance_officer": {"告警 Alerts", "数据集 Datasets", "授权 Approvals"},
-       "admin": {"告警 Alerts", "数据集 Datasets", "授权 Approvals", "脱敏 Masking", "密钥 Keys"}}
-ALL_PAGES = {"告警 Alerts", "数据集 Datasets", "授权 Approvals", "脱敏 Masking", "密钥 Keys"}
+       "compliance_officer": {"告警 Alerts", "数据集 Datasets", "授权 Approvals", "证据 Evidence"},
+       "admin": {"告警 Alerts", "数据集 Datasets", "授权 Approvals", "脱敏 Masking", "证据 Evidence", "密钥 Keys"}}
+ALL_PAGES = {"告警 Alerts", "数据集 Datasets", "授权 Approvals", "脱敏 Masking", "证据 Evidence", "密钥 Keys"}
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,12 @@ def driver(chromium: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iter
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     options.add_argument("--window-size=1400,1000")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    downloads = tmp_path_factory.mktemp("downloads")
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
     drv = webdriver.Chrome(service=Service(str(chromium.driver)), options=options)
     drv.implicitly_wait(5)
+    drv.downloads = downloads  # where the evidence export lands
     yield drv
     drv.quit()
 
@@ -196,3 +200,22 @@ def test_try_it_masking(browser: Browser) -> None:
     assert "rel-" in result and "联系电话" in result
     assert "13812345678" not in result and "11010519491231002X" not in result
     browser.shot("masking-tried")
+
+
+def test_export_and_verify_an_evidence_pack(browser: Browser) -> None:
+    d = browser.d
+    browser.sign_in("compliance_officer")
+    browser.go("/console/evidence")
+    browser.submit(d.find_element(By.ID, "run-check"))
+    assert d.find_elements(By.CSS_SELECTOR, "table.evidence-check tbody tr")
+    d.find_element(By.ID, "export-pack").click()  # a download: the page stays
+    downloads: Path = d.downloads
+    WebDriverWait(d, 120).until(lambda _: [p for p in downloads.glob("*.zip")])
+    pack = next(downloads.glob("*.zip"))
+    WebDriverWait(d, 30).until(lambda _: not list(downloads.glob("*.crdownload")))
+    browser.go("/console/evidence")
+    d.find_element(By.CSS_SELECTOR, "input[name=pack]").send_keys(str(pack))
+    browser.submit(d.find_element(By.ID, "verify-pack"))
+    assert "通过 OK" in d.find_element(By.CSS_SELECTOR, ".message.ok").text
+    assert d.find_elements(By.CSS_SELECTOR, "table.evidence-packs tbody tr code")  # the export is listed
+    browser.shot("evidence-verified")
