@@ -15,9 +15,11 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from classifier.errors import validation_error
 from soc.service.auth.principal import Principal
 from soc.service.console.sessions import Session, SessionStore
 from soc.service.deps import get_state, refusal, scoped, throttle
@@ -166,6 +168,16 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return render(request, "error.html", status=status, status_code=status, message=message)
+
+
+def form_message(exc: ValidationError) -> str:
+    """A refused form in the API's words: ``field: reason``."""
+    field, msg = validation_error(exc)
+    return f"{field}: {msg}" if field else msg
+
+
+def invalid_form(request: Request, exc: ValidationError) -> HTMLResponse:
+    return error_page(request, 400, form_message(exc))
 
 
 def api_error(request: Request, exc: ApiError) -> HTMLResponse:

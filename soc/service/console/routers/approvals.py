@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from classifier.errors import validation_error
 from crypto.share import approvals as store
 from crypto.share import releases
 from soc.service.auth.principal import Principal
@@ -58,8 +57,7 @@ async def decision(approval_id: str, request: Request,
         body = DecisionRequest.model_validate({"operation": str(form.get("operation", "")), "comment": comment})
         decide_approval(request, principal, approval_id, body)
     except ValidationError as exc:
-        field, msg = validation_error(exc)
-        return web.error_page(request, 400, f"{field}: {msg}" if field else msg)
+        return web.invalid_form(request, exc)
     except ApiError as exc:
         return web.api_error(request, exc)
     return RedirectResponse(f"{web.PREFIX}/approvals?done={approval_id}", status_code=303)

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from classifier.errors import validation_error
 from classifier.policy import ENTITY_IDS
 from soc.service.auth.principal import Principal
 from soc.service.console import web
@@ -64,8 +63,7 @@ async def review(dataset: str, request: Request,
         parsed = ReviewRequest.model_validate({k: v for k, v in body.items() if v is not None or k == "entity"})
         review_column(request, principal, dataset, parsed)
     except ValidationError as exc:
-        field, msg = validation_error(exc)
-        return web.error_page(request, 400, f"{field}: {msg}" if field else msg)
+        return web.invalid_form(request, exc)
     except ApiError as exc:
         return web.api_error(request, exc)
     return RedirectResponse(f"{web.PREFIX}/datasets/{dataset}?reviewed={body['column']}", status_code=303)

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse
 
-from classifier.errors import validation_error
 from soc.service.auth.principal import Principal
 from soc.service.console import web
 from soc.service.deps import get_state
@@ -62,8 +61,7 @@ async def try_it(request: Request, principal: Principal = Depends(web.action("ma
     try:
         body = MaskRequest.model_validate({"dataset": form["dataset"], "caller": caller, "records": records})
     except ValidationError as exc:
-        field, msg = validation_error(exc)
-        return await _page(request, 400, form=form, message=f"{field}: {msg}" if field else msg)
+        return await _page(request, 400, form=form, message=web.form_message(exc))
     try:
         payload, release_id = await release(request, principal, body)
     except ApiError as exc:
