@@ -11,19 +11,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from classifier.settings import get_settings
-from soc.cli.main import app
-from tests.soc.evidence_world import RESIDENT_ID, world  # noqa: F401  (the crafted state, a fixture)
+from tests.soc.evidence_world import RESIDENT_ID, run_cli, world  # noqa: F401  (the crafted state, a fixture)
 
 MOBILE = "13812340007"
 NAME = "张三7"
-
-
-def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 @pytest.fixture()
@@ -31,7 +24,7 @@ def pack(world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SHUWEI_EVIDENCE__PDF", "off")  # the PDF has its own test (a real browser)
     get_settings.cache_clear()
     out = tmp_path / "out" / "pack.zip"
-    code, text = _run("evidence", "export", "--out", str(out), "--system", "某市政务数据共享交换平台",
+    code, text = run_cli("evidence", "export", "--out", str(out), "--system", "某市政务数据共享交换平台",
                       "--from", "2026-03-01", "--to", "2026-03-31", "--by", "合规官张敏")
     assert code == 0, text
     assert "wrote" in text and "sha256" in text and "pack.pubkey.json" in text
@@ -51,7 +44,7 @@ def _rewrite(src: Path, dst: Path, *, change: dict[str, bytes] | None = None, dr
 
 
 def _verify(path: Path) -> tuple[int, str]:
-    return _run("evidence", "verify", str(path))
+    return run_cli("evidence", "verify", str(path))
 
 
 def test_pack_layout_and_records(pack: Path) -> None:
@@ -106,7 +99,7 @@ def test_swapped_signature_and_rewritten_manifest_fail(pack: Path, tmp_path: Pat
         manifest = zf.read("manifest.json")
     # Another pack's signature (the manifest differs: another period) under the same key.
     other = tmp_path / "other.zip"
-    assert _run("evidence", "export", "--out", str(other), "--from", "2026-02-01", "--to", "2026-03-31")[0] == 0
+    assert run_cli("evidence", "export", "--out", str(other), "--from", "2026-02-01", "--to", "2026-03-31")[0] == 0
     with zipfile.ZipFile(other) as zf:
         swapped = zf.read("signature.json")
     code, out = _verify(_rewrite(pack, tmp_path / "sw.zip", change={"signature.json": swapped}))
@@ -129,7 +122,7 @@ def test_missing_public_key_is_named(pack: Path, tmp_path: Path) -> None:
     lone.write_bytes(pack.read_bytes())
     code, out = _verify(lone)
     assert code == 1 and "missing public key" in out and "--public-key" in out
-    code, out = _run("evidence", "verify", str(lone), "--public-key", str(pack.with_name("pack.pubkey.json")))
+    code, out = run_cli("evidence", "verify", str(lone), "--public-key", str(pack.with_name("pack.pubkey.json")))
     assert code == 0, out
 
 
