@@ -49,6 +49,17 @@ def error_body(status: int, message: str, *, code: str | None = None, field: str
 def error_response(request: Request | None, status: int, message: str, *, code: str | None = None,
                    field: str | None = None, headers: dict[str, str] | None = None) -> Response:
     rid = getattr(request.state, "request_id", None) if request is not None else None
+    # A page of the console gets its error as a page (a person reads it, not a client); the console
+    # installs that hook, so the API's error shape stays the only one the service itself knows.
+    page = getattr(request.app.state, "error_page", None) if request is not None else None
+    if page is not None:
+        try:
+            html = page(request, status, message, rid)
+        except Exception:  # the page itself failed: the error still gets its answer, as JSON
+            log.exception("console error page failed for %s", request.url.path)  # type: ignore[union-attr]
+            html = None
+        if html is not None:
+            return html
     return Response(error_body(status, message, code=code, field=field, request_id=rid), status_code=status,
                     media_type="application/json", headers=headers)
 

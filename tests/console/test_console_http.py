@@ -190,6 +190,22 @@ def test_csp_and_security_headers_on_every_console_response(console: Console) ->
         assert "content-security-policy" not in client.get("/healthz").headers  # the API is not the console
 
 
+def test_a_console_error_is_a_page_and_an_api_error_stays_json(console: Console) -> None:
+    client, _ = console.signed_in("soc_analyst")
+    with closing(client):
+        for method, url, status in (("GET", "/console/no-such-page", 404), ("DELETE", "/console/alerts", 405)):
+            r = client.request(method, url)
+            assert r.status_code == status and r.headers["content-type"].startswith("text/html"), url
+            assert f"({status})" in r.text and "/console/alerts" in r.text  # the page, with the role's nav
+            assert r.headers["x-request-id"] in r.text  # what to quote to the operator
+        # htmx partials, static files and the API keep the machine-readable error.
+        r = client.get("/console/no-such-page", headers={"HX-Request": "true"})
+        assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+        assert client.get("/console/static/nope.js").headers["content-type"].startswith("application/json")
+        r = client.get("/v1/no-such-endpoint")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
 def test_hostile_text_is_escaped_in_rule_titles_column_names_and_notes(console: Console) -> None:
     client, csrf = console.signed_in("admin")
     escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from crypto.keyring import Keyring
+from crypto.masterkey import LocalMasterKey
 from soc.service.auth.keys import KeyStore
 from tests.service.live import LiveServer
 
@@ -83,6 +85,20 @@ POP_CSV = """姓名,公民身份号码,联系电话,地址
 李四,110105194912310021,13912345678,上海市黄浦区南京东路100号
 王五,440305199001011234,13512345678,广东省深圳市南山区科技园路1号
 """
+
+
+def admin_keyring(live: Live) -> Keyring:
+    """What `shuwei crypto keys ...` opens on the server's data dir: keys are an admin's job."""
+    return Keyring(live.server.data_dir / "keyring.json", LocalMasterKey(bytes.fromhex(live.server.master_key)),
+                   actor="test-admin")
+
+
+@pytest.fixture(scope="session")
+def default_keys(live: Live) -> None:
+    """The keys an admin creates before tokenize/encrypt can answer (API calls never create them)."""
+    ring = admin_keyring(live)
+    for key_id in ("fpe", "default"):
+        ring.ensure(key_id)
 
 
 @pytest.fixture(scope="session")

@@ -10,19 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crypto.keyring import Keyring
-from crypto.masterkey import LocalMasterKey
-from tests.service.conftest import Live, write_config
+from tests.service.conftest import Live, admin_keyring, write_config
 from tests.service.live import LiveServer
 from tests.service.test_basics import assert_error
 
 PHONES = ["13812345678", "15900001111"]
-
-
-def admin_keyring(live: Live) -> Keyring:
-    """What `shuwei crypto keys ...` opens on the server's data dir: keys are an admin's job."""
-    return Keyring(live.server.data_dir / "keyring.json", LocalMasterKey(bytes.fromhex(live.server.master_key)),
-                   actor="test-admin")
 
 
 def key_ids(live: Live) -> set[str]:
@@ -36,11 +28,7 @@ def call_events(live: Live, request_id: str) -> list[dict]:
     return [d for d in docs if (d.get("extra") or {}).get("request_id") == request_id]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def default_keys(live: Live) -> None:
-    ring = admin_keyring(live)
-    for key_id in ("fpe", "default"):
-        ring.ensure(key_id)
+pytestmark = pytest.mark.usefixtures("default_keys")
 
 
 def test_encrypt_decrypt_round_trip_bound_to_field(live: Live) -> None:

@@ -13,6 +13,7 @@ JSON_ROUTES = [("POST", "/v1/mask"), ("POST", "/v1/tokenize"), ("POST", "/v1/det
 
 
 @pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+@pytest.mark.usefixtures("default_keys")
 def test_json_routes_answer_415_to_another_media_type(live: Live, ctype: str) -> None:
     with live.client("admin_granted") as c:
         for method, path in JSON_ROUTES:

@@ -1,5 +1,6 @@
 """The SigmaHQ corpus (rules nobody on the team wrote): every file loads or is reported, and a
-sample of its rules gives the same matches in memory and in SQLite.
+sample of its rules gives the same matches streaming, in memory and in SQLite (tests/es adds
+Elasticsearch on the same sample).
 
 The corpus is read from ``../shared/sigmahq`` beside the repository (``SHUWEI_SIGMA_CORPUS``
 overrides); without it these tests skip, except under CI=true where it is always present.
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.soc.windows_events import generate
-from soc.detection import RulePack, hunt
+from soc.detection import RulePack, StreamingDetector, hunt
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("SHUWEI_SIGMA_CORPUS") or REPO.parent / "shared" / "sigmahq")
@@ -56,18 +57,26 @@ def test_long_value_list_rule_runs(pack: RulePack) -> None:
     assert [m.line for m in hunt(single, events)] == [1, 3]
 
 
-def test_sample_parity_memory_sqlite(tmp_path: Path, corpus: Path) -> None:
+def sample_rules(corpus: Path, into: Path) -> RulePack:
     """Every 10th process-creation rule for Windows plus those on tools the generated events
-    run (whoami, certutil, vssadmin, bitsadmin, comsvcs), over generated Windows events."""
+    run (whoami, certutil, vssadmin, bitsadmin, comsvcs), copied into one folder and loaded."""
     folder = corpus / "rules" / "windows" / "process_creation"
     rules = set(sorted(folder.glob("*.yml"))[::10])
     for tool in ("whoami", "certutil", "vssadmin", "bitsadmin", "comsvcs"):
         rules.update(folder.glob(f"*{tool}*.yml"))
     for rule in rules:
-        shutil.copy(rule, tmp_path / rule.name)
-    pack = RulePack.load(tmp_path)
+        shutil.copy(rule, into / rule.name)
+    return RulePack.load(into)
+
+
+def test_sample_parity_streaming_memory_sqlite(tmp_path: Path, corpus: Path) -> None:
+    pack = sample_rules(corpus, tmp_path)
     events = generate(600, seed=3, bad_share=0.5)
     memory = hunt(pack, events, backend="memory")
     sqlite = hunt(pack, events, backend="sqlite")
-    assert [(m.rule_id, m.line) for m in memory] == [(m.rule_id, m.line) for m in sqlite]
+    det = StreamingDetector(pack)
+    streamed = [m for i, e in enumerate(events, 1) for m in det.process(e, i)]
+    shape = [m.to_hunt_json() for m in memory]
+    assert shape == [m.to_hunt_json() for m in sqlite]
+    assert shape == [m.to_hunt_json() for m in streamed]
     assert len({m.rule_id for m in memory}) >= 3  # the sample really fires

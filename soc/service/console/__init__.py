@@ -23,6 +23,7 @@ def install(app: FastAPI, state: ServiceState) -> None:
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(web.ConsoleHeaders)
+    app.state.error_page = web.page_error
 
     @app.exception_handler(web.SignInRequired)
     async def _sign_in(request: Request, exc: web.SignInRequired) -> Response:

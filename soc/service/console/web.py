@@ -166,8 +166,25 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return HTMLResponse(body, status_code=status)
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", status=status, status_code=status, message=message)
+def error_page(request: Request, status: int, message: str, request_id: str | None = None) -> HTMLResponse:
+    return render(request, "error.html", status=status, status_code=status, message=message,
+                  request_id=request_id)
+
+
+def page_error(request: Request, status: int, message: str, request_id: str | None) -> HTMLResponse | None:
+    """The service's error hook: a console page (not its static files, not an htmx partial, whose
+    caller shows the status itself) that fails — unknown path, 405, unexpected 500 — answers HTML."""
+    path = request.url.path
+    if not (path == PREFIX or path.startswith(PREFIX + "/")) or path.startswith(PREFIX + "/static/"):
+        return None
+    if request.headers.get("hx-request"):
+        return None
+    if getattr(request.state, "principal", None) is None:  # no route ran: the navigation still
+        session = current(request)                            # belongs to whoever is signed in
+        if session is not None:
+            request.state.principal = scoped(get_state(request), session.principal)
+            request.state.console_session = session
+    return error_page(request, status, message, request_id)
 
 
 def form_message(exc: ValidationError) -> str:

@@ -284,10 +284,7 @@ def _others(request: Request, principal: Principal, alert: dict[str, Any]) -> li
 @router.get("/{alert_id}")
 def alert_page(alert_id: str, request: Request,
                principal: Principal = Depends(web.page("alerts:read"))) -> HTMLResponse:
-    try:
-        alert = visible_alert(request, principal, alert_id)
-    except ApiError as exc:
-        return web.api_error(request, exc)
+    alert = visible_alert(request, principal, alert_id)  # a 404 is the console's error page
     events, events_problem = _events(request, alert)
     return web.render(request, "alert.html", alert=alert, events=events, events_problem=events_problem,
                       datasets=_datasets(request, principal, alert), others=_others(request, principal, alert),
@@ -298,8 +295,5 @@ def alert_page(alert_id: str, request: Request,
 def alert_activity(alert_id: str, request: Request,
                    principal: Principal = Depends(web.page("alerts:read"))) -> HTMLResponse:
     """Status, notes, history and playbook runs alone: the alert page polls this."""
-    try:
-        alert = visible_alert(request, principal, alert_id)
-    except ApiError as exc:
-        return web.api_error(request, exc)
+    alert = visible_alert(request, principal, alert_id)  # a 404 is the console's error page
     return web.render(request, "alert_activity.html", alert=alert)
