@@ -17,7 +17,6 @@ from typing import Any
 import typer
 
 from classifier.errors import InputError
-from classifier.samples import write_samples
 from classifier.settings import Settings, find_config_file, get_settings
 from soc.cli.common import fail, print_table
 from soc.cli.soc_demo import step_soc
@@ -53,6 +52,8 @@ def command_hint(settings: Settings) -> Callable[[str], str]:
 
 def step_samples(ctx: Context) -> None:
     """Generate the bundled sample datasets (deterministic, Faker zh_CN) under <data_dir>/samples."""
+    from classifier.samples import write_samples  # Faker and the recognizers: only when the demo runs
+
     paths = write_samples(Path(ctx["settings"].data_dir) / "samples")
     ctx["samples"] = [f"sqlite:///{p}" if p.suffix == ".db" else str(p) for p in paths]
     typer.echo(f"== sample datasets in {paths[0].parent}: " + ", ".join(p.name for p in paths))

@@ -6,18 +6,19 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 import typer
 
 from classifier.errors import InputError
 from classifier.settings import get_settings
 from classifier.whoami import current_user
-from crypto.engine import Caller, MaskingEngine
 from crypto.errors import CryptoError
 from crypto.records_io import iter_jsonl
-from crypto.static import KAnonymityError, mask_file
 from soc.cli.common import EXIT_FINDINGS, OutputFormat, fail, print_json, print_table
+
+if TYPE_CHECKING:
+    from crypto.engine import Caller, MaskingEngine
 
 app = typer.Typer(no_args_is_help=True)
 T = TypeVar("T")
@@ -33,11 +34,15 @@ def guarded(fn: Callable[[], T]) -> T:
 
 
 def _engine() -> MaskingEngine:
+    from crypto.engine import MaskingEngine  # the engine pulls in Presidio (~1 s): only when masking
+
     return guarded(lambda: MaskingEngine.from_settings(get_settings()))
 
 
 def _caller(role: str, user: Optional[str], org: Optional[str], purpose: Optional[str],
             approval: Optional[str]) -> Caller:
+    from crypto.engine import Caller
+
     return Caller(user or current_user(), role, org, purpose, approval)
 
 
@@ -97,6 +102,8 @@ def file(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="json or table"),
 ) -> None:
     """Desensitize a whole dataset into a new file; refuses an output below the policy's k (exit 1)."""
+    from crypto.static import KAnonymityError, mask_file
+
     engine = _engine()
     caller = _caller(role, user, org, purpose, approval)
     try:
