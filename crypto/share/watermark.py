@@ -272,7 +272,7 @@ class Utility:
 
 
 _UNITS = {DAY: "1 day", MONTH: "1 month", YEAR: "1 year"}
-_BLOCKS = np.dtype([("tag", "S7"), ("level", "u1"), ("cell", ">i8")])  # the PRF input, as _BLOCK packs it
+_BLOCKS = np.dtype([("head", ">u8"), ("cell", ">i8")])  # the PRF input as _BLOCK packs it: tag|level, cell
 _EPOCH = date(1970, 1, 1).toordinal()
 WriteBack = Any  # (new grid indices of the moved values, their positions, step places) → new values
 
@@ -284,7 +284,7 @@ def _column(rule: ValueRule, values: list[Any]) -> tuple[int, np.ndarray, WriteB
     try:
         if rule.kind == "date":
             if not (isinstance(first, str) and len(first) == 10 and first[4] == "-" == first[7]
-                    and all(type(v) is str for v in values) and len("".join(values)) == 10 * len(values)):
+                    and len("".join(values)) == 10 * len(values)):  # join: TypeError unless all text
                 return None  # not all ISO days (datetime64 would also read "2024" as a day)
             days = np.array(values, dtype="datetime64[D]").astype(np.int64)
             return DAY, (days + _EPOCH).reshape(1, -1), _write_days
@@ -381,19 +381,21 @@ class Marker:
                 rows[i][name] = text
 
     def _flips(self, columns: list[tuple[tuple[bytes, bytes], Any]]) -> np.ndarray:
-        """Whether each grid index of the columns (flattened in order) must move to carry its bit."""
+        """Whether each grid index of the columns (flattened in order) must move to carry its bit.
+        The blocks' ``tag | level`` head is one integer per column component (fewer numpy calls:
+        the fixed cost of a batch)."""
         if not columns:
             return np.zeros(0, dtype=bool)
-        qs = [q.ravel() for _, (_, q, _) in columns]
+        heads, sizes, qs = [], [], []
+        for tags, (level, q, _) in columns:
+            qs.append(q.ravel())
+            for comp in range(q.shape[0]):
+                heads.append(int.from_bytes(tags[comp] + bytes((level,)), "big"))
+                sizes.append(q.shape[1])
         q_all = qs[0] if len(qs) == 1 else np.concatenate(qs)
         blocks = np.empty(q_all.shape, dtype=_BLOCKS)
+        blocks["head"] = np.repeat(np.array(heads, dtype=np.uint64), sizes)
         blocks["cell"] = q_all >> 1
-        at = 0
-        for tags, (level, q, _) in columns:
-            blocks["level"][at:at + q.size] = level
-            for comp in range(q.shape[0]):
-                blocks["tag"][at:at + q.shape[1]] = tags[comp]
-                at += q.shape[1]
         flip: np.ndarray = self.prf.bits(blocks.tobytes()) != (q_all & 1)
         return flip
 
