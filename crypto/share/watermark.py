@@ -511,7 +511,7 @@ class Tagger:
 
 def _tag_column(prf: Prf, values: list[Any]) -> list[str] | None:
     """A column of lowercase hex pseudonyms of one even length ≥ 34 (the usual column) tagged with
-    numpy at once, else None. ``binascii.unhexlify`` and a bytes case check stand in for a regex
+    numpy at once, else None. A ``bytes.translate`` deleting [0-9a-f] stands in for a regex
     (``str.islower`` and ``bytes.fromhex`` cost ~180 instructions a character), and the tags are
     written into the column's code points, read back as ``str`` by numpy (no slicing per value):
     ~6,900 → ~2,500 instructions a pseudonym (callgrind over bench.share's 100-record batches)."""
@@ -526,16 +526,12 @@ def _tag_column(prf: Prf, values: list[Any]) -> list[str] | None:
     if size < 34 or size % 2 or len(joined) != size * n or not joined.isascii() or len(set(map(len, values))) != 1:
         return None
     data = joined.encode("ascii")
-    try:
-        raw = binascii.unhexlify(data)  # unlike bytes.fromhex, no whitespace skipped
-    except binascii.Error:
+    if data.translate(None, b"0123456789abcdef"):  # anything but lowercase hex left: not pseudonyms
         return None
-    if not data.islower():  # A-F: not a pseudonym (a column without a letter a-f is tagged by the slow path)
-        return None
-    blocks = np.empty((n, 16), dtype=np.uint8)
-    blocks[:, :15] = np.frombuffer(raw, dtype=np.uint8).reshape(n, size // 2)[:, :15]
-    blocks[:, 15] = size - TAG_HEX
     text = np.frombuffer(data, dtype=np.uint8).reshape(n, size)
+    blocks = np.empty((n, 16), dtype=np.uint8)
+    blocks[:, :15] = np.frombuffer(binascii.unhexlify(text[:, :30].tobytes()), dtype=np.uint8).reshape(n, 15)
+    blocks[:, 15] = size - TAG_HEX
     out = text.astype(np.uint32)
     out[:, size - TAG_HEX:] = np.frombuffer(prf.tag_ascii(blocks.tobytes()), dtype=np.uint8).reshape(n, TAG_HEX)
     tagged: list[str] = out.view(f"<U{size}").ravel().tolist()  # code points → str, no slicing
