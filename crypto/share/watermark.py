@@ -511,7 +511,7 @@ class Tagger:
 
 def _tag_column(prf: Prf, values: list[Any]) -> list[str] | None:
     """A column of lowercase hex pseudonyms of one even length ≥ 34 (the usual column) tagged with
-    numpy at once, else None. A ``bytes.translate`` deleting [0-9a-f] stands in for a regex
+    numpy at once, else None. A numpy range check of the column's bytes stands in for a regex
     (``str.islower`` and ``bytes.fromhex`` cost ~180 instructions a character), and the tags are
     written into the column's code points, read back as ``str`` by numpy (no slicing per value):
     ~6,900 → ~2,500 instructions a pseudonym (callgrind over bench.share's 100-record batches)."""
@@ -525,10 +525,9 @@ def _tag_column(prf: Prf, values: list[Any]) -> list[str] | None:
         return None
     if size < 34 or size % 2 or len(joined) != size * n or not joined.isascii() or len(set(map(len, values))) != 1:
         return None
-    data = joined.encode("ascii")
-    if data.translate(None, b"0123456789abcdef"):  # anything but lowercase hex left: not pseudonyms
+    text = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, size)
+    if not ((text - 48 < 10) | (text - 97 < 6)).all():  # [0-9a-f] only (uint8: wraps below '0', 'a')
         return None
-    text = np.frombuffer(data, dtype=np.uint8).reshape(n, size)
     blocks = np.empty((n, 16), dtype=np.uint8)
     blocks[:, :15] = np.frombuffer(binascii.unhexlify(text[:, :30].tobytes()), dtype=np.uint8).reshape(n, 15)
     blocks[:, 15] = size - TAG_HEX
