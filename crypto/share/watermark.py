@@ -325,14 +325,15 @@ class _Texts:
         if memo is None:
             return self.write(q)
         keys = q.tolist()
-        out = list(map(memo.get, keys))
-        if None in out:
-            out = self.write(q)
-            if len(memo) + len(keys) > self.MAX:
-                self.memo = None
-            else:
-                memo.update(zip(keys, out))
-        return out  # type: ignore[return-value]  # no None left
+        found = list(map(memo.get, keys))
+        if None not in found:
+            return found  # type: ignore[return-value]  # no None left
+        out = self.write(q)
+        if len(memo) + len(keys) > self.MAX:
+            self.memo = None
+        else:
+            memo.update(zip(keys, out))
+        return out
 
 
 _MEMOS: dict[tuple[Any, ...], _Texts] = {}
