@@ -31,7 +31,7 @@ from soc.detection.compiler import (
     compile_rule,
     parsed_conditions,
 )
-from soc.detection.index import Atom, rule_anchor
+from soc.detection.index import Anchor, rule_anchor
 
 # libyaml's loader where PyYAML was built with it: the pure-Python one took 90% of loading the
 # SigmaHQ corpus (measured 5x slower on its 3,780 files); same documents, same errors.
@@ -110,7 +110,7 @@ class RulePack:
     placeholders: Placeholders | None = None
     pipeline: ProcessingPipeline | None = None
     with_placeholders: set[str] = field(default_factory=set)  # keys of rules using %name%
-    anchors: dict[str, list[Atom] | None] = field(default_factory=dict)  # see index.py
+    anchors: dict[str, Anchor] = field(default_factory=dict)  # see index.py
 
     @property
     def collection(self) -> SigmaCollection:

@@ -18,7 +18,7 @@ from soc.detection.compiler import (
 from soc.detection.correlation import CorrelationEngine
 from soc.detection.match import Match
 from soc.detection.pack import RuleLoadError, RulePack, rule_key, rule_level, rule_tags
-from soc.detection.index import Atom, RuleIndex, rule_anchor
+from soc.detection.index import Anchor, RuleIndex, rule_anchor
 from soc.detection.logsource import Label, applies, rule_label
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class StreamingDetector:
         self._keys: list[str] = []
         self._preds: list[Predicate] = []
         self._labels: list[Label] = []
-        self._anchors: list[list[Atom] | None] = []
+        self._anchors: list[Anchor] = []
         for rule in pack.rules:
             key = rule_key(rule)
             # The pack's predicate is reused unless it was compiled with other placeholders.
