@@ -342,6 +342,12 @@ class _Correlation:
             del self.groups[k]
 
 
+def _given_time(event: dict[str, Any], epoch: float) -> tuple[float, str] | None:
+    """event_time's answer for an event whose ``ts`` the caller parsed to ``epoch``."""
+    text = event.get("ts")
+    return (epoch, text) if type(text) is str else event_time(event)
+
+
 _MADE_OF = "\x00made_of"  # key of the (lines, event_ids) a correlation match carries upward
 
 
@@ -393,13 +399,17 @@ class CorrelationEngine:
             targets = self._targets[bases] = [(c, tuple(bs)) for c, bs in by_corr.values()]
         return targets
 
-    def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str]) -> list[Match]:
-        """Add one event's matches of base rules; return the correlation matches it completes."""
+    def feed(self, event: dict[str, Any], line: int | None, bases: Iterable[str],
+             epoch: float | None = None) -> list[Match]:
+        """Add one event's matches of base rules; return the correlation matches it completes.
+
+        ``epoch``: the UTC epoch seconds of ``event["ts"]`` when the caller has parsed it
+        already (ingest validates every ``ts``), so it is not parsed twice."""
         bases = tuple(bases)
         targets = self._targets_of(bases)
         if not targets:
             return []
-        when = event_time(event)
+        when = event_time(event) if epoch is None else _given_time(event, epoch)
         if when is None:
             return []  # no usable event time: it cannot be placed in a window
         ts, ts_text = when

@@ -43,7 +43,8 @@ class MatchAssembler:
         """Event fields ``emit`` reads besides the time: event_id and the correlation fields."""
         return {"event_id"} | self.engine.fields()
 
-    def emit(self, event: dict[str, Any], line: int | None, keys: Iterable[str]) -> list[Match]:
+    def emit(self, event: dict[str, Any], line: int | None, keys: Iterable[str],
+             epoch: float | None = None) -> list[Match]:
         keys = sorted(keys, key=self.order.__getitem__)
         out: list[Match] = []
         event_id = event.get("event_id")
@@ -57,7 +58,7 @@ class MatchAssembler:
                                  event_ids=[event_id] if event_id else [],
                                  lines=[line] if line is not None else [],
                                  first_seen=ts, last_seen=ts))
-        out.extend(self.engine.feed(event, line, keys))
+        out.extend(self.engine.feed(event, line, keys, epoch))
         return out
 
 
@@ -140,11 +141,13 @@ class StreamingDetector:
         return out
 
     def process(self, event: dict[str, Any], line: int | None = None,
-                logsource: Label | None = None) -> list[Match]:
+                logsource: Label | None = None, epoch: float | None = None) -> list[Match]:
+        """``epoch``: UTC epoch seconds of ``event["ts"]`` if the caller parsed it already
+        (ingest does: soc.validate.parse_ts), saving correlation a second parse."""
         keys = self.matching_rules(event, logsource)
         if not keys:
             return []
-        return self.assembler.emit(event, line, keys)
+        return self.assembler.emit(event, line, keys, epoch)
 
     def warm(self, event: dict[str, Any], logsource: Label | None = None) -> None:
         """Refill the correlation windows with an event detected before a restart; emits
