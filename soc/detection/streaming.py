@@ -45,14 +45,17 @@ class MatchAssembler:
 
     def emit(self, event: dict[str, Any], line: int | None, keys: Iterable[str],
              epoch: float | None = None) -> list[Match]:
-        keys = sorted(keys, key=self.order.__getitem__)
+        keys = list(keys)
+        if len(keys) > 1:
+            keys.sort(key=self.order.__getitem__)
         out: list[Match] = []
-        event_id = event.get("event_id")
-        event_id = event_id if isinstance(event_id, str) else None
-        ts = event.get("ts")
-        ts = ts if isinstance(ts, str) else None
+        output = self.output
         for key in keys:
-            if key in self.output:
+            if key in output:
+                event_id = event.get("event_id")
+                event_id = event_id if isinstance(event_id, str) else None
+                ts = event.get("ts")
+                ts = ts if isinstance(ts, str) else None
                 title, level, tags = self.meta[key]
                 out.append(Match(key, title, level, tags, event_id, line, ts,
                                  event_ids=[event_id] if event_id else [],
