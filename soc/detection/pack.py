@@ -31,6 +31,7 @@ from soc.detection.compiler import (
     compile_rule,
     parsed_conditions,
 )
+from soc.detection.doccache import MIN_FILES, DocCache, digest
 from soc.detection.index import Anchor, rule_anchor
 
 # libyaml's loader where PyYAML was built with it: the pure-Python one took 90% of loading the
@@ -134,21 +135,31 @@ class RulePack:
                 if not root.exists():
                     pack.errors.append(RuleLoadError(str(root), None, "no such file or directory"))
                     continue
-                for file in _rule_files(root):
-                    parsed.extend(pack._parse_file(file))
+                files = _rule_files(root)
+                cache = DocCache(root) if root.is_dir() and len(files) >= MIN_FILES else None
+                for file in files:
+                    parsed.extend(pack._parse_file(file, cache, root))
+                if cache is not None:
+                    cache.save()
             pack._add(parsed, placeholders)
         return pack
 
-    def _parse_file(self, file: Path) -> list[tuple[Path, SigmaRule | SigmaCorrelationRule]]:
+    def _parse_file(self, file: Path, cache: DocCache | None = None,
+                    root: Path | None = None) -> list[tuple[Path, SigmaRule | SigmaCorrelationRule]]:
         """The valid rules of one file; its filters go to ``self.filters``, its errors to
-        ``self.errors``."""
+        ``self.errors``. ``cache`` (doccache.py) holds the YAML documents of files under ``root``."""
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             self.errors.append(RuleLoadError(str(file), None, f"cannot read: {exc}"))
             return []
         try:
-            docs = list(yaml.load_all(text, Loader=_YAML_LOADER))
+            rel, sha = (file.relative_to(root).as_posix(), digest(text)) if cache and root else ("", "")
+            docs = cache.get(rel, sha) if cache and rel else None
+            if docs is None:
+                docs = list(yaml.load_all(text, Loader=_YAML_LOADER))
+                if cache and rel:
+                    cache.put(rel, sha, docs)
             extras = {k: v for d in docs if (k := _doc_key(d)) and (v := _split_range(d))}
             coll = SigmaCollection.from_dicts(docs, collect_errors=True, resolve_references=False,
                                               collect_filters=True, source=SigmaRuleLocation(file))
