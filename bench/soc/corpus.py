@@ -123,25 +123,36 @@ def run_corpus(corpus: Path, n_windows: int, n_exchange: int, repeat: int, seed:
     proc = psutil.Process()
     results: list[tuple[str, str, bool]] = []
 
-    print("\n[1] load the whole corpus (parse with pySigma, compile, index)", flush=True)
-    loads, cpus, pack, rss = [], [], RulePack(), 0
-    for _ in range(max(1, min(repeat, 2))):
-        del pack
-        gc.collect()
-        before = proc.memory_info().rss
-        t, c = time.perf_counter(), time.process_time()
-        pack = RulePack.load(corpus)
-        StreamingDetector(pack)._index(None)
-        loads.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-        rss = max(rss, proc.memory_info().rss - before)  # the first load: RSS rarely shrinks
+    print("\n[1] load the whole corpus (parse with pySigma, compile, index): cold = YAML parsed, "
+          "warm = documents from the cache (soc/detection/doccache.py)", flush=True)
+    cache = tempfile.mkdtemp(prefix="shuwei-bench-doccache-")
+    os.environ["SHUWEI_RULE_CACHE"] = cache
+    walls: dict[str, list[float]] = {"cold": [], "warm": []}
+    cpus: dict[str, list[float]] = {"cold": [], "warm": []}
+    pack, rss = RulePack(), 0
+    try:
+        for i in range(1 + max(2, repeat)):
+            mode = "cold" if i == 0 else "warm"
+            del pack
+            gc.collect()
+            before = proc.memory_info().rss
+            t, c = time.perf_counter(), time.process_time()
+            pack = RulePack.load(corpus)
+            StreamingDetector(pack)._index(None)
+            walls[mode].append(time.perf_counter() - t)
+            cpus[mode].append(time.process_time() - c)
+            rss = max(rss, proc.memory_info().rss - before)  # the first load: RSS rarely shrinks
+    finally:
+        del os.environ["SHUWEI_RULE_CACHE"]
+        shutil.rmtree(cache, ignore_errors=True)
     files = len({*pack.paths.values(), *(e.path for e in pack.errors)})
-    load_s = statistics.median(loads)
+    load_s = statistics.median(walls["cold"])
     print(f"  {len(pack.rules):,} rules, {len(pack.correlations)} correlations, "
           f"{len(pack.filters)} filters loaded from {files:,} files; {len(pack.errors)} "
-          f"reported; median {load_s:.1f} s wall, {statistics.median(cpus):.1f} CPU-s; "
-          f"memory +{rss / 2**20:,.0f} MiB RSS")
-    results.append((f"corpus load <= {TARGET_LOAD:.0f} s", f"{load_s:.1f} s", load_s <= TARGET_LOAD))
+          f"reported; cold {load_s:.1f} s wall, {statistics.median(cpus['cold']):.1f} CPU-s; "
+          f"warm median {statistics.median(walls['warm']):.1f} s wall, "
+          f"{statistics.median(cpus['warm']):.1f} CPU-s; memory +{rss / 2**20:,.0f} MiB RSS")
+    results.append((f"corpus load <= {TARGET_LOAD:.0f} s (cold)", f"{load_s:.1f} s", load_s <= TARGET_LOAD))
 
     print(f"\n[2] hunt over {n_windows:,} Windows-style events, whole corpus", flush=True)
     events = windows_events(n_windows, seed=seed)

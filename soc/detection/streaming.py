@@ -18,7 +18,7 @@ from soc.detection.compiler import (
 from soc.detection.correlation import CorrelationEngine
 from soc.detection.match import Match
 from soc.detection.pack import RuleLoadError, RulePack, rule_key, rule_level, rule_tags
-from soc.detection.index import Atom, RuleIndex, rule_anchor
+from soc.detection.index import Anchor, RuleIndex, rule_anchor
 from soc.detection.logsource import Label, applies, rule_label
 
 log = logging.getLogger(__name__)
@@ -43,21 +43,25 @@ class MatchAssembler:
         """Event fields ``emit`` reads besides the time: event_id and the correlation fields."""
         return {"event_id"} | self.engine.fields()
 
-    def emit(self, event: dict[str, Any], line: int | None, keys: Iterable[str]) -> list[Match]:
-        keys = sorted(keys, key=self.order.__getitem__)
+    def emit(self, event: dict[str, Any], line: int | None, keys: Iterable[str],
+             epoch: float | None = None) -> list[Match]:
+        keys = list(keys)
+        if len(keys) > 1:
+            keys.sort(key=self.order.__getitem__)
         out: list[Match] = []
-        event_id = event.get("event_id")
-        event_id = event_id if isinstance(event_id, str) else None
-        ts = event.get("ts")
-        ts = ts if isinstance(ts, str) else None
+        output = self.output
         for key in keys:
-            if key in self.output:
+            if key in output:
+                event_id = event.get("event_id")
+                event_id = event_id if isinstance(event_id, str) else None
+                ts = event.get("ts")
+                ts = ts if isinstance(ts, str) else None
                 title, level, tags = self.meta[key]
                 out.append(Match(key, title, level, tags, event_id, line, ts,
                                  event_ids=[event_id] if event_id else [],
                                  lines=[line] if line is not None else [],
                                  first_seen=ts, last_seen=ts))
-        out.extend(self.engine.feed(event, line, keys))
+        out.extend(self.engine.feed(event, line, keys, epoch))
         return out
 
 
@@ -82,7 +86,7 @@ class StreamingDetector:
         self._keys: list[str] = []
         self._preds: list[Predicate] = []
         self._labels: list[Label] = []
-        self._anchors: list[list[Atom] | None] = []
+        self._anchors: list[Anchor] = []
         for rule in pack.rules:
             key = rule_key(rule)
             # The pack's predicate is reused unless it was compiled with other placeholders.
@@ -140,11 +144,13 @@ class StreamingDetector:
         return out
 
     def process(self, event: dict[str, Any], line: int | None = None,
-                logsource: Label | None = None) -> list[Match]:
+                logsource: Label | None = None, epoch: float | None = None) -> list[Match]:
+        """``epoch``: UTC epoch seconds of ``event["ts"]`` if the caller parsed it already
+        (ingest does: soc.validate.parse_ts), saving correlation a second parse."""
         keys = self.matching_rules(event, logsource)
         if not keys:
             return []
-        return self.assembler.emit(event, line, keys)
+        return self.assembler.emit(event, line, keys, epoch)
 
     def warm(self, event: dict[str, Any], logsource: Label | None = None) -> None:
         """Refill the correlation windows with an event detected before a restart; emits

@@ -80,3 +80,21 @@ def test_sample_parity_streaming_memory_sqlite(tmp_path: Path, corpus: Path) -> 
     assert shape == [m.to_hunt_json() for m in sqlite]
     assert shape == [m.to_hunt_json() for m in streamed]
     assert len({m.rule_id for m in memory}) >= 3  # the sample really fires
+
+
+def test_the_document_cache_gives_the_same_pack(corpus: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def summary(p: RulePack) -> tuple[object, ...]:
+        return ([(r.id, r.title, r.date, r.modified, r.level, r.logsource) for r in p.rules],
+                [(c.id, c.title) for c in p.correlations], [f.id for f in p.filters],
+                [str(e) for e in p.errors], p.anchors, p.extra_conditions)
+
+    monkeypatch.setenv("SHUWEI_RULE_CACHE", "")
+    plain = RulePack.load(corpus)
+    monkeypatch.setenv("SHUWEI_RULE_CACHE", str(tmp_path))
+    RulePack.load(corpus)
+    cached = RulePack.load(corpus)
+    assert summary(cached) == summary(plain)
+    events = generate(400, seed=7)
+    assert ([(m.rule_id, m.line) for m in hunt(cached, events)]
+            == [(m.rule_id, m.line) for m in hunt(plain, events)])

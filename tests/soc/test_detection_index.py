@@ -1,0 +1,47 @@
+"""The rule index (soc/detection/index.py): which rules an event is tested against. A superset
+test only -- the parity tests prove no match is lost -- but it must narrow where it can."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sigma.rule import SigmaRule
+
+from soc.detection.compiler import parsed_conditions
+from soc.detection.index import RuleIndex, rule_anchor
+
+
+def _index(*detections: dict[str, Any]) -> RuleIndex:
+    anchors = []
+    for i, detection in enumerate(detections):
+        rule = SigmaRule.from_dict({"title": f"r{i}", "logsource": {"product": "shuwei"},
+                                    "detection": detection})
+        anchors.append((i, rule_anchor(parsed_conditions(rule))))
+    return RuleIndex(anchors)
+
+
+EXPORT_OK = {"sel": {"action": ["export", "download"], "result": "success"}, "condition": "sel"}
+LOGIN = {"sel": {"action": "login"}, "condition": "sel"}
+
+
+def test_an_and_needs_every_indexed_part() -> None:
+    # Anchored on ``result: success`` alone, every successful event was a candidate.
+    index = _index(EXPORT_OK, LOGIN)
+    assert index.candidates({"action": "query", "result": "success"}) == ()
+    assert index.candidates({"action": "export", "result": "denied"}) == ()
+    assert index.candidates({"action": "EXPORT", "result": "success"}) == (0,)
+    assert index.candidates({"action": "login", "result": "success"}) == (1,)
+
+
+def test_or_unions_and_negation_is_always_tested() -> None:
+    either = {"a": {"Image|endswith": "\\cmd.exe"}, "b": {"EventID": 4688}, "condition": "a or b"}
+    negated = {"sel": {"user": "svc"}, "condition": "not sel"}
+    index = _index(either, negated)
+    assert index.candidates({"Image": "C:\\Windows\\CMD.EXE"}) == (0, 1)
+    assert index.candidates({"EventID": 4688}) == (0, 1)
+    assert index.candidates({"EventID": 1, "Image": "x"}) == (1,)
+
+
+def test_a_list_value_hits_through_any_element() -> None:
+    index = _index(EXPORT_OK, LOGIN)
+    assert index.candidates({"action": ["query", "download"], "result": ["success"]}) == (0,)
