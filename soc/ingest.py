@@ -230,7 +230,7 @@ class IngestPipeline:
         for event, ts, line in fresh:
             matches: list[Match] = []
             if self.detector is not None:
-                matches.extend(self.detector.process(event, line))
+                matches.extend(self.detector.process(event, line, epoch=ts))  # ts: parsed by validation
             if self.anomaly is not None:
                 matches.extend(self.anomaly.process(event, ts))
             if self.share_watch is not None:
