@@ -108,6 +108,29 @@ class ContextFinder:
                     out.setdefault(i, []).extend(spans)
         return out
 
+    def find_arrays(self, texts: pa.Array) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+        """(rows, entities, starts, ends) of the spans, kind by kind (no dict per row)."""
+        rows: list[int] = []
+        ents: list[str] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        py: list[str] | None = None
+        for kind, pattern in self._kinds:
+            hit = pc.fill_null(pc.match_substring_regex(texts, pattern), False).to_numpy(zero_copy_only=False)
+            if not hit.any():
+                continue
+            if py is None:
+                py = texts.to_pylist()
+            find = getattr(self, "_" + kind + "_spans")
+            for i in np.flatnonzero(hit).tolist():
+                for e, a, b in find(py[i]):
+                    rows.append(i)
+                    ents.append(e)
+                    starts.append(a)
+                    ends.append(b)
+        return (np.array(rows, dtype=np.int64), ents, np.array(starts, dtype=np.int64),
+                np.array(ends, dtype=np.int64))
+
     def find(self, text: str) -> list[tuple[str, int, int]]:
         return self.find_many(pa.array([text])).get(0, [])
 
