@@ -208,12 +208,11 @@ class TextScanner:
         rows = np.flatnonzero(search)
         if rows.size:
             sub = values if rows.size == len(values) else values.take(pa.array(rows))
-            j, e, a, b = self.context.find_arrays(sub)
-            if j.size:
+            for entity, j, a, b in self.context.find_arrays(sub):
                 rows_p.append(rows[j])
                 starts.append(a)
                 stops.append(b)
-                ents.append(np.array([code[x] for x in e], dtype=np.int64))
+                ents.append(np.full(j.size, code[entity], dtype=np.int64))
         table = _table(rows_p, starts, stops, ents, self.names)
         return self._resolve_table(table)
 
