@@ -189,8 +189,11 @@ class TextScanner:
             start = np.concatenate([p[1] for p in parts])
             stop = np.concatenate([p[2] for p in parts])
             spans = pa.concat_arrays([p[3] for p in parts])
-            ok = self._plausible_many(rec.ENTITY, texts, row, start, spans)
-            ok &= rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
+            ok = rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
+            valid = np.flatnonzero(ok)  # context rules only for spans that pass validation
+            if valid.size:
+                ok[valid] = self._plausible_many(rec.ENTITY, texts, row[valid], start[valid],
+                                                 spans.take(pa.array(valid)))
             allowed = self.allow.get(rec.ENTITY)
             if allowed:
                 ok &= ~pc.is_in(spans, value_set=pa.array(sorted(allowed), type=pa.string())) \
@@ -265,16 +268,15 @@ class TextScanner:
         Only rows holding such a word are looked at in Python."""
         ok = np.ones(len(row), dtype=bool)
         if entity in _DIGIT_ENTITIES:
-            worded = texts.has(_NOT_PERSONAL_PATTERN)[row]
-            for k in np.flatnonzero(worded).tolist():
-                text, s = texts[int(row[k])], int(start[k])
-                ok[k] = not text[max(0, s - 8):s].rstrip(":： ").endswith(_NOT_PERSONAL)
+            worded = np.flatnonzero(texts.has(_NOT_PERSONAL_PATTERN)[row])
+            for k, r, s in zip(worded.tolist(), row[worded].tolist(), start[worded].tolist()):
+                ok[k] = not texts[r][max(0, s - 8):s].rstrip(":： ").endswith(_NOT_PERSONAL)
         if entity == "CN_BANK_CARD":
             issuer = pc.fill_null(pc.match_substring_regex(spans, _CARD_PREFIX_PATTERN), False) \
                 .to_numpy(zero_copy_only=False)
-            for k in np.flatnonzero(ok & ~issuer).tolist():
-                text, s = texts[int(row[k])], int(start[k])
-                before = text[max(0, s - 12):s]
+            off = np.flatnonzero(ok & ~issuer)
+            for k, r, s in zip(off.tolist(), row[off].tolist(), start[off].tolist()):
+                before = texts[r][max(0, s - 12):s]
                 ok[k] = any(c in before for c in _CARD_CUES)
         return ok
 
