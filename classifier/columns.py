@@ -65,8 +65,10 @@ class ColumnScanner:
         self._single = GeoCoordinateRecognizer.SINGLE
         self.text = TextScanner(recognizers, allow)
 
-    def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray) -> None:
-        """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``."""
+    def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray, *, remember: bool = False) -> None:
+        """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``.
+        ``remember``: keep the spans found in text for masking the same values next
+        (:mod:`classifier.textmemo`)."""
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
@@ -123,11 +125,11 @@ class ColumnScanner:
                     if masked not in et.evidence and len(et.evidence) < EVIDENCE_SAMPLES:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, ascii_)
-        self._embedded(tally, values, counts, ~shaped, worded)
+        self._embedded(tally, values, counts, ~shaped, worded, remember)
         self._scientific(tally, values, counts, lengths, ascii_)
 
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
-                  worded: np.ndarray) -> None:
+                  worded: np.ndarray, remember: bool = False) -> None:
         """Text values (not one identifier as a whole): count values holding spans. A value shaped
         like a whole address or name is searched only when an identifier pattern occurs in it (a
         ticket can fit the loose address shape; a column of plain addresses costs nothing)."""
@@ -135,7 +137,7 @@ class ColumnScanner:
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
-        t = self.text.spans_in(sub, worded[idx])
+        t = self.text.spans_in(sub, worded[idx], remember=remember)
         if t.row.size == 0:
             return
         # one (value, entity) pair per value holding the entity, in the order spans were found

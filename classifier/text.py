@@ -26,6 +26,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 from classifier.recognizers import all_recognizers
 from classifier.recognizers.base import LANGUAGE, ShuweiRecognizer
 from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
+from classifier.textmemo import memo_for
 from classifier.texttokens import TOKEN_ENTITIES, tokens
 
 # Digit identifiers right after these words are look-alikes (order numbers, 文号, case numbers).
@@ -86,6 +87,10 @@ def _table(rows: list[np.ndarray], starts: list[np.ndarray], stops: list[np.ndar
     return _sorted(SpanTable(row, start, stop, ent, rank_of[inverse.reshape(-1)], names))
 
 
+def _filtered(t: SpanTable, keep: np.ndarray) -> SpanTable:
+    return SpanTable(t.row[keep], t.start[keep], t.stop[keep], t.entity[keep], t.rank[keep], t.names)
+
+
 def _sorted(t: SpanTable) -> SpanTable:
     width = int(t.stop.max(initial=0)) + 1
     order = np.argsort(t.rank * width + t.start, kind="stable")
@@ -139,9 +144,12 @@ class TextScanner:
         self.names = tuple(dict.fromkeys(self.entities))
         self._code = {e: i for i, e in enumerate(self.names)}
         self._token_min = min((r.MIN_LEN for r in self.patterned if r.ENTITY in TOKEN_ENTITIES), default=0)
+        # spans remembered from scans, as found without allow-lists (see spans_in)
+        self.memo = memo_for(tuple((type(r), r.ENTITY, tuple(p.regex for p in getattr(r, "patterns", ())))
+                                   for r in recs))
 
     # -- bulk ------------------------------------------------------------------------------
-    def spans_in(self, values: pa.Array, worded: np.ndarray | None = None) -> SpanTable:
+    def spans_in(self, values: pa.Array, worded: np.ndarray | None = None, *, remember: bool = False) -> SpanTable:
         """Validated, non-overlapping spans of ``values`` as arrays (rows with none left out).
 
         One RE2 pass per pattern (one alternation of all patterns is ~50× slower: RE2's DFA gives
@@ -150,8 +158,11 @@ class TextScanner:
         values shaped like a name or address) only when an identifier is found in them — so a
         column of plain names, addresses, numbers or dates costs no Python. Spans stay numpy
         arrays (no object per span): overlaps are found vectorised, only those rows reach
-        :meth:`_resolve`."""
+        :meth:`_resolve`. ``remember``: keep the spans for :meth:`find_many` of scanners without
+        allow-lists (classification before masking the same texts; masking ignores allow-lists);
+        then ``worded`` rows are searched in full for the memo, the table is the same."""
         code = self._code
+        dropped: list[np.ndarray] = []  # rows where an allow-listed span was left out
         rows_p: list[np.ndarray] = []
         starts: list[np.ndarray] = []
         stops: list[np.ndarray] = []
@@ -196,18 +207,24 @@ class TextScanner:
                                                  spans.take(pa.array(valid)))
             allowed = self.allow.get(rec.ENTITY)
             if allowed:
-                ok &= ~pc.is_in(spans, value_set=pa.array(sorted(allowed), type=pa.string())) \
-                    .to_numpy(zero_copy_only=False)
+                listed = pc.is_in(spans, value_set=pa.array(sorted(allowed), type=pa.string())) \
+                    .to_numpy(zero_copy_only=False) & ok
+                if listed.any():
+                    ok &= ~listed
+                    dropped.append(row[listed])
             rows_p.append(row[ok])
             starts.append(start[ok])
             stops.append(stop[ok])
             ents.append(np.full(int(ok.sum()), code[rec.ENTITY], dtype=np.int64))
         search = ~pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+        skip: np.ndarray | None = None  # rows whose context the column does not count
         if worded is not None:
             has_id = np.zeros(len(values), dtype=bool)
             for r in rows_p:
                 has_id[r] = True
-            search &= ~worded | has_id
+            skip = worded & ~has_id
+            if not remember:
+                search &= ~skip
         rows = np.flatnonzero(search)
         if rows.size:
             sub = values if rows.size == len(values) else values.take(pa.array(rows))
@@ -216,8 +233,18 @@ class TextScanner:
                 starts.append(a)
                 stops.append(b)
                 ents.append(np.full(j.size, code[entity], dtype=np.int64))
-        table = _table(rows_p, starts, stops, ents, self.names)
-        return self._resolve_table(table)
+        table = self._resolve_table(_table(rows_p, starts, stops, ents, self.names))
+        if remember:
+            # only rows whose spans are what a scanner without allow-lists finds
+            plain = np.ones(len(values), dtype=bool)
+            for r in dropped:
+                plain[r] = False
+            self.memo.add(values, plain, table)
+            if skip is not None and skip.any():
+                # skipped rows hold context spans only (no identifier): dropping them whole
+                # leaves the other rows as a search without them would have found them
+                table = _filtered(table, ~skip[table.row])
+        return table
 
     def find_in(self, values: pa.Array, worded: np.ndarray | None = None) -> dict[int, list[Span]]:
         """Row → validated, non-overlapping spans (sorted by start), for the rows holding any."""
@@ -255,8 +282,12 @@ class TextScanner:
 
     def find_many(self, texts: list[str]) -> list[list[Span]]:
         """Spans per text (texts already NFKC or :func:`normalize`)."""
-        found = self.find_in(pa.array(texts, type=pa.string()))
-        return [found.get(i, []) for i in range(len(texts))]
+        known: dict[str, list[Span]] = {} if self.allow else self.memo.take(texts)
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            found = self.find_in(pa.array(todo, type=pa.string()))
+            known.update((t, found.get(i, [])) for i, t in enumerate(todo))
+        return [list(known[t]) for t in texts]
 
     def find(self, text: str) -> list[Span]:
         return self.find_many([normalize(text)])[0]
