@@ -188,7 +188,7 @@ def classify_records(records: list[dict[str, Any]], dataset: str = "adhoc",
     tallies: dict[str, ColumnTally] = {}
     for n in names:
         tallies[n] = ColumnTally()
-        clf.scanner.update(tallies[n], pa.array(sample[n], type=pa.string()))
+        clf.scanner.update(tallies[n], pa.array(sample[n], type=pa.string()), remember=True)  # masking follows
     graded = clf.grade(dataset, clf.column_inputs(names, tallies, sample, len(records)), len(records))
     return {c["name"]: FieldGrade(c["entity"], c["grade"], c["category"], False,
                                   tuple(e["entity"] for e in c.get("embedded", ())))

@@ -65,8 +65,10 @@ class ColumnScanner:
         self._single = GeoCoordinateRecognizer.SINGLE
         self.text = TextScanner(recognizers, allow)
 
-    def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray) -> None:
-        """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``."""
+    def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray, *, remember: bool = False) -> None:
+        """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``.
+        ``remember``: keep the spans found in text for masking the same values next
+        (:mod:`classifier.textmemo`)."""
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
         if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
@@ -123,11 +125,11 @@ class ColumnScanner:
                     if masked not in et.evidence and len(et.evidence) < EVIDENCE_SAMPLES:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, ascii_)
-        self._embedded(tally, values, counts, ~shaped, worded)
+        self._embedded(tally, values, counts, ~shaped, worded, remember)
         self._scientific(tally, values, counts, lengths, ascii_)
 
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
-                  worded: np.ndarray) -> None:
+                  worded: np.ndarray, remember: bool = False) -> None:
         """Text values (not one identifier as a whole): count values holding spans. A value shaped
         like a whole address or name is searched only when an identifier pattern occurs in it (a
         ticket can fit the loose address shape; a column of plain addresses costs nothing)."""
@@ -135,21 +137,31 @@ class ColumnScanner:
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
-        found = self.text.find_in(sub, worded[idx])
-        if not found:
+        t = self.text.spans_in(sub, worded[idx], remember=remember)
+        if t.row.size == 0:
             return
-        rows = list(found)
-        texts = sub.take(pa.array(rows)).to_pylist()
-        spans_of = [found[i] for i in rows]
-        for text, spans, n in zip(texts, spans_of, counts[idx[rows]].tolist()):
-            for entity in dict.fromkeys(s.entity for s in spans):
-                et = tally.embedded.setdefault(entity, EmbeddedTally())
-                et.values += n
-                if len(et.evidence) < EVIDENCE_SAMPLES:
-                    span = next(s for s in spans if s.entity == entity)
-                    masked = mask_sample(text[span.start:span.end])
-                    if masked not in et.evidence:
-                        et.evidence.append(masked)
+        # one (value, entity) pair per value holding the entity, in the order spans were found
+        n_names = len(t.names)
+        _, first = np.unique(t.row * n_names + t.entity, return_index=True)
+        first.sort()
+        ent = t.entity[first]
+        weight = counts[idx[t.row[first]]]
+        per_entity = np.zeros(n_names, dtype=np.int64)
+        np.add.at(per_entity, ent, weight)
+        _, ent_first = np.unique(ent, return_index=True)
+        texts: dict[int, str] = {}
+        for e in ent[np.sort(ent_first)].tolist():
+            et = tally.embedded.setdefault(t.names[e], EmbeddedTally())
+            et.values += int(per_entity[e])
+            for k in first[ent == e].tolist():
+                if len(et.evidence) >= EVIDENCE_SAMPLES:
+                    break
+                r = int(t.row[k])
+                if r not in texts:
+                    texts[r] = sub[r].as_py()
+                masked = mask_sample(texts[r][int(t.start[k]):int(t.stop[k])])
+                if masked not in et.evidence:
+                    et.evidence.append(masked)
 
     def _scientific(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray,
                     lengths: np.ndarray, ascii_: np.ndarray) -> None:

@@ -31,6 +31,8 @@ class Limits:
 def looks_like_json(text: str) -> bool:
     """A string that opens and closes like a JSON object or array, or opens like one with a key or
     element (``{"tel": …`` cut short) — cheap; parsing decides."""
+    if not text or not (text[0] in "{[" or text[0].isspace()):
+        return False  # most text: no copy made (strip leaves a non-space first char in place)
     s = text.strip()
     if len(s) < 2 or s[0] not in "{[":
         return False

@@ -26,6 +26,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 from classifier.recognizers import all_recognizers
 from classifier.recognizers.base import LANGUAGE, ShuweiRecognizer
 from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
+from classifier.textmemo import memo_for
 from classifier.texttokens import TOKEN_ENTITIES, tokens
 
 # Digit identifiers right after these words are look-alikes (order numbers, 文号, case numbers).
@@ -44,6 +45,56 @@ class Span(NamedTuple):
     entity: str
     start: int
     end: int
+
+
+class SpanTable(NamedTuple):
+    """Spans of a column as arrays, no Python object per span. Grouped by row, rows in the order
+    they were first found (recognizers in order, then context), spans of a row by start — the
+    order a dict of rows filled recognizer by recognizer has, so evidence picks stay the same."""
+
+    row: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    entity: np.ndarray  # index into ``names``
+    rank: np.ndarray    # per span: its row's place in the order rows were found
+    names: tuple[str, ...]
+
+    def by_row(self) -> dict[int, list[Span]]:
+        out: dict[int, list[Span]] = {}
+        names = self.names
+        for r, e, a, b in zip(self.row.tolist(), self.entity.tolist(), self.start.tolist(), self.stop.tolist()):
+            span = Span(names[e], a, b)
+            got = out.get(r)
+            if got is None:
+                out[r] = [span]
+            else:
+                got.append(span)
+        return out
+
+
+def _table(rows: list[np.ndarray], starts: list[np.ndarray], stops: list[np.ndarray],
+           ents: list[np.ndarray], names: tuple[str, ...]) -> SpanTable:
+    """Concatenated and sorted by (row, start); ties keep their order (recognizers, then context)."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not rows:
+        return SpanTable(empty, empty, empty, empty, empty, names)
+    row, start, stop, ent = (np.concatenate(x).astype(np.int64, copy=False) for x in (rows, starts, stops, ents))
+    if row.size == 0:
+        return SpanTable(empty, empty, empty, empty, empty, names)
+    uniq, first, inverse = np.unique(row, return_index=True, return_inverse=True)
+    rank_of = np.empty(uniq.size, dtype=np.int64)
+    rank_of[np.argsort(first, kind="stable")] = np.arange(uniq.size)
+    return _sorted(SpanTable(row, start, stop, ent, rank_of[inverse.reshape(-1)], names))
+
+
+def _filtered(t: SpanTable, keep: np.ndarray) -> SpanTable:
+    return SpanTable(t.row[keep], t.start[keep], t.stop[keep], t.entity[keep], t.rank[keep], t.names)
+
+
+def _sorted(t: SpanTable) -> SpanTable:
+    width = int(t.stop.max(initial=0)) + 1
+    order = np.argsort(t.rank * width + t.start, kind="stable")
+    return SpanTable(t.row[order], t.start[order], t.stop[order], t.entity[order], t.rank[order], t.names)
 
 
 def normalize(text: str) -> str:
@@ -90,20 +141,34 @@ class TextScanner:
         self.context = ContextFinder()
         self.allow = {k: set(v) for k, v in (allow or {}).items() if v}
         self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
+        self.names = tuple(dict.fromkeys(self.entities))
+        self._code = {e: i for i, e in enumerate(self.names)}
         self._token_min = min((r.MIN_LEN for r in self.patterned if r.ENTITY in TOKEN_ENTITIES), default=0)
+        # spans remembered from scans, as found without allow-lists (see spans_in)
+        self.memo = memo_for(tuple((type(r), r.ENTITY, tuple(p.regex for p in getattr(r, "patterns", ())))
+                                   for r in recs))
 
     # -- bulk ------------------------------------------------------------------------------
-    def find_in(self, values: pa.Array, worded: np.ndarray | None = None) -> dict[int, list[Span]]:
-        """Row → validated, non-overlapping spans, for the rows of ``values`` holding any.
+    def spans_in(self, values: pa.Array, worded: np.ndarray | None = None, *, remember: bool = False) -> SpanTable:
+        """Validated, non-overlapping spans of ``values`` as arrays (rows with none left out).
 
         One RE2 pass per pattern (one alternation of all patterns is ~50× slower: RE2's DFA gives
         up on it), over the rows long enough for it; Python only on the rows a pattern hit.
         Context (Chinese cue words) is searched only in non-ASCII rows, and ``worded`` rows (whole
         values shaped like a name or address) only when an identifier is found in them — so a
-        column of plain names, addresses, numbers or dates costs no Python."""
-        raw: dict[int, list[Span]] = {}
+        column of plain names, addresses, numbers or dates costs no Python. Spans stay numpy
+        arrays (no object per span): overlaps are found vectorised, only those rows reach
+        :meth:`_resolve`. ``remember``: keep the spans for :meth:`find_many` of scanners without
+        allow-lists (classification before masking the same texts; masking ignores allow-lists);
+        then ``worded`` rows are searched in full for the memo, the table is the same."""
+        code = self._code
+        dropped: list[np.ndarray] = []  # rows where an allow-listed span was left out
+        rows_p: list[np.ndarray] = []
+        starts: list[np.ndarray] = []
+        stops: list[np.ndarray] = []
+        ents: list[np.ndarray] = []
         if len(values) == 0:
-            return raw
+            return _table(rows_p, starts, stops, ents, self.names)
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
         toks = tokens(values, self._token_min) if self._token_min else None
         texts = _Texts(values)
@@ -135,30 +200,94 @@ class TextScanner:
             start = np.concatenate([p[1] for p in parts])
             stop = np.concatenate([p[2] for p in parts])
             spans = pa.concat_arrays([p[3] for p in parts])
-            ok = self._plausible_many(rec.ENTITY, texts, row, start, spans)
-            ok &= rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
+            ok = rec.validate_many(pc.utf8_upper(spans) if rec.ENTITY == "CN_RESIDENT_ID" else spans)
+            valid = np.flatnonzero(ok)  # context rules only for spans that pass validation
+            if valid.size:
+                ok[valid] = self._plausible_many(rec.ENTITY, texts, row[valid], start[valid],
+                                                 spans.take(pa.array(valid)))
             allowed = self.allow.get(rec.ENTITY)
             if allowed:
-                ok &= ~pc.is_in(spans, value_set=pa.array(sorted(allowed), type=pa.string())) \
-                    .to_numpy(zero_copy_only=False)
-            for i, a, b in zip(row[ok].tolist(), start[ok].tolist(), stop[ok].tolist()):
-                raw.setdefault(i, []).append(Span(rec.ENTITY, a, b))
+                listed = pc.is_in(spans, value_set=pa.array(sorted(allowed), type=pa.string())) \
+                    .to_numpy(zero_copy_only=False) & ok
+                if listed.any():
+                    ok &= ~listed
+                    dropped.append(row[listed])
+            rows_p.append(row[ok])
+            starts.append(start[ok])
+            stops.append(stop[ok])
+            ents.append(np.full(int(ok.sum()), code[rec.ENTITY], dtype=np.int64))
         search = ~pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+        skip: np.ndarray | None = None  # rows whose context the column does not count
         if worded is not None:
             has_id = np.zeros(len(values), dtype=bool)
-            has_id[list(raw)] = True
-            search &= ~worded | has_id
+            for r in rows_p:
+                has_id[r] = True
+            skip = worded & ~has_id
+            if not remember:
+                search &= ~skip
         rows = np.flatnonzero(search)
         if rows.size:
             sub = values if rows.size == len(values) else values.take(pa.array(rows))
-            for j, found_ctx in self.context.find_many(sub).items():
-                raw.setdefault(int(rows[j]), []).extend(Span(e, s, t) for e, s, t in found_ctx)
-        return {i: self._resolve(spans) for i, spans in raw.items()}
+            for entity, j, a, b in self.context.find_arrays(sub):
+                rows_p.append(rows[j])
+                starts.append(a)
+                stops.append(b)
+                ents.append(np.full(j.size, code[entity], dtype=np.int64))
+        table = self._resolve_table(_table(rows_p, starts, stops, ents, self.names))
+        if remember:
+            # only rows whose spans are what a scanner without allow-lists finds
+            plain = np.ones(len(values), dtype=bool)
+            for r in dropped:
+                plain[r] = False
+            self.memo.add(values, plain, table)
+            if skip is not None and skip.any():
+                # skipped rows hold context spans only (no identifier): dropping them whole
+                # leaves the other rows as a search without them would have found them
+                table = _filtered(table, ~skip[table.row])
+        return table
+
+    def find_in(self, values: pa.Array, worded: np.ndarray | None = None) -> dict[int, list[Span]]:
+        """Row → validated, non-overlapping spans (sorted by start), for the rows holding any."""
+        return self.spans_in(values, worded).by_row()
+
+    def _resolve_table(self, t: SpanTable) -> SpanTable:
+        """Rows whose spans overlap go through :meth:`_resolve`; the others are already final."""
+        if t.row.size <= 1:
+            return t
+        # sorted by row then start, a span overlaps an earlier one of its row iff it starts
+        # before the running maximum of their ends (rows offset so they never mix)
+        width = int(t.stop.max()) + 1
+        key_start = t.rank * width + t.start
+        key_stop = t.rank * width + t.stop
+        running = np.maximum.accumulate(key_stop)
+        clash = np.zeros(t.row.size, dtype=bool)
+        clash[1:] = key_start[1:] < running[:-1]
+        if not clash.any():
+            return t
+        in_bad = np.isin(t.row, np.unique(t.row[clash]))
+        keep = ~in_bad
+        names, code = t.names, self._code
+        groups: dict[int, list[Span]] = {}
+        ranks: dict[int, int] = {}
+        for i in np.flatnonzero(in_bad).tolist():
+            r = int(t.row[i])
+            groups.setdefault(r, []).append(Span(names[int(t.entity[i])], int(t.start[i]), int(t.stop[i])))
+            ranks[r] = int(t.rank[i])
+        fixed = [(r, s.start, s.end, code[s.entity], ranks[r]) for r, spans in groups.items()
+                 for s in self._resolve(spans)]
+        fr, fa, fb, fe, fk = (np.array(x, dtype=np.int64) for x in zip(*fixed))
+        return _sorted(SpanTable(np.concatenate([t.row[keep], fr]), np.concatenate([t.start[keep], fa]),
+                                 np.concatenate([t.stop[keep], fb]), np.concatenate([t.entity[keep], fe]),
+                                 np.concatenate([t.rank[keep], fk]), names))
 
     def find_many(self, texts: list[str]) -> list[list[Span]]:
         """Spans per text (texts already NFKC or :func:`normalize`)."""
-        found = self.find_in(pa.array(texts, type=pa.string()))
-        return [found.get(i, []) for i in range(len(texts))]
+        known: dict[str, list[Span]] = {} if self.allow else self.memo.take(texts)
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            found = self.find_in(pa.array(todo, type=pa.string()))
+            known.update((t, found.get(i, [])) for i, t in enumerate(todo))
+        return [list(known[t]) for t in texts]
 
     def find(self, text: str) -> list[Span]:
         return self.find_many([normalize(text)])[0]
@@ -170,16 +299,15 @@ class TextScanner:
         Only rows holding such a word are looked at in Python."""
         ok = np.ones(len(row), dtype=bool)
         if entity in _DIGIT_ENTITIES:
-            worded = texts.has(_NOT_PERSONAL_PATTERN)[row]
-            for k in np.flatnonzero(worded).tolist():
-                text, s = texts[int(row[k])], int(start[k])
-                ok[k] = not text[max(0, s - 8):s].rstrip(":： ").endswith(_NOT_PERSONAL)
+            worded = np.flatnonzero(texts.has(_NOT_PERSONAL_PATTERN)[row])
+            for k, r, s in zip(worded.tolist(), row[worded].tolist(), start[worded].tolist()):
+                ok[k] = not texts[r][max(0, s - 8):s].rstrip(":： ").endswith(_NOT_PERSONAL)
         if entity == "CN_BANK_CARD":
             issuer = pc.fill_null(pc.match_substring_regex(spans, _CARD_PREFIX_PATTERN), False) \
                 .to_numpy(zero_copy_only=False)
-            for k in np.flatnonzero(ok & ~issuer).tolist():
-                text, s = texts[int(row[k])], int(start[k])
-                before = text[max(0, s - 12):s]
+            off = np.flatnonzero(ok & ~issuer)
+            for k, r, s in zip(off.tolist(), row[off].tolist(), start[off].tolist()):
+                before = texts[r][max(0, s - 12):s]
                 ok[k] = any(c in before for c in _CARD_CUES)
         return ok
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 import numpy as np
@@ -87,59 +88,82 @@ class ContextFinder:
         self._diagnosis = re.compile(_alt(DIAGNOSES))
         self._dob = DateOfBirthRecognizer()
         self._divisions = frozenset(admin_names())
-        self._kinds = (("name", _alt(NAME_CUES)), ("cued", _alt(ADDRESS_CUES)), ("birth", _alt(BIRTH_CUES)),
-                       ("address", f"(?:{_DIVISION})[^，。；;,]{{0,24}}(?:{_STREET})"),
-                       ("diagnosis", _alt(DIAGNOSES)))
+        self._kinds = (("name", "PERSON_NAME", _alt(NAME_CUES)), ("cued", "ADDRESS", _alt(ADDRESS_CUES)),
+                       ("birth", "DATE_OF_BIRTH", _alt(BIRTH_CUES)),
+                       ("address", "ADDRESS", f"(?:{_DIVISION})[^，。；;,]{{0,24}}(?:{_STREET})"),
+                       ("diagnosis", "MEDICAL_DIAGNOSIS", _alt(DIAGNOSES)))
 
     def find_many(self, texts: pa.Array) -> dict[int, list[tuple[str, int, int]]]:
         """Row index → (entity, start, end) for the texts with any context."""
         out: dict[int, list[tuple[str, int, int]]] = {}
+        for entity, rows, starts, ends in self.find_arrays(texts):
+            for i, a, b in zip(rows.tolist(), starts.tolist(), ends.tolist()):
+                out.setdefault(i, []).append((entity, a, b))
+        return out
+
+    def find_arrays(self, texts: pa.Array) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per kind of context that found any: (entity, rows, starts, ends), rows in order."""
+        out = []
         py: list[str] | None = None
-        for kind, pattern in self._kinds:
+        for kind, entity, pattern in self._kinds:
             hit = pc.fill_null(pc.match_substring_regex(texts, pattern), False).to_numpy(zero_copy_only=False)
             if not hit.any():
                 continue
             if py is None:
                 py = texts.to_pylist()
-            find = getattr(self, "_" + kind + "_spans")
-            for i in np.flatnonzero(hit).tolist():
-                spans = find(py[i])
-                if spans:
-                    out.setdefault(i, []).extend(spans)
+            idx = np.flatnonzero(hit)
+            k, a, b = getattr(self, "_" + kind + "_in")([py[i] for i in idx.tolist()])
+            if k.size:
+                out.append((entity, idx[k], a, b))
         return out
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
         return self.find_many(pa.array([text])).get(0, [])
 
-    def _name_spans(self, text: str) -> list[tuple[str, int, int]]:
-        out = []
-        for m in self._name.finditer(text):
-            stop = self._name_end(text, m.start("s"), m.end("s"), m.end("g"))
-            if stop:
-                out.append(("PERSON_NAME", m.start("s"), stop))
-        return out
+    # Names and addresses are searched in all their texts at once, joined by NUL (no pattern
+    # here matches it, so no match spans two texts; one ``finditer`` instead of one per text:
+    # names 41 → 16 ms per 27,000 texts measured here). Offsets map back by ``searchsorted``.
+    def _name_in(self, texts: list[str]) -> _Found:
+        blob, base = _joined(texts)
+        found = [(m.start("s"), m.end("s"), m.end("g")) for m in self._name.finditer(blob)]
+        if not found:
+            return _NONE
+        where = (np.searchsorted(base, np.array([f[0] for f in found]), side="right") - 1).tolist()
+        rows, starts, ends = [], [], []
+        for k, (s, given, stop) in zip(where, found):
+            b0 = int(base[k])
+            end = self._name_end(texts[k], s - b0, given - b0, stop - b0)
+            if end:
+                rows.append(k)
+                starts.append(s - b0)
+                ends.append(end)
+        return _arrays(rows, starts, ends)
 
-    def _cued_spans(self, text: str) -> list[tuple[str, int, int]]:
-        return [("ADDRESS", m.start("a"), m.end("a")) for m in self._cued.finditer(text)]
-
-    def _birth_spans(self, text: str) -> list[tuple[str, int, int]]:
-        return [("DATE_OF_BIRTH", m.start("d"), m.end("d")) for m in self._birth.finditer(text)
-                if self._dob.validate(m["d"])]
-
-    def _diagnosis_spans(self, text: str) -> list[tuple[str, int, int]]:
-        return [("MEDICAL_DIAGNOSIS", m.start(), m.end()) for m in self._diagnosis.finditer(text)]
-
-    def _address_spans(self, text: str) -> list[tuple[str, int, int]]:
+    def _address_in(self, texts: list[str]) -> _Found:
         """The pattern finds division-suffixed runs + a street part; the address starts at the
         first real division name inside the run (so 市民…反映北京市 starts at 北京市)."""
-        out = []
+        blob, base = _joined(texts)
+        starts, ends = [], []
         pos = 0
-        while m := self._address.search(text, pos):
-            start = self._division_start(text, m.start("d"), m.end("d"))
+        while m := self._address.search(blob, pos):
+            start = self._division_start(blob, m.start("d"), m.end("d"))
             if start is not None:
-                out.append(("ADDRESS", start, m.end()))
+                starts.append(start)
+                ends.append(m.end())
             pos = m.end() if start is not None else m.start() + 1
-        return out
+        a, b = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        k = np.searchsorted(base, a, side="right") - 1
+        return k, a - base[k], b - base[k]
+
+    def _cued_in(self, texts: list[str]) -> _Found:
+        return _per_text(texts, lambda t: ((m.start("a"), m.end("a")) for m in self._cued.finditer(t)))
+
+    def _birth_in(self, texts: list[str]) -> _Found:
+        return _per_text(texts, lambda t: ((m.start("d"), m.end("d")) for m in self._birth.finditer(t)
+                                           if self._dob.validate(m["d"])))
+
+    def _diagnosis_in(self, texts: list[str]) -> _Found:
+        return _per_text(texts, lambda t: ((m.start(), m.end()) for m in self._diagnosis.finditer(t)))
 
     def _division_start(self, text: str, start: int, end: int) -> int | None:
         for k in range(start + 1, end):
@@ -162,6 +186,33 @@ class ContextFinder:
         if nxt in _FOLLOW or freq.get(text[given + 1:given + 3], 0) > 0 and not tags.get(three):
             return given + 1 if not _is_org_tail(two) else 0
         return given + 2
+
+
+_Found = tuple[np.ndarray, np.ndarray, np.ndarray]  # (text index, start, end) per span
+_NONE: _Found = (np.zeros(0, dtype=np.int64),) * 3
+
+
+def _arrays(rows: list[int], starts: list[int], ends: list[int]) -> _Found:
+    return (np.array(rows, dtype=np.int64), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
+
+
+def _per_text(texts: list[str], spans: Callable[[str], Iterable[tuple[int, int]]]) -> _Found:
+    """For the rare kinds (a few % of texts): one search per text."""
+    rows, starts, ends = [], [], []
+    for k, text in enumerate(texts):
+        for a, b in spans(text):
+            rows.append(k)
+            starts.append(a)
+            ends.append(b)
+    return _arrays(rows, starts, ends)
+
+
+def _joined(texts: list[str]) -> tuple[str, np.ndarray]:
+    """The texts joined by NUL, and where each starts in the joined string."""
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    base = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=base[1:])
+    return "\x00".join(texts), base
 
 
 def _is_org_tail(name: str) -> bool:

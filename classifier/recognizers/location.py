@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from classifier.identifiers import plate
 from classifier.recognizers.base import HAN, ShuweiRecognizer
 
@@ -52,14 +56,35 @@ _STREET = "路|街|大道|道|巷|弄|胡同|号|村|镇|乡|座|栋|幢|室|单
 _ORG_END = "公司|集团|局|委员会|委|厅|政府|医院|学校|大学|学院|银行|中心|办事处|法院|检察院|研究院|研究所"
 
 
+_PART = f"[{HAN}0-9A-Za-z·（）()#\\- ]"
+_TAIL = f"[{HAN}0-9A-Za-z·（）()#\\-, ]"
+# Up to this many characters the two {0,40} bounds of CORE cannot bind (the division and street
+# words take ≥ 2), so CORE with them unbounded fullmatches exactly the same values.
+_SHORT = 42
+
+
 class AddressRecognizer(ShuweiRecognizer):
     """详细地址: an administrative division (省/市/区/县…) followed by a street-level part."""
 
     ENTITY = "ADDRESS"
-    CORE = (f"[{HAN}0-9A-Za-z·（）()#\\- ]{{0,20}}(?:{_ADMIN})[{HAN}0-9A-Za-z·（）()#\\- ]{{0,40}}"
-            f"(?:{_STREET})[{HAN}0-9A-Za-z·（）()#\\-, ]{{0,40}}")
+    CORE = f"{_PART}{{0,20}}(?:{_ADMIN}){_PART}{{0,40}}(?:{_STREET}){_TAIL}{{0,40}}"
+    # CORE without its two {0,40} bounds: RE2 keeps its DFA on it (three overlapping counted
+    # repeats make the DFA give up: 430 ms per 50,000 texts of ~35 chars, this form 10 ms).
+    SHORT = f"^(?:{_PART}{{0,20}}(?:{_ADMIN}){_PART}*(?:{_STREET}){_TAIL}*)$"
     CONTEXT = ("地址", "住址", "详细地址", "家庭住址", "户籍地址", "居住地址", "现住址", "通讯地址",
                "联系地址", "address", "addr", "home_address", "dz", "zz", "jtzz", "hjdz", "xzz", "txdz")
     MIN_LEN, MAX_LEN = 6, 120
     ASCII_ONLY = False
     REJECT = f"(?:{_ORG_END})$"
+
+    def fullmatch(self, values: pa.Array) -> np.ndarray:
+        """Same result as the base's CORE fullmatch: :attr:`SHORT` decides values of up to
+        ``_SHORT`` characters (and rules longer ones out: it is a superset), CORE the rest."""
+        if len(values) == 0:
+            return np.zeros(0, dtype=bool)
+        matched: np.ndarray = pc.fill_null(pc.match_substring_regex(values, self.SHORT), False) \
+            .to_numpy(zero_copy_only=False)
+        long_ = np.flatnonzero(matched & (pc.utf8_length(values).to_numpy(zero_copy_only=False) > _SHORT))
+        if long_.size:
+            matched[long_] = super().fullmatch(values.take(pa.array(long_)))
+        return matched
