@@ -12,11 +12,12 @@ import os
 import re
 import zlib
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import phonenumbers
 import regex
+
+from classifier.usercache import user_cache_dir
 
 # Fixed fills plus seeded random ones: deterministic, and varied enough to see every branch.
 _FILLS = ("0" * 12, "9" * 12, "5" * 12, "1" * 12,
@@ -74,7 +75,7 @@ def _desc(kind: str) -> tuple[str, tuple[int, ...]]:
 def _cached(name: str, pattern: str, length: int) -> tuple[int, np.ndarray]:
     """:func:`prefix_table`, kept in the user's cache directory per phonenumbers version and
     pattern (building it costs about a second; loading it, a millisecond). Unwritable: rebuilt."""
-    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shuwei"
+    root = user_cache_dir()
     key = f"{phonenumbers.__version__}-{zlib.crc32(pattern.encode()):x}"
     path = root / f"cn-{name}-{length}-{key}.npy"
     try:

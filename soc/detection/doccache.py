@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 import yaml
 
+from classifier.usercache import user_cache_dir
+
 MIN_FILES = 200
 _DATE_KEYS = ("date", "modified")
 _FORMAT = f"shuwei-sigma-docs-1 PyYAML-{yaml.__version__}-{'libyaml' if yaml.__with_libyaml__ else 'py'}"
@@ -34,7 +36,7 @@ def cache_dir() -> Path | None:
     env = os.environ.get("SHUWEI_RULE_CACHE")
     if env is not None:
         return Path(env) if env.strip() else None
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shuwei"
+    return user_cache_dir()
 
 
 def digest(text: str) -> str:
