@@ -16,6 +16,7 @@ from tests.browser import HEADLESS_FLAGS, Chromium
 from tests.console.conftest import Console, start_console
 
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
@@ -55,6 +56,20 @@ def driver(chromium: Chromium, tmp_path_factory: pytest.TempPathFactory) -> Iter
     drv.quit()
 
 
+def _gone(old: Any) -> bool:
+    """``EC.staleness_of``, plus Chromium's other answer for a node of a page just replaced (an
+    inspector error "does not belong to the document" instead of a stale-element error)."""
+    try:
+        old.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in (exc.msg or ""):
+            return True
+        raise
+    return False
+
+
 class Browser:
     def __init__(self, driver: Any, site: Console, shots: Path) -> None:
         self.d, self.site, self.shots = driver, site, shots
@@ -82,7 +97,7 @@ class Browser:
         """Click something that loads a page, and wait until the old page is gone."""
         old = self.d.find_element(By.TAG_NAME, "html")
         element.click()
-        WebDriverWait(self.d, 20).until(EC.staleness_of(old))
+        WebDriverWait(self.d, 20).until(lambda _: _gone(old))
         self.ready()
 
     def nav(self) -> set[str]:
