@@ -10,19 +10,17 @@ correlation stays in Shuwei because ES|QL and EQL need licensed features.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
 from sigma.conditions import ConditionFieldEqualsValueExpression, ConditionValueExpression
 from sigma.exceptions import SigmaError
-from sigma.rule import SigmaRule
 from sigma.types import SigmaFieldReference
 
 from soc.detection.compiler import Placeholders, Predicate, UnsupportedConstruct, compile_rule
 from soc.detection.es_prune import restrictions
 from soc.detection.es_query import candidate_queries
-from soc.detection.hunt import HuntResult
+from soc.detection.hunt import HuntResult, detached_copy
 from soc.detection.pack import RuleLoadError, RulePack, rule_key
 from soc.detection.streaming import MatchAssembler
 from soc.store.es.events import EsEventStore
@@ -38,19 +36,6 @@ class HuntStats:
         self.pruned_rules = 0  # base rules fetched only for correlation groups that may fire
 
 
-def _detached(rule: SigmaRule) -> SigmaRule:
-    """A copy the backend's processing pipeline may rewrite, leaving the pack's rule intact
-    (same reason as hunt._detached: correlation back-links must not be deep-copied)."""
-    saved = rule._backreferences
-    rule._backreferences = []
-    try:
-        detached = copy.deepcopy(rule)
-    finally:
-        rule._backreferences = saved
-    detached._output = True  # correlation-only base rules need their query too
-    return detached
-
-
 def rule_queries(pack: RulePack, placeholders: Placeholders | None,
                  errors: list[RuleLoadError]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Predicate]]:
     """Candidate queries and compiled predicates of every base rule that converts."""
@@ -60,7 +45,7 @@ def rule_queries(pack: RulePack, placeholders: Placeholders | None,
         key = rule_key(rule)
         try:
             predicate = compile_rule(rule, placeholders or {})
-            converted = candidate_queries(_detached(rule), {k: list(v) for k, v in (placeholders or {}).items()})
+            converted = candidate_queries(detached_copy(rule), {k: list(v) for k, v in (placeholders or {}).items()})
         except (UnsupportedConstruct, SigmaError, NotImplementedError, TypeError) as exc:
             errors.append(RuleLoadError(pack.paths.get(key, ""), key, f"elasticsearch backend: {exc}"))
             continue

@@ -166,7 +166,7 @@ def rule_queries(pack: RulePack, layout: TableLayout, placeholders: Placeholders
         if not applies(rule_label(rule.logsource), logsource):
             continue
         try:
-            queries = backend.convert_rule(_detached(rule))
+            queries = backend.convert_rule(detached_copy(rule))
         except (SigmaError, NotImplementedError, TypeError) as exc:
             errors.append(RuleLoadError(pack.paths.get(key, ""), key, f"sqlite backend: {exc}"))
             continue
@@ -176,7 +176,7 @@ def rule_queries(pack: RulePack, layout: TableLayout, placeholders: Placeholders
     return out
 
 
-def _detached(rule: SigmaRule) -> SigmaRule:
+def detached_copy(rule: SigmaRule) -> SigmaRule:
     """A deep copy the processing pipeline may rewrite, without its correlation back-links."""
     saved = rule._backreferences
     rule._backreferences = []
