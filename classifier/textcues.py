@@ -177,9 +177,12 @@ class ContextFinder:
     def _name_end(text: str, start: int, given: int, stop: int) -> int:
         """Where a surname + given name ends: one or two given characters."""
         freq, tags = _jieba()
+        two = text[start:given + 1]
+        if _is_common_word(two, freq, tags) and not tags.get(text[start:given + 2], "").startswith("nr"):
+            return 0  # 市民来电反映: 来 is a surname, but 来电 is the verb that follows the cue
         if stop - given == 1:
             return stop
-        two, three = text[start:given + 1], text[start:given + 2]
+        three = text[start:given + 2]
         if tags.get(three, "").startswith("nr"):
             return given + 2
         nxt = text[given + 1]
@@ -213,6 +216,16 @@ def _joined(texts: list[str]) -> tuple[str, np.ndarray]:
     base = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=base[1:])
     return "\x00".join(texts), base
+
+
+# A surname + one character that jieba's dictionary knows as a frequent non-noun word (来电 v,
+# 关于 p, 马上 d, 于是 c, 周末 t, 方便 a): after a cue that is the next word, not a name. Nouns stay
+# names (李娜 nr, 宁静 nr …); the threshold keeps rare dictionary entries (freq < 100) out.
+_FUNCTION_TAGS = ("v", "p", "d", "c", "t", "m", "r", "u", "f", "q", "a", "b")
+
+
+def _is_common_word(two: str, freq: dict[str, int], tags: dict[str, str]) -> bool:
+    return freq.get(two, 0) >= 100 and tags.get(two, "n").startswith(_FUNCTION_TAGS)
 
 
 def _is_org_tail(name: str) -> bool:

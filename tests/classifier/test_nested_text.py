@@ -144,3 +144,16 @@ def test_presidio_analyzer_interface_finds_the_same_spans() -> None:
     results = build_text_analyzer().analyze(text, language="zh")
     assert sorted((r.entity_type, text[r.start:r.end]) for r in results) == [
         ("ADDRESS", "北京市朝阳区建国路88号"), ("CN_MOBILE", "13812345678"), ("PERSON_NAME", "张三")]
+
+
+@pytest.mark.parametrize(("text", "names"), [
+    ("市民来电反映噪音扰民", []),           # 来 is a surname; 来电 is the verb after the cue
+    ("居民于是投诉到街道", []),
+    ("户主方便时联系", []),
+    ("市民张三来电反映噪音", ["张三"]),
+    ("联系人李娜说已处理", ["李娜"]),
+    ("联系人宁静称已处理", ["宁静"]),        # a dictionary word jieba tags as a name stays one
+])
+def test_words_after_a_name_cue_are_not_names(text: str, names: list[str]) -> None:
+    found = [text[s.start:s.end] for s in TextScanner().find(text) if s.entity == "PERSON_NAME"]
+    assert found == names
