@@ -15,6 +15,7 @@ match (a name or address pattern over digits). No library offers this test over 
 
 from __future__ import annotations
 
+import importlib
 import re
 from functools import cache
 from itertools import product
@@ -23,11 +24,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pyarrow as pa
 
-try:  # Python 3.11+
-    from re import _constants as _c, _parser as _p  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+# the stdlib's own reading of a pattern (3.11+; typeshed has no stubs for these modules)
+_c: Any = importlib.import_module("re._constants")
+_p: Any = importlib.import_module("re._parser")
 
 DIGIT, UPPER, LOWER, NON_ASCII = 1, 2, 4, 8
 _PUNCT = " .-:@/,+()_"  # each on its own bit, from 16 upward; other ASCII on the last bit
