@@ -54,10 +54,19 @@ _BYTE = np.array([char_class(chr(b)) if b < 128 else NON_ASCII for b in range(25
 
 
 class Shape(NamedTuple):
-    """``allowed``: classes a match may contain; ``required``: masks a match holds one class of each."""
+    """``allowed``: classes a match may contain; ``required``: masks a match holds one class of each;
+    ``digits``: how many ASCII digits a match holds at least."""
 
     allowed: int
     required: tuple[int, ...]
+    digits: int = 0  # ASCII digits every match holds at least
+
+    def holds(self, classes: np.ndarray, digits: np.ndarray) -> np.ndarray:
+        """Per value (class mask, ASCII digit count): could it *contain* a match?"""
+        ok: np.ndarray = digits >= self.digits
+        for mask in self.required:
+            ok &= (classes & mask) != 0
+        return ok
 
     def fits(self, classes: np.ndarray) -> np.ndarray:
         """Per value (its class mask): could it match? False only when it certainly cannot."""
@@ -113,26 +122,31 @@ def _minimal(required: list[int]) -> tuple[int, ...]:
 def _walk(items: Any) -> Shape:
     allowed = 0
     required: list[int] = []
+    digits = 0
     for op, av in items:
         if op == _c.LITERAL:
             bit = char_class(chr(av))
             allowed |= bit
             required.append(bit)
+            digits += bit == DIGIT
         elif op == _c.IN:
             bits = _set_bits(av)
             allowed |= bits
             if bits != ALL:
                 required.append(bits)
-        elif op == _c.SUBPATTERN:
-            sub = _walk(av[-1])
+            digits += bits == DIGIT
+        elif op in (_c.SUBPATTERN, getattr(_c, "ATOMIC_GROUP", None)):
+            sub = _walk(av[-1] if op == _c.SUBPATTERN else av)
             allowed |= sub.allowed
             required += sub.required
+            digits += sub.digits
         elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
             low, _, body = av
             sub = _walk(body)
             allowed |= sub.allowed
             if low >= 1:
                 required += sub.required
+                digits += low * sub.digits
         elif op == _c.BRANCH:
             branches = [_walk(b) for b in av[1]]
             for b in branches:
@@ -142,15 +156,12 @@ def _walk(items: Any) -> Shape:
                 combos *= max(len(b.required), 1)
             if all(b.required for b in branches) and combos <= _MAX_REQUIRED:
                 required += [_or(ms) for ms in product(*(b.required for b in branches))]
-        elif op == getattr(_c, "ATOMIC_GROUP", None):
-            sub = _walk(av)
-            allowed |= sub.allowed
-            required += sub.required
+            digits += min(b.digits for b in branches)
         elif op in (_c.AT, _c.ASSERT, _c.ASSERT_NOT, _c.GROUPREF):
             continue  # consume nothing (a back-reference repeats characters already allowed)
         else:  # ANY, NOT_LITERAL, conditionals …: anything may be consumed
             allowed = ALL
-    return Shape(allowed, _minimal(required))
+    return Shape(allowed, _minimal(required), digits)
 
 
 def _or(masks: tuple[int, ...]) -> int:
@@ -168,7 +179,8 @@ def pattern_shape(pattern: str) -> Shape:
     if _ignores_case(pattern):
         letters = UPPER | LOWER
         allowed = shape.allowed | (letters if shape.allowed & letters else 0)
-        shape = Shape(allowed, _minimal([m | letters if m & letters else m for m in shape.required]))
+        shape = Shape(allowed, _minimal([m | letters if m & letters else m for m in shape.required]),
+                      shape.digits)
     return shape
 
 
@@ -193,6 +205,34 @@ def value_classes(values: pa.Array) -> np.ndarray:
     nonempty = offsets[1:] > offsets[:-1]
     idx = np.flatnonzero(nonempty)
     out[idx] = np.bitwise_or.reduceat(_BYTE[data], starts[idx])
+    if values.null_count:
+        out[values.is_null().to_numpy(zero_copy_only=False)] = 0
+    return out
+
+
+def _utf8(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(per value: start offset into data, data bytes) of a string array, zero-copy."""
+    bufs = values.buffers()
+    n = len(values)
+    offsets = np.frombuffer(bufs[1], dtype=np.int32)[values.offset:values.offset + n + 1]
+    if bufs[2] is None or offsets[-1] == offsets[0]:
+        return offsets, np.zeros(0, dtype=np.uint8)
+    return offsets - offsets[0], np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+
+
+def value_digits(values: pa.Array) -> np.ndarray:
+    """Per string value: how many ASCII digits it holds (nulls: 0)."""
+    out = np.zeros(len(values), dtype=np.int64)
+    if len(values) == 0:
+        return out
+    if values.type != pa.string():
+        values = values.cast(pa.string())
+    offsets, data = _utf8(values)
+    if data.size == 0:
+        return out
+    count = np.zeros(data.size + 1, dtype=np.int64)
+    np.cumsum((data - 48) < 10, out=count[1:])  # uint8 wraps below '0': one compare
+    out[:] = count[offsets[1:]] - count[offsets[:-1]]
     if values.null_count:
         out[values.is_null().to_numpy(zero_copy_only=False)] = 0
     return out

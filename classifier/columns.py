@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from classifier.charclass import NON_ASCII, pattern_shape, value_classes
+from classifier.charclass import NON_ASCII, pattern_shape, value_classes, value_digits
 from classifier.evidence import mask_sample
 from classifier.recognizers.base import ShuweiRecognizer
 from classifier.identifiers.text import EXCEL_SCIENTIFIC, clean_many
@@ -70,6 +70,8 @@ class ColumnScanner:
         self._shapes = [pattern_shape(rec.fullmatch_pattern) for rec in recognizers]
         self._single_shape = pattern_shape(self._single)
         self._scientific_shape = pattern_shape(EXCEL_SCIENTIFIC)
+        # a span of a patterned text entity is a match of its CORE inside the value
+        self._span_needs = [(rec.MIN_LEN, pattern_shape(rec.column_pattern)) for rec in self.text.patterned]
 
     def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray, *, remember: bool = False) -> None:
         """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``.
@@ -132,15 +134,37 @@ class ColumnScanner:
                     if masked not in et.evidence and len(et.evidence) < EVIDENCE_SAMPLES:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, self._single_shape.fits(classes))
-        self._embedded(tally, values, counts, ~shaped, worded, remember)
+        self._embedded(tally, values, counts, ~shaped, worded, remember,
+                       self._may_hold_spans(values, ~shaped, classes, lengths, ascii_, worded, remember))
         self._scientific(tally, values, counts, lengths, self._scientific_shape.fits(classes))
 
+    def _may_hold_spans(self, values: pa.Array, rest: np.ndarray, classes: np.ndarray, lengths: np.ndarray,
+                        ascii_: np.ndarray, worded: np.ndarray, remember: bool) -> np.ndarray:
+        """Values the text scan could find a span in. The others are left out of it, which changes
+        nothing: a span of a patterned entity needs the value to be as long as its ``MIN_LEN`` and
+        to hold its pattern's required classes and digits (charclass: ``@`` for an e-mail, ``.``
+        or ``:`` for an IP, 7 digits for a passport number); context (names, addresses …) is searched only in
+        non-ASCII values, and in ``worded`` ones (a whole name or address) only when they hold an
+        identifier — unless ``remember`` asks for their spans too. On the bench CSV this drops the
+        address and name columns (house numbers of a few digits, no ``@`` …) from the scan."""
+        possible = ~ascii_ & (~worded | remember)
+        todo = rest & ~possible
+        if not todo.any():
+            return possible
+        digits = np.zeros(len(values), dtype=np.int64)
+        idx = np.flatnonzero(todo)
+        digits[idx] = value_digits(values.take(pa.array(idx))) if idx.size < len(values) else value_digits(values)
+        for min_len, shape in self._span_needs:
+            possible |= (lengths >= min_len) & shape.holds(classes, digits)
+        return possible
+
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
-                  worded: np.ndarray, remember: bool = False) -> None:
+                  worded: np.ndarray, remember: bool = False, possible: np.ndarray | None = None) -> None:
         """Text values (not one identifier as a whole): count values holding spans. A value shaped
         like a whole address or name is searched only when an identifier pattern occurs in it (a
-        ticket can fit the loose address shape; a column of plain addresses costs nothing)."""
-        idx = np.flatnonzero(rest)
+        ticket can fit the loose address shape; a column of plain addresses costs nothing).
+        ``possible``: the values that could hold a span at all (:meth:`_may_hold_spans`)."""
+        idx = np.flatnonzero(rest if possible is None else rest & possible)
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
