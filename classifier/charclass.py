@@ -196,14 +196,11 @@ def value_classes(values: pa.Array) -> np.ndarray:
         return out
     if values.type != pa.string():
         values = values.cast(pa.string())
-    bufs = values.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32)[values.offset:values.offset + n + 1]
-    if bufs[2] is None or offsets[-1] == offsets[0]:
+    offsets, data = _utf8(values)
+    if data.size == 0:
         return out
-    data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    starts = (offsets[:-1] - offsets[0]).astype(np.int64)
-    nonempty = offsets[1:] > offsets[:-1]
-    idx = np.flatnonzero(nonempty)
+    starts = offsets[:-1].astype(np.int64)
+    idx = np.flatnonzero(offsets[1:] > offsets[:-1])
     out[idx] = np.bitwise_or.reduceat(_BYTE[data], starts[idx])
     if values.null_count:
         out[values.is_null().to_numpy(zero_copy_only=False)] = 0
@@ -230,9 +227,9 @@ def value_digits(values: pa.Array) -> np.ndarray:
     offsets, data = _utf8(values)
     if data.size == 0:
         return out
-    count = np.zeros(data.size + 1, dtype=np.int64)
-    np.cumsum((data - 48) < 10, out=count[1:])  # uint8 wraps below '0': one compare
-    out[:] = count[offsets[1:]] - count[offsets[:-1]]
+    nonempty = np.flatnonzero(offsets[1:] > offsets[:-1])
+    is_digit = ((data - 48) < 10).view(np.uint8)  # uint8 wraps below '0': one compare
+    out[nonempty] = np.add.reduceat(is_digit, offsets[:-1][nonempty].astype(np.int64), dtype=np.int64)
     if values.null_count:
         out[values.is_null().to_numpy(zero_copy_only=False)] = 0
     return out
