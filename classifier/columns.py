@@ -3,8 +3,8 @@
 Presidio's per-cell ``AnalyzerEngine.analyze`` manages ~1,000 cells/s; here each batch of a column
 is reduced to its distinct values (Arrow ``value_counts``), normalised once (NFKC turns full-width
 digits and brackets into ASCII), narrowed by a length/ASCII/character-class prefilter per recognizer
-(:mod:`classifier.charclass`), fullmatched
-with Arrow's RE2 kernel, and only those candidates reach the recognizer's (vectorised) validator.
+(:mod:`classifier.charclass`), fullmatched with Arrow's RE2 kernel, and only those candidates reach
+the recognizer's (vectorised) validator.
 Hit counts are weighted by how often each distinct value occurs.
 """
 
