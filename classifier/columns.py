@@ -2,8 +2,9 @@
 
 Presidio's per-cell ``AnalyzerEngine.analyze`` manages ~1,000 cells/s; here each batch of a column
 is reduced to its distinct values (Arrow ``value_counts``), normalised once (NFKC turns full-width
-digits and brackets into ASCII), narrowed by a length/ASCII prefilter per recognizer, fullmatched
-with Arrow's RE2 kernel, and only those candidates reach the recognizer's (vectorised) validator.
+digits and brackets into ASCII), narrowed by a length/ASCII/character-class prefilter per recognizer
+(:mod:`classifier.charclass`), fullmatched with Arrow's RE2 kernel, and only those candidates reach
+the recognizer's (vectorised) validator.
 Hit counts are weighted by how often each distinct value occurs.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from classifier.charclass import NON_ASCII, pattern_shape, value_classes, value_digits
 from classifier.evidence import mask_sample
 from classifier.recognizers.base import ShuweiRecognizer
 from classifier.identifiers.text import EXCEL_SCIENTIFIC, clean_many
@@ -64,6 +66,13 @@ class ColumnScanner:
         self.allow = {k: pa.array(sorted(v), type=pa.string()) for k, v in allow.items() if v}
         self._single = GeoCoordinateRecognizer.SINGLE
         self.text = TextScanner(recognizers, allow)
+        # what each fullmatch can consume and requires (charclass): values that cannot match are
+        # never copied or handed to RE2 — the counts stay those of matching every value
+        self._shapes = [pattern_shape(rec.fullmatch_pattern) for rec in recognizers]
+        self._single_shape = pattern_shape(self._single)
+        self._scientific_shape = pattern_shape(EXCEL_SCIENTIFIC)
+        # a span of a patterned text entity is a match of its CORE inside the value
+        self._span_needs = [(rec.MIN_LEN, pattern_shape(rec.column_pattern)) for rec in self.text.patterned]
 
     def update(self, tally: ColumnTally, column: pa.Array | pa.ChunkedArray, *, remember: bool = False) -> None:
         """Fold one batch of a column (any type; cast to string; lists: their elements) into ``tally``.
@@ -91,11 +100,12 @@ class ColumnScanner:
         if len(values) == 0:
             return
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
-        ascii_ = pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+        classes = value_classes(values)
+        ascii_ = (classes & NON_ASCII) == 0
         shaped = np.zeros(len(values), dtype=bool)  # whole values shaped like an identifier
         worded = np.zeros(len(values), dtype=bool)  # ... like a name, address, organisation, diagnosis
-        for rec in self.recognizers:
-            pre = (lengths >= rec.MIN_LEN) & (lengths <= rec.MAX_LEN)
+        for rec, shape in zip(self.recognizers, self._shapes):
+            pre = (lengths >= rec.MIN_LEN) & (lengths <= rec.MAX_LEN) & shape.fits(classes)
             if rec.ASCII_ONLY:
                 pre &= ascii_
             idx = np.flatnonzero(pre)
@@ -124,16 +134,38 @@ class ColumnScanner:
                     masked = mask_sample(v)
                     if masked not in et.evidence and len(et.evidence) < EVIDENCE_SAMPLES:
                         et.evidence.append(masked)
-        self._degrees(tally, values, counts, ascii_)
-        self._embedded(tally, values, counts, ~shaped, worded, remember)
-        self._scientific(tally, values, counts, lengths, ascii_)
+        self._degrees(tally, values, counts, self._single_shape.fits(classes))
+        self._embedded(tally, values, counts, ~shaped, worded, remember,
+                       self._may_hold_spans(values, ~shaped, classes, lengths, ascii_, worded, remember))
+        self._scientific(tally, values, counts, lengths, self._scientific_shape.fits(classes))
+
+    def _may_hold_spans(self, values: pa.Array, rest: np.ndarray, classes: np.ndarray, lengths: np.ndarray,
+                        ascii_: np.ndarray, worded: np.ndarray, remember: bool) -> np.ndarray:
+        """Values the text scan could find a span in. The others are left out of it, which changes
+        nothing: a span of a patterned entity needs the value to be as long as its ``MIN_LEN`` and
+        to hold its pattern's required classes and digits (charclass: ``@`` for an e-mail, ``.``
+        or ``:`` for an IP, 7 digits for a passport number); context (names, addresses …) is searched only in
+        non-ASCII values, and in ``worded`` ones (a whole name or address) only when they hold an
+        identifier — unless ``remember`` asks for their spans too. On the bench CSV this drops the
+        address and name columns (house numbers of a few digits, no ``@`` …) from the scan."""
+        possible = ~ascii_ & (~worded | remember)
+        todo = rest & ~possible
+        if not todo.any():
+            return possible
+        digits = np.zeros(len(values), dtype=np.int64)
+        idx = np.flatnonzero(todo)
+        digits[idx] = value_digits(values.take(pa.array(idx))) if idx.size < len(values) else value_digits(values)
+        for min_len, shape in self._span_needs:
+            possible |= (lengths >= min_len) & shape.holds(classes, digits)
+        return possible
 
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
-                  worded: np.ndarray, remember: bool = False) -> None:
+                  worded: np.ndarray, remember: bool = False, possible: np.ndarray | None = None) -> None:
         """Text values (not one identifier as a whole): count values holding spans. A value shaped
         like a whole address or name is searched only when an identifier pattern occurs in it (a
-        ticket can fit the loose address shape; a column of plain addresses costs nothing)."""
-        idx = np.flatnonzero(rest)
+        ticket can fit the loose address shape; a column of plain addresses costs nothing).
+        ``possible``: the values that could hold a span at all (:meth:`_may_hold_spans`)."""
+        idx = np.flatnonzero(rest if possible is None else rest & possible)
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
@@ -164,12 +196,11 @@ class ColumnScanner:
                     et.evidence.append(masked)
 
     def _scientific(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray,
-                    lengths: np.ndarray, ascii_: np.ndarray) -> None:
+                    lengths: np.ndarray, fits: np.ndarray) -> None:
         """Count identifiers Excel destroyed (``2.10725E+17``): no digits to validate, but the
-        decision must say so rather than call the column empty of identifiers."""
-        # a literal search over the whole batch first: a copy of every value would cost more
-        has_e = pc.match_substring(values, "E+").to_numpy(zero_copy_only=False)
-        idx = np.flatnonzero(has_e & ascii_ & (lengths >= 7) & (lengths <= 21))
+        decision must say so rather than call the column empty of identifiers. ``fits``: the
+        values whose characters could make up that form (charclass)."""
+        idx = np.flatnonzero(fits & (lengths >= 7) & (lengths <= 21))
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
@@ -181,9 +212,10 @@ class ColumnScanner:
                 del tally.scientific_evidence[EVIDENCE_SAMPLES:]
 
     def _degrees(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray,
-                 ascii_: np.ndarray) -> None:
-        """Split coordinates: count decimal-degree values per axis range."""
-        idx = np.flatnonzero(ascii_)
+                 fits: np.ndarray) -> None:
+        """Split coordinates: count decimal-degree values per axis range (``fits``: values whose
+        characters could make up one, see charclass)."""
+        idx = np.flatnonzero(fits)
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))

@@ -86,6 +86,12 @@ class ShuweiRecognizer(PatternRecognizer):
             .to_numpy(zero_copy_only=False)
         return ~rejected
 
+    @property
+    def fullmatch_pattern(self) -> str:
+        """A pattern every value :meth:`fullmatch` accepts matches (the column engine's cheap
+        character-class prefilter is read from it, see :mod:`classifier.charclass`)."""
+        return self.column_pattern
+
     def fullmatch(self, values: pa.Array) -> np.ndarray:
         """RE2 fullmatch of the core pattern over an Arrow string array (nulls → False)."""
         if len(values) == 0:

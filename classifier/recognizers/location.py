@@ -77,6 +77,10 @@ class AddressRecognizer(ShuweiRecognizer):
     ASCII_ONLY = False
     REJECT = f"(?:{_ORG_END})$"
 
+    @property
+    def fullmatch_pattern(self) -> str:
+        return self.SHORT  # every value fullmatch accepts matches SHORT
+
     def fullmatch(self, values: pa.Array) -> np.ndarray:
         """Same result as the base's CORE fullmatch: :attr:`SHORT` decides values of up to
         ``_SHORT`` characters (and rules longer ones out: it is a superset), CORE the rest."""
