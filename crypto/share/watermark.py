@@ -612,14 +612,26 @@ class Tagger:
         self.prf, self.fields = prf, fields
 
     def apply(self, records: list[dict[str, Any]]) -> None:
+        columns = []
         for name in self.fields:
             values = [r.get(name) for r in records]
             rows = records
             if None in values:
                 rows = [r for r, v in zip(records, values) if v is not None]
                 values = [v for v in values if v is not None]
-            if not rows:
-                continue
+            if rows:
+                columns.append((name, rows, values))
+        if len(columns) > 1:  # the columns' pseudonyms tagged in one pass when they share a length:
+            # numpy's fixed cost once, not per column (bench.share: 2 columns ~88 → ~60 µs a batch)
+            tagged = _tag_column(self.prf, [v for _, _, values in columns for v in values])
+            if tagged is not None:
+                at = 0
+                for name, rows, _ in columns:
+                    for record, value in zip(rows, tagged[at:at + len(rows)]):
+                        record[name] = value
+                    at += len(rows)
+                return
+        for name, rows, values in columns:
             tagged = _tag_column(self.prf, values)
             if tagged is None:  # other lengths or forms: each value checked and tagged on its own
                 pairs = [(r, v) for r, v in zip(rows, values) if isinstance(v, str) and _HEX.fullmatch(v)]
