@@ -52,6 +52,17 @@ def test_the_tagger_on_mixed_columns_agrees_with_the_definition(column: list[str
     assert [r["h"] for r in records] == expected
 
 
+
+@given(hex_column(), hex_column(), st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_columns_tagged_in_one_pass_get_the_value_by_value_tags(a: list[str], b: list[str], gap: bool) -> None:
+    records: list[dict[str, object]] = [{"h": x} for x in a] + [{"g": y} for y in b]
+    if gap:
+        records.append({"h": None, "g": "not a pseudonym"})
+    Tagger(PRF, ("h", "g")).apply(records)
+    expected = [{"h": one_by_one(x)} for x in a] + [{"g": one_by_one(y)} for y in b]
+    assert records == expected + ([{"h": None, "g": "not a pseudonym"}] if gap else [])
+
 # -- the recipient's memo of marked texts (Marker._recall) ------------------------------------------
 RULES = [("d", ValueRule(kind="date")), ("amt", ValueRule(step=0.01)), ("geo", ValueRule(step=0.01)),
          ("n", ValueRule(step=1.0))]
