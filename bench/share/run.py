@@ -163,7 +163,7 @@ def _ratio(base: tuple[float, float], marked: tuple[float, float]) -> str:
     over = marked[0] / base[0] - 1
     verdict = "PASS" if over <= OVERHEAD_TARGET else "MISS"
     return (f"{base[0]:8.3f} s → {marked[0]:8.3f} s CPU ({base[1]:.3f} → {marked[1]:.3f} s wall)  "
-            f"ratio {marked[0] / base[0]:.3f} (+{over:.1%}; target ≤ +{OVERHEAD_TARGET:.0%})  {verdict}")
+            f"ratio {marked[0] / base[0]:.3f} ({over:+.1%}; target ≤ +{OVERHEAD_TARGET:.0%})  {verdict}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -394,8 +394,8 @@ class _Recall:
     """What one recipient's marks made of each released text, per field, component and decimals:
     ``text → (moved, text at the column's decimals)``. Days and the coordinates of a region recur
     from batch to batch, so a column whose texts were all seen before is marked by dict look-ups,
-    without numpy's fixed cost per call (bench.share, 100-record batches: ``Marker.apply``
-    ~260 → ~80 µs). Filled only from what the numpy path wrote, so the output is the same; bounded
+    without numpy's fixed cost per call (bench.share's 100-record batches, one repeated alone:
+    ``Marker.apply`` ~200 → ~95 µs). Filled only from what the numpy path wrote, so the output is the same; bounded
     over all recipients by clearing when full, like ``_MEMOS``. It holds the released texts of
     this process's own answers (one field's component each), never keys or whole records."""
 
@@ -622,7 +622,7 @@ class Tagger:
             if rows:
                 columns.append((name, rows, values))
         if len(columns) > 1:  # the columns' pseudonyms tagged in one pass when they share a length:
-            # numpy's fixed cost once, not per column (bench.share: 2 columns ~88 → ~60 µs a batch)
+            # numpy's fixed cost once, not per column (bench.share: 2 columns ~100 → ~78 µs a batch)
             tagged = _tag_column(self.prf, [v for _, _, values in columns for v in values])
             if tagged is not None:
                 at = 0
