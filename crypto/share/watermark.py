@@ -395,9 +395,11 @@ class _Recall:
     ``text → (moved, text at the column's decimals)``. Days and the coordinates of a region recur
     from batch to batch, so a column whose texts were all seen before is marked by dict look-ups,
     without numpy's fixed cost per call (bench.share's 100-record batches, one repeated alone:
-    ``Marker.apply`` ~200 → ~95 µs). Filled only from what the numpy path wrote, so the output is the same; bounded
-    over all recipients by clearing when full, like ``_MEMOS``. It holds the released texts of
-    this process's own answers (one field's component each), never keys or whole records."""
+    ``Marker.apply`` ~200 → ~95 µs). Filled only from what the numpy path wrote, so the output is
+    the same; bounded over all recipients by clearing when full, like ``_MEMOS``. It holds the
+    released texts of this process's own answers (one field's component each), never keys or whole
+    records. Concurrent calls may race on it harmlessly: every entry is correct once written, and
+    ``size`` only decides when to clear."""
 
     MAX = 1 << 17  # entries over all recipients and fields (a few tens of MB at most)
     FIELD_MAX = 1 << 12  # a field whose texts do not recur (amounts) outgrows this and is not recalled
