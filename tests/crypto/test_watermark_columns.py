@@ -1,14 +1,15 @@
 """The column-at-once pseudonym tagger (numpy over the column's bytes) against the value-by-value
 definition it stands in for: same tags on every column it accepts, and a refusal (None, so the
-caller tags value by value) on every column it cannot take whole."""
+caller tags value by value) on every column it cannot take whole. And the recipient's memo of
+marked texts against the numpy path that fills it."""
 
 from __future__ import annotations
 
 import os
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
-from crypto.share.watermark import TAG_HEX, Prf, Tagger, _tag_column, tag_block
+from crypto.share.watermark import TAG_HEX, Marker, Prf, Tagger, Utility, ValueRule, _tag_column, tag_block
 
 PRF = Prf(os.urandom(16))
 HEX = "0123456789abcdef"
@@ -49,3 +50,50 @@ def test_the_tagger_on_mixed_columns_agrees_with_the_definition(column: list[str
     expected = [one_by_one(v) if isinstance(v, str) and all(c in HEX for c in v) and 16 <= len(v) <= 64
                 else v for v in values]
     assert [r["h"] for r in records] == expected
+
+
+
+@given(hex_column(), hex_column(), st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_columns_tagged_in_one_pass_get_the_value_by_value_tags(a: list[str], b: list[str], gap: bool) -> None:
+    records: list[dict[str, object]] = [{"h": x} for x in a] + [{"g": y} for y in b]
+    if gap:
+        records.append({"h": None, "g": "not a pseudonym"})
+    Tagger(PRF, ("h", "g")).apply(records)
+    expected = [{"h": one_by_one(x)} for x in a] + [{"g": one_by_one(y)} for y in b]
+    assert records == expected + ([{"h": None, "g": "not a pseudonym"}] if gap else [])
+
+# -- the recipient's memo of marked texts (Marker._recall) ------------------------------------------
+RULES = [("d", ValueRule(kind="date")), ("amt", ValueRule(step=0.01)), ("geo", ValueRule(step=0.01)),
+         ("n", ValueRule(step=1.0))]
+DAYS = st.sampled_from(["2024-01-05", "2024-02-29", "2023-12-31", "2024-03-01", "2024-03-02"])
+GEO = st.builds(lambda a, b, fmt: fmt.format(a / 100, b / 100), st.integers(11600, 11604), st.integers(4000, 4003),
+                st.sampled_from(["{:.2f},{:.2f}", "{:.3f},{:.1f}", " {:.2f} , {:.2f}", "{:.2f}，{:.2f}"]))
+ODD = st.sampled_from([None, "2024", 2021, "2024-01-05 00:00", "2024-05", "x", "1,2,3", 3, 2.5, ["x"]])
+VALUE = {"d": DAYS, "amt": st.sampled_from(["1.50", "2.5", " 3.25 ", "0.01", "12"]), "geo": GEO,
+         "n": st.sampled_from(["3", "4.0", "17"])}
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> list[list[dict[str, object]]]:
+    def record() -> dict[str, object]:
+        return {name: draw(st.one_of(VALUE[name], ODD) if draw(st.booleans()) and draw(st.booleans())
+                           else VALUE[name]) for name, _ in RULES}
+    return [[record() for _ in range(draw(st.integers(1, 8)))] for _ in range(draw(st.integers(1, 12)))]
+
+
+@given(batches())
+@example([[{"d": "2024-01-05"}, {"d": "2024-01-05 00:00"}, {"d": "2023"}],  # numpy reads these as days
+          [{"d": "2024-01-05"}, {"d": "2023"}]])                              # a column it does not take
+@settings(max_examples=150, deadline=None)
+def test_columns_marked_from_the_memo_are_marked_as_the_numpy_path_marks_them(calls: list[list[dict[str, object]]]) -> None:
+    key = os.urandom(16)
+    warm = Marker(Prf(key), RULES)  # one recipient over many calls: its memo fills and answers
+    for batch in calls:
+        cold = [dict(r) for r in batch]
+        u_warm: dict[str, Utility] = {}
+        u_cold: dict[str, Utility] = {}
+        warm.apply(batch, u_warm)
+        Marker(Prf(key), RULES).apply(cold, u_cold)  # a fresh Marker: an empty memo, the numpy path
+        assert batch == cold
+        assert [(k, u.to_dict()) for k, u in u_warm.items()] == [(k, u.to_dict()) for k, u in u_cold.items()]
