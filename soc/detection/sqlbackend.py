@@ -8,7 +8,7 @@ comes from*: every field condition becomes
     EXISTS (SELECT 1 FROM json_each(<doc or JSON column>, '$."a"."b"') WHERE <type guard> AND <backend expr on value>)
 
 so a list matches when any element does (json_each of a scalar yields the scalar itself), and
-plain columns of the pinned ``events`` table are used directly where they exist (indexed, no
+plain columns of the pinned ``events`` table are used directly where they exist (no
 JSON parsing). Type guards reproduce the streaming evaluator's typing (strings match strings,
 numbers numbers). Keyword (field-less) search, which the stock backend rejects, walks
 ``json_tree(doc)``. CIDR uses a registered function because the backend's LIKE expansion of IPv6

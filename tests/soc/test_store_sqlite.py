@@ -38,10 +38,30 @@ def test_store_implements_protocol_and_schema(data_dir):
     conn = sqlite3.connect(data_dir / "soc.db")
     cols = [r[1] for r in conn.execute("PRAGMA table_info(events)")]
     assert cols[:4] == ["seq", "event_id", "ts", "ts_epoch"] and cols[-2:] == ["doc", "chain_hash"]
-    indexed = {r[2] for name in ("events_ts", "events_user", "events_dataset", "events_action")
+    # user/dataset are not indexed: no query needed them and they cost ingest (soc/store/base.py)
+    indexed = {r[2] for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                "AND tbl_name = 'events' AND sql IS NOT NULL")
                for r in conn.execute(f"PRAGMA index_info({name})")}
-    assert indexed == {"ts_epoch", "user", "dataset", "action"}
+    assert indexed == {"ts_epoch", "action"}
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_store_of_an_earlier_version_loses_its_unused_indexes_and_keeps_its_events(data_dir):
+    store = SqliteEventStore.in_dir(data_dir)
+    store.append([event(1), event(2)])
+    store.close()
+    conn = sqlite3.connect(data_dir / "soc.db")
+    for col in ("user", "dataset"):  # as stores made before 2026-12-02 have them
+        conn.execute(f"CREATE INDEX events_{col} ON events({col})")
+    conn.commit()
+    conn.close()
+    store = SqliteEventStore.in_dir(data_dir)
+    names = {r[0] for r in sqlite3.connect(data_dir / "soc.db").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
+    assert not names & {"events_user", "events_dataset"} and {"events_ts", "events_action"} <= names
+    assert [e["event_id"] for e in store.iter_events()] == ["t-000001", "t-000002"]
+    assert store.verify().ok
     store.close()
 
 
