@@ -143,6 +143,7 @@ class TextScanner:
         self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
         self.names = tuple(dict.fromkeys(self.entities))
         self._code = {e: i for i, e in enumerate(self.names)}
+        self._priority_of = np.array([self.priority.get(e, 99) for e in self.names], dtype=np.int64)
         self._token_min = min((r.MIN_LEN for r in self.patterned if r.ENTITY in TOKEN_ENTITIES), default=0)
         # spans remembered from scans, as found without allow-lists (see spans_in)
         self.memo = memo_for(tuple((type(r), r.ENTITY, tuple(p.regex for p in getattr(r, "patterns", ())))
@@ -254,6 +255,7 @@ class TextScanner:
         """Rows whose spans overlap go through :meth:`_resolve`; the others are already final."""
         if t.row.size <= 1:
             return t
+        t = self._without_duplicates(t)
         # sorted by row then start, a span overlaps an earlier one of its row iff it starts
         # before the running maximum of their ends (rows offset so they never mix)
         width = int(t.stop.max()) + 1
@@ -279,6 +281,23 @@ class TextScanner:
         return _sorted(SpanTable(np.concatenate([t.row[keep], fr]), np.concatenate([t.start[keep], fa]),
                                  np.concatenate([t.stop[keep], fb]), np.concatenate([t.entity[keep], fe]),
                                  np.concatenate([t.rank[keep], fk]), names))
+
+    def _without_duplicates(self, t: SpanTable) -> SpanTable:
+        """Spans found twice (an address after a cue word is also found by its divisions; an ID
+        number also passes Luhn) keep only the recognizer listed first, as :meth:`_resolve`
+        would: the copy never survives there. Vectorised because they are most overlaps (2,350
+        of 2,650 rows in the bench's 50,000 texts; :meth:`_resolve` per row took ~70 ms)."""
+        width = int(t.stop.max()) + 1
+        key = (t.rank * width + t.start) * width + t.stop
+        order = np.lexsort((self._priority_of[t.entity], key))
+        ordered = key[order]
+        first = np.ones(ordered.size, dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        if first.all():
+            return t
+        keep = np.zeros(t.row.size, dtype=bool)
+        keep[order[first]] = True
+        return _filtered(t, keep)
 
     def find_many(self, texts: list[str]) -> list[list[Span]]:
         """Spans per text (texts already NFKC or :func:`normalize`)."""
