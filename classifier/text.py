@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 
+from classifier.gcpause import gc_paused
 from classifier.recognizers import all_recognizers
 from classifier.recognizers.base import LANGUAGE, ShuweiRecognizer
 from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
@@ -60,16 +61,18 @@ class SpanTable(NamedTuple):
     names: tuple[str, ...]
 
     def by_row(self) -> dict[int, list[Span]]:
-        out: dict[int, list[Span]] = {}
+        """Row → its spans; one ``Span`` per span built by ``map`` and cut per row by slices
+        (rows are contiguous): ~3× faster than a dict look-up per span, and masking after a scan
+        turns every span of a call into objects here."""
+        n = self.row.size
+        if n == 0:
+            return {}
         names = self.names
-        for r, e, a, b in zip(self.row.tolist(), self.entity.tolist(), self.start.tolist(), self.stop.tolist()):
-            span = Span(names[e], a, b)
-            got = out.get(r)
-            if got is None:
-                out[r] = [span]
-            else:
-                got.append(span)
-        return out
+        spans = list(map(Span, [names[e] for e in self.entity.tolist()], self.start.tolist(), self.stop.tolist()))
+        cuts = np.flatnonzero(self.row[1:] != self.row[:-1]) + 1
+        rows = self.row[np.concatenate(([0], cuts))].tolist()
+        bounds = [0, *cuts.tolist(), n]
+        return {r: spans[a:b] for r, a, b in zip(rows, bounds, bounds[1:])}
 
 
 def _table(rows: list[np.ndarray], starts: list[np.ndarray], stops: list[np.ndarray],
@@ -99,12 +102,13 @@ def _sorted(t: SpanTable) -> SpanTable:
 
 def normalize(text: str) -> str:
     """Full-width ASCII → ASCII, length-preserving (span offsets stay valid in the original)."""
-    if text.isascii():
+    if text.isascii() or _FULL_WIDTH.search(text) is None:  # search ~10× faster than translate
         return text
     return text.translate(_HALF)
 
 
 _HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
 class _Texts:
@@ -162,6 +166,10 @@ class TextScanner:
         :meth:`_resolve`. ``remember``: keep the spans for :meth:`find_many` of scanners without
         allow-lists (classification before masking the same texts; masking ignores allow-lists);
         then ``worded`` rows are searched in full for the memo, the table is the same."""
+        with gc_paused():  # matches, offsets and texts as Python objects, nearly no garbage
+            return self._spans_in(values, worded, remember)
+
+    def _spans_in(self, values: pa.Array, worded: np.ndarray | None, remember: bool) -> SpanTable:
         code = self._code
         dropped: list[np.ndarray] = []  # rows where an allow-listed span was left out
         rows_p: list[np.ndarray] = []

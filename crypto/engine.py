@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifier import audit
+from classifier.gcpause import gc_paused
 from classifier.settings import Settings
 from classifier.whoami import current_user
 from crypto.errors import RecordError
@@ -126,6 +127,11 @@ class MaskingEngine:
     def mask(self, dataset: str, caller: Caller, records: list[dict[str, Any]], *,
              grades: dict[str, Any] | None = None, emit_audit: bool = True) -> MaskResult:
         """Mask ``records`` for ``caller``. ``grades`` overrides the catalog (static mode, tests)."""
+        with gc_paused():  # a call builds an object per record, per field and per span (gcpause)
+            return self._mask(dataset, caller, records, grades, emit_audit)
+
+    def _mask(self, dataset: str, caller: Caller, records: list[dict[str, Any]],
+              grades: dict[str, Any] | None, emit_audit: bool) -> MaskResult:
         fields: dict[str, None] = {}
         nested = False
         for index, record in enumerate(records):
