@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from classifier.text import Span, TextScanner, normalize
+from classifier.text import Span, TextScanner, normalize_many
 from crypto.strategies import Masker, Unfit
 
 _CACHE_MAX = 100_000
@@ -35,7 +35,7 @@ class TextMasker:
             return
         if len(self._spans) + len(todo) > _CACHE_MAX:
             self._spans.clear()
-        for text, spans in zip(todo, self.scanner.find_many([normalize(t) for t in todo])):
+        for text, spans in zip(todo, self.scanner.find_many(normalize_many(todo))):
             self._spans[text] = spans
 
     def mask(self, value: Any, counts: dict[str, int]) -> Any:
