@@ -11,6 +11,7 @@ memo is shared by scanners with the same of both (:func:`memo_for`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +53,7 @@ class SpanMemo:
             none: list[Span] = []  # one shared list for the texts without spans
             for values, searched, table in self._pending:
                 found = table.by_row()
+                rows: Iterable[int]
                 if searched.all():
                     rows, texts = range(len(values)), values.to_pylist()
                 else:
