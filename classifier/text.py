@@ -138,6 +138,16 @@ class _Texts:
             self._list = self.values.to_pylist()
         return self._list[i]
 
+    def pick(self, rows: np.ndarray) -> list[str] | None:
+        """The texts of ``rows`` if they are converted already (a gather: ~5× cheaper than
+        converting them again), else None."""
+        if self._list is None:
+            return None
+        if rows.size == len(self._list):
+            return self._list
+        got = self._list
+        return [got[i] for i in rows.tolist()]
+
     def has(self, pattern: str) -> np.ndarray:
         """Per row: does the text contain ``pattern`` (one RE2 pass, once per column)."""
         if pattern not in self._has:
@@ -251,7 +261,7 @@ class TextScanner:
         rows = np.flatnonzero(search)
         if rows.size:
             sub = values if rows.size == len(values) else values.take(pa.array(rows))
-            for entity, j, a, b in self.context.find_arrays(sub):
+            for entity, j, a, b in self.context.find_arrays(sub, texts.pick(rows)):
                 rows_p.append(rows[j])
                 starts.append(a)
                 stops.append(b)

@@ -103,10 +103,11 @@ class ContextFinder:
                 out.setdefault(i, []).append((entity, a, b))
         return out
 
-    def find_arrays(self, texts: pa.Array) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
-        """Per kind of context that found any: (entity, rows, starts, ends), rows in order."""
+    def find_arrays(self, texts: pa.Array, py: list[str] | None = None
+                    ) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per kind of context that found any: (entity, rows, starts, ends), rows in order.
+        ``py``: the same texts as Python strings, when the caller has them already."""
         out = []
-        py: list[str] | None = None
         for kind, entity, pattern in self._kinds:
             hit = pc.fill_null(pc.match_substring_regex(texts, pattern), False).to_numpy(zero_copy_only=False)
             if not hit.any():
