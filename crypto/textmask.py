@@ -35,8 +35,7 @@ class TextMasker:
             return
         if len(self._spans) + len(todo) > _CACHE_MAX:
             self._spans.clear()
-        for text, spans in zip(todo, self.scanner.find_many(normalize_many(todo))):
-            self._spans[text] = spans
+        self._spans.update(zip(todo, self.scanner.find_many(normalize_many(todo))))
 
     def mask(self, value: Any, counts: dict[str, int]) -> Any:
         """The text with its sensitive spans masked; ``counts`` gains entity → spans masked."""
