@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from classifier.catalog import FieldGrade
 from classifier.columns import ColumnScanner, ColumnTally, EmbeddedTally
-from classifier.flatten import Expander, Limits, flatten_record, parents
+from classifier.flatten import Expander, Limits, flat_columns, flatten_record, parents
 from classifier.textcues import CONTEXT_ENTITIES
 from classifier.decide import (ColumnInput, Decision, decide_ambiguous, decide_birth_from_id, decide_column,
                                decide_split_coordinates)
@@ -181,10 +181,13 @@ def classify_records(records: list[dict[str, Any]], dataset: str = "adhoc",
                      settings: Settings | None = None) -> dict[str, FieldGrade]:
     """Classify records on the fly (no catalog write): field → FieldGrade (``reviewed`` is False)."""
     clf = _classifier(settings or get_settings())
-    expander = Expander(Limits())
-    flat = [flatten_record(r, expander) for r in records]
-    names = list(dict.fromkeys(p for f in flat for p in f))
-    sample = {n: [_text(v) for f in flat for v in f.get(n, [None])] for n in names}
+    sample = flat_columns(records)
+    if sample is None:
+        expander = Expander(Limits())
+        flat = [flatten_record(r, expander) for r in records]
+        sample = {n: [_text(v) for f in flat for v in f.get(n, [None])]
+                  for n in dict.fromkeys(p for f in flat for p in f)}
+    names = list(sample)
     tallies: dict[str, ColumnTally] = {}
     for n in names:
         tallies[n] = ColumnTally()

@@ -168,3 +168,23 @@ def flatten_record(record: dict[str, Any], expander: Expander) -> dict[str, list
         for path, values in expander.leaves(str(key), value).items():
             out.setdefault(path, []).extend(values)
     return out
+
+
+def flat_columns(records: list[dict[str, Any]]) -> dict[str, list[str | None]] | None:
+    """Records holding only scalars (no object, array or JSON-looking string) as field → leaf
+    texts, one per record: what :func:`flatten_record` gives them (field names in first-seen
+    order, a missing or null field as None), without a dict per record — on-the-fly
+    classification before masking 50,000 flat records spent ~25% of its time flattening. None
+    when any value is nested: those records go through :class:`Expander`."""
+    names: dict[Any, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    if not all(isinstance(n, str) for n in names):
+        return None
+    out: dict[str, list[str | None]] = {}
+    for name in names:
+        column = [r.get(name) for r in records]
+        if any(isinstance(v, (dict, list)) or (isinstance(v, str) and looks_like_json(v)) for v in column):
+            return None
+        out[name] = [v if isinstance(v, str) else scalar_text(v) for v in column]
+    return out

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 
+from classifier.gcpause import gc_paused
 from classifier.recognizers import all_recognizers
 from classifier.recognizers.base import LANGUAGE, ShuweiRecognizer
 from classifier.textcues import CONTEXT_ENTITIES, FOUND_BY_CONTEXT, ContextFinder
@@ -60,16 +61,18 @@ class SpanTable(NamedTuple):
     names: tuple[str, ...]
 
     def by_row(self) -> dict[int, list[Span]]:
-        out: dict[int, list[Span]] = {}
+        """Row → its spans; one ``Span`` per span built by ``map`` and cut per row by slices
+        (rows are contiguous): ~3× faster than a dict look-up per span, and masking after a scan
+        turns every span of a call into objects here."""
+        n = self.row.size
+        if n == 0:
+            return {}
         names = self.names
-        for r, e, a, b in zip(self.row.tolist(), self.entity.tolist(), self.start.tolist(), self.stop.tolist()):
-            span = Span(names[e], a, b)
-            got = out.get(r)
-            if got is None:
-                out[r] = [span]
-            else:
-                got.append(span)
-        return out
+        spans = list(map(Span, [names[e] for e in self.entity.tolist()], self.start.tolist(), self.stop.tolist()))
+        cuts = np.flatnonzero(self.row[1:] != self.row[:-1]) + 1
+        rows = self.row[np.concatenate(([0], cuts))].tolist()
+        bounds = [0, *cuts.tolist(), n]
+        return {r: spans[a:b] for r, a, b in zip(rows, bounds, bounds[1:])}
 
 
 def _table(rows: list[np.ndarray], starts: list[np.ndarray], stops: list[np.ndarray],
@@ -99,12 +102,27 @@ def _sorted(t: SpanTable) -> SpanTable:
 
 def normalize(text: str) -> str:
     """Full-width ASCII → ASCII, length-preserving (span offsets stay valid in the original)."""
-    if text.isascii():
+    if text.isascii() or _FULL_WIDTH.search(text) is None:  # search ~10× faster than translate
         return text
     return text.translate(_HALF)
 
 
+def normalize_many(texts: list[str]) -> list[str]:
+    """:func:`normalize` of each text. Chinese text nearly always holds a full-width comma or
+    colon; one substitution over the texts joined by NUL is ~3.7× faster than ``translate``
+    per text (50,000 texts: 152 → 41 ms measured here)."""
+    blob = "\x00".join(texts)
+    if len(texts) < 2 or blob.count("\x00") != len(texts) - 1:
+        return [normalize(t) for t in texts]
+    return _FULL_WIDTH.sub(_half_char, blob).split("\x00")
+
+
+def _half_char(m: re.Match[str]) -> str:
+    return chr(_HALF[ord(m[0])])
+
+
 _HALF = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 
 
 class _Texts:
@@ -119,6 +137,16 @@ class _Texts:
         if self._list is None:
             self._list = self.values.to_pylist()
         return self._list[i]
+
+    def pick(self, rows: np.ndarray) -> list[str] | None:
+        """The texts of ``rows`` if they are converted already (a gather: ~5× cheaper than
+        converting them again), else None."""
+        if self._list is None:
+            return None
+        if rows.size == len(self._list):
+            return self._list
+        got = self._list
+        return [got[i] for i in rows.tolist()]
 
     def has(self, pattern: str) -> np.ndarray:
         """Per row: does the text contain ``pattern`` (one RE2 pass, once per column)."""
@@ -143,6 +171,7 @@ class TextScanner:
         self.entities = [r.ENTITY for r in self.patterned] + list(FOUND_BY_CONTEXT)
         self.names = tuple(dict.fromkeys(self.entities))
         self._code = {e: i for i, e in enumerate(self.names)}
+        self._priority_of = np.array([self.priority.get(e, 99) for e in self.names], dtype=np.int64)
         self._token_min = min((r.MIN_LEN for r in self.patterned if r.ENTITY in TOKEN_ENTITIES), default=0)
         # spans remembered from scans, as found without allow-lists (see spans_in)
         self.memo = memo_for(tuple((type(r), r.ENTITY, tuple(p.regex for p in getattr(r, "patterns", ())))
@@ -161,6 +190,10 @@ class TextScanner:
         :meth:`_resolve`. ``remember``: keep the spans for :meth:`find_many` of scanners without
         allow-lists (classification before masking the same texts; masking ignores allow-lists);
         then ``worded`` rows are searched in full for the memo, the table is the same."""
+        with gc_paused():  # matches, offsets and texts as Python objects, nearly no garbage
+            return self._spans_in(values, worded, remember)
+
+    def _spans_in(self, values: pa.Array, worded: np.ndarray | None, remember: bool) -> SpanTable:
         code = self._code
         dropped: list[np.ndarray] = []  # rows where an allow-listed span was left out
         rows_p: list[np.ndarray] = []
@@ -228,7 +261,7 @@ class TextScanner:
         rows = np.flatnonzero(search)
         if rows.size:
             sub = values if rows.size == len(values) else values.take(pa.array(rows))
-            for entity, j, a, b in self.context.find_arrays(sub):
+            for entity, j, a, b in self.context.find_arrays(sub, texts.pick(rows)):
                 rows_p.append(rows[j])
                 starts.append(a)
                 stops.append(b)
@@ -254,6 +287,7 @@ class TextScanner:
         """Rows whose spans overlap go through :meth:`_resolve`; the others are already final."""
         if t.row.size <= 1:
             return t
+        t = self._without_duplicates(t)
         # sorted by row then start, a span overlaps an earlier one of its row iff it starts
         # before the running maximum of their ends (rows offset so they never mix)
         width = int(t.stop.max()) + 1
@@ -279,6 +313,23 @@ class TextScanner:
         return _sorted(SpanTable(np.concatenate([t.row[keep], fr]), np.concatenate([t.start[keep], fa]),
                                  np.concatenate([t.stop[keep], fb]), np.concatenate([t.entity[keep], fe]),
                                  np.concatenate([t.rank[keep], fk]), names))
+
+    def _without_duplicates(self, t: SpanTable) -> SpanTable:
+        """Spans found twice (an address after a cue word is also found by its divisions; an ID
+        number also passes Luhn) keep only the recognizer listed first, as :meth:`_resolve`
+        would: the copy never survives there. Vectorised because they are most overlaps (2,350
+        of 2,650 rows in the bench's 50,000 texts; :meth:`_resolve` per row took ~70 ms)."""
+        width = int(t.stop.max()) + 1
+        key = (t.rank * width + t.start) * width + t.stop
+        order = np.lexsort((self._priority_of[t.entity], key))
+        ordered = key[order]
+        first = np.ones(ordered.size, dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        if first.all():
+            return t
+        keep = np.zeros(t.row.size, dtype=bool)
+        keep[order[first]] = True
+        return _filtered(t, keep)
 
     def find_many(self, texts: list[str]) -> list[list[Span]]:
         """Spans per text (texts already NFKC or :func:`normalize`)."""

@@ -11,6 +11,8 @@ memo is shared by scanners with the same of both (:func:`memo_for`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,11 +50,16 @@ class SpanMemo:
     def take(self, texts: list[str]) -> dict[str, list[Span]]:
         """The known spans of those of ``texts`` a scan searched (shared lists: do not change them)."""
         with self._lock:
+            none: list[Span] = []  # one shared list for the texts without spans
             for values, searched, table in self._pending:
                 found = table.by_row()
-                rows = np.flatnonzero(searched).tolist()
-                for r, text in zip(rows, values.take(pa.array(rows, type=pa.int64())).to_pylist()):
-                    self._spans[text] = found.get(r, [])
+                rows: Iterable[int]
+                if searched.all():
+                    rows, texts = range(len(values)), values.to_pylist()
+                else:
+                    picked = np.flatnonzero(searched)
+                    rows, texts = picked.tolist(), values.take(pa.array(picked)).to_pylist()
+                self._spans.update(zip(texts, map(found.get, rows, repeat(none))))
             self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
             spans = self._spans
             return {t: spans[t] for t in texts if t in spans}

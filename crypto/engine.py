@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field as dc_field
+from itertools import chain
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from classifier import audit
+from classifier.gcpause import gc_paused
 from classifier.settings import Settings
 from classifier.whoami import current_user
 from crypto.errors import RecordError
 from crypto.keys import ManagedKeys
 from crypto.policy import Approval, Decision, MaskingPolicy
 from crypto.nested import leaf_paths, run_nested, top_field
-from crypto.paths import has_nesting
+from crypto.paths import any_nesting
 from crypto.share import approvals as share_approvals, releases
 from crypto.share.watermark import (MARKABLE, METHOD, TAG_HEX, Marker, Prf, Tagger, Utility, WatermarkSpec,
                                     org_hash_key, org_tag_key, recipient_key)
@@ -126,14 +128,20 @@ class MaskingEngine:
     def mask(self, dataset: str, caller: Caller, records: list[dict[str, Any]], *,
              grades: dict[str, Any] | None = None, emit_audit: bool = True) -> MaskResult:
         """Mask ``records`` for ``caller``. ``grades`` overrides the catalog (static mode, tests)."""
+        with gc_paused():  # a call builds an object per record, per field and per span (gcpause)
+            return self._mask(dataset, caller, records, grades, emit_audit)
+
+    def _mask(self, dataset: str, caller: Caller, records: list[dict[str, Any]],
+              grades: dict[str, Any] | None, emit_audit: bool) -> MaskResult:
         fields: dict[str, None] = {}
-        nested = False
+        keys: Any = None  # the previous record's keys: records of a call mostly share them
         for index, record in enumerate(records):
             if not isinstance(record, dict):
                 raise RecordError(index, None, "a record must be a JSON object")
-            fields.update(dict.fromkeys(record))
-            if not nested:
-                nested = any(has_nesting(v) for v in record.values())
+            if record.keys() != keys:
+                fields.update(dict.fromkeys(record))
+                keys = record.keys()
+        nested = any_nesting(chain.from_iterable(map(dict.values, records)))
         names = leaf_paths(records) if nested else list(fields)
         if grades is None:
             grades = self.field_grades(dataset, records, names) if names else {}

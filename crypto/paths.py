@@ -49,10 +49,20 @@ def is_binary(text: str) -> bool:
     return _BINARY.search(text) is not None
 
 
-def has_nesting(value: Any) -> bool:
-    """Values the per-path engine must see: objects, arrays, JSON or binary held in a string."""
-    return isinstance(value, (dict, list)) or (isinstance(value, str) and (looks_like_json(value)
-                                                                           or is_binary(value)))
+def any_nesting(values: Iterable[Any]) -> bool:
+    """Does any value need the per-path engine: an object, an array, JSON or binary held in a
+    string. Binary is checked once over all the strings joined (its marks are single
+    characters) instead of a search per value: a masking call over 50,000 flat records spent
+    ~10% of its time asking value by value."""
+    strings: list[str] = []
+    for v in values:
+        if isinstance(v, str):
+            if v and (v[0] in "{[" or v[0].isspace()) and looks_like_json(v):
+                return True
+            strings.append(v)
+        elif isinstance(v, (dict, list)):
+            return True
+    return is_binary("".join(strings))
 
 
 class Broken(Exception):
