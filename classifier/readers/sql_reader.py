@@ -19,10 +19,6 @@ from classifier.errors import InputError
 from classifier.readers.base import ReadOptions, batch_from_columns
 
 
-def is_url(text: str) -> bool:
-    return "://" in text.split("#", 1)[0]
-
-
 def _safe(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
