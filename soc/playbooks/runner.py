@@ -28,6 +28,7 @@ from soc.playbooks.model import (AssignStep, HookStep, LogStep, MailStep, Playbo
 
 log = logging.getLogger("shuwei.playbook")
 ACTOR = "playbook"
+_FINAL_ATTEMPTS = 5  # tries to record a run's failure (backoff from soc.playbook_backoff_seconds)
 
 
 class StepFailed(RuntimeError):
@@ -100,8 +101,35 @@ class PlaybookRunner:
 
     # -- one run --------------------------------------------------------------------------------
     def run(self, pb: Playbook, alert_id: str) -> dict[str, Any]:
+        """Run ``pb`` on the alert. Whatever goes wrong outside a step (the store refusing a write,
+        a bug), the run ends ``failed`` with the reason on the alert: never left ``running``."""
         run: dict[str, Any] = {"id": f"run-{uuid.uuid4().hex[:12]}", "playbook": pb.id,
                                "status": "running", "started": _now(), "finished": None, "steps": []}
+        try:
+            return self._run(pb, alert_id, run)
+        except Exception as exc:
+            run["status"], run["finished"] = "failed", _now()
+            run["error"] = f"run stopped: {_safe_error(exc)}"
+            for record in run["steps"]:
+                if record["status"] in ("running", "retrying"):
+                    record["status"] = "failed"
+            self._record_final(alert_id, run)
+            raise
+
+    def _record_final(self, alert_id: str, run: dict[str, Any]) -> None:
+        """The failed state of a run, retried while the store is briefly unavailable."""
+        for attempt in range(_FINAL_ATTEMPTS):
+            try:
+                self.manager.record_run(alert_id, run)
+                return
+            except Exception as exc:  # the store itself: nothing left to record the error on
+                if attempt == _FINAL_ATTEMPTS - 1:
+                    log.error("playbook run %s on %s: its failure could not be recorded: %s",
+                              run["id"], alert_id, _safe_error(exc))
+                    return
+                time.sleep(self.cfg.playbook_backoff_seconds * 2 ** attempt)
+
+    def _run(self, pb: Playbook, alert_id: str, run: dict[str, Any]) -> dict[str, Any]:
         self.manager.record_run(alert_id, run)
         for index, step in enumerate(pb.steps):
             record = {"step": step.name or f"{index + 1}:{step.type}", "type": step.type,

@@ -211,3 +211,36 @@ def test_shipped_playbooks_load():
 
     pbs = load_playbooks(REPO_ROOT / "playbooks")
     assert pbs and all(pb.steps for pb in pbs)
+
+
+def test_run_that_cannot_write_ends_failed_with_reason_not_running(settings, tmp_path, monkeypatch):
+    """The store refusing one of a run's writes (SQLite ``database is locked``, as seen under load)
+    must leave the run ``failed`` with the reason on the alert, never ``running``."""
+    import sqlite3
+    import threading as th
+
+    pipe = _pipeline(tmp_path, monkeypatch, """
+id: escalate
+match: {}
+steps: [{type: raise_severity}, {type: assign, to: duty-officer}]
+""")
+    store, real_put, calls = pipe.alerts.store, pipe.alerts.store.put, []
+
+    def put(alert, **kw):
+        if th.current_thread().name.startswith("playbook"):
+            calls.append(1)
+            if len(calls) == 2:  # the run is recorded as running; its first step's write fails
+                raise sqlite3.OperationalError("database is locked")
+        return real_put(alert, **kw)
+
+    monkeypatch.setattr(store, "put", put)
+    try:
+        (alert,) = pipe.ingest([event(1, action="export", rows=5000)], origin="api").alerts
+        pipe.playbooks.wait()
+        a = pipe.alerts.get(alert["id"])
+    finally:
+        pipe.close()
+    (run,) = a["playbook_runs"]
+    assert run["status"] == "failed" and run["finished"]
+    assert run["error"] == "run stopped: database is locked"
+    assert all(s["status"] != "running" for s in run["steps"])
