@@ -34,6 +34,9 @@ CONTEXT_ENTITIES = (*FOUND_BY_CONTEXT, "ORGANIZATION_NAME")
 
 NAME_CUES = ("被申请人", "申请人", "来电人", "联系人", "投诉人", "举报人", "当事人", "代理人", "经办人",
              "法定代表人", "收件人", "户主", "患者", "市民", "姓名", "业主", "群众", "居民", "家属", "监护人")
+# Cues for a group of people, often followed by what they did (市民来电反映, 户主方便时联系); after
+# the others (联系人, 申请人 …) a name nearly always follows, even one that reads as a word (修建军).
+GROUP_CUES = frozenset(("户主", "患者", "市民", "业主", "群众", "居民", "家属"))
 ADDRESS_CUES = ("详细地址", "家庭住址", "居住地址", "联系地址", "户籍地址", "地址", "住址", "家住", "住在",
                 "居住在", "现住", "位于")
 BIRTH_CUES = ("出生日期", "出生于", "出生", "生于", "生日")
@@ -77,7 +80,7 @@ class ContextFinder:
 
     def __init__(self) -> None:
         surname = f"(?:{_alt(COMPOUND)}|[{SINGLE}])"
-        self._name = re.compile(f"(?:{_alt(NAME_CUES)}){_SEP}(?P<s>{surname})(?P<g>[{HAN}]{{1,2}})")
+        self._name = re.compile(f"(?P<c>{_alt(NAME_CUES)}){_SEP}(?P<s>{surname})(?P<g>[{HAN}]{{1,2}})")
         street = (f"[{HAN}0-9A-Za-z]{{1,12}}?(?:{_STREET})(?:{_NUM}(?:号|弄|巷))?"
                   f"(?:{_NUM}(?:{_UNIT}))*")
         division = f"[{HAN}]{{1,7}}?(?:{_DIVISION})"
@@ -128,7 +131,7 @@ class ContextFinder:
     # names 41 → 16 ms per 27,000 texts measured here). Offsets map back by ``searchsorted``.
     def _name_in(self, texts: list[str]) -> _Found:
         blob, base = _joined(texts)
-        found = [(m.start("s"), m.end("s"), m.end("g")) for m in self._name.finditer(blob)]
+        found = [(m.start("s"), m.end("s"), m.end("g"), m["c"] in GROUP_CUES) for m in self._name.finditer(blob)]
         if not found:
             return _NONE
         at = np.searchsorted(base, np.array([f[0] for f in found]), side="right") - 1
@@ -136,15 +139,14 @@ class ContextFinder:
         known = self._ends
         if len(known) > _MEMO_MAX:
             known.clear()
-        for k, b0, (s, given, stop) in zip(at.tolist(), base[at].tolist(), found):
-            # the end depends on the surname's length and at most 4 characters from the surname
-            key = (given - s, blob[s:given + 3]) if stop - given == 2 else None
-            if key is None:
-                end = stop - b0
-            elif (off := known.get(key)) is not None:
+        for k, b0, (s, given, stop, group) in zip(at.tolist(), base[at].tolist(), found):
+            # the end depends on the cue's kind, the surname's length and at most 4 characters
+            # from the surname
+            key = (group, given - s, blob[s:given + 3])
+            if (off := known.get(key)) is not None:
                 end = off + s - b0 if off else 0
             else:
-                end = self._name_end(texts[k], s - b0, given - b0, stop - b0)
+                end = self._name_end(texts[k], s - b0, given - b0, stop - b0, group)
                 known[key] = end - (s - b0) if end else 0
             if end:
                 rows.append(k)
@@ -199,11 +201,12 @@ class ContextFinder:
         return None
 
     @staticmethod
-    def _name_end(text: str, start: int, given: int, stop: int) -> int:
-        """Where a surname + given name ends: one or two given characters."""
+    def _name_end(text: str, start: int, given: int, stop: int, group: bool) -> int:
+        """Where a surname + given name ends: one or two given characters (0: not a name)."""
         freq, tags = _jieba()
         two = text[start:given + 1]
-        if _is_common_word(two, freq, tags) and not tags.get(text[start:given + 2], "").startswith("nr"):
+        if (_is_common_word(two, freq, tags, _GROUP_CUE_WORDS if group else _FUNCTION_WORDS)
+                and not tags.get(text[start:given + 2], "").startswith("nr")):
             return 0  # 市民来电反映: 来 is a surname, but 来电 is the verb that follows the cue
         if stop - given == 1:
             return stop
@@ -247,11 +250,15 @@ def _joined(texts: list[str]) -> tuple[str, np.ndarray]:
 # A surname + one character that jieba's dictionary knows as a frequent non-noun word (来电 v,
 # 关于 p, 马上 d, 于是 c, 周末 t, 方便 a): after a cue that is the next word, not a name. Nouns stay
 # names (李娜 nr, 宁静 nr …); the threshold keeps rare dictionary entries (freq < 100) out.
-_FUNCTION_TAGS = ("v", "p", "d", "c", "t", "m", "r", "u", "f", "q", "a", "b")
+# jieba tags of common words that, right after a cue, are not a name: after a group cue also
+# verbs, adjectives, time and number words (市民来电, 户主方便); after a role cue (联系人) only
+# function words (于是, 如果), since a role is followed by a name even when it reads as a word.
+_GROUP_CUE_WORDS = ("v", "p", "d", "c", "t", "m", "r", "u", "f", "q", "a", "b")
+_FUNCTION_WORDS = ("p", "d", "c", "r", "u")
 
 
-def _is_common_word(two: str, freq: dict[str, int], tags: dict[str, str]) -> bool:
-    return freq.get(two, 0) >= 100 and tags.get(two, "n").startswith(_FUNCTION_TAGS)
+def _is_common_word(two: str, freq: dict[str, int], tags: dict[str, str], kinds: tuple[str, ...]) -> bool:
+    return freq.get(two, 0) >= 100 and tags.get(two, "n").startswith(kinds)
 
 
 def _is_org_tail(name: str) -> bool:

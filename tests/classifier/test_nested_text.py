@@ -153,6 +153,9 @@ def test_presidio_analyzer_interface_finds_the_same_spans() -> None:
     ("市民张三来电反映噪音", ["张三"]),
     ("联系人李娜说已处理", ["李娜"]),
     ("联系人宁静称已处理", ["宁静"]),        # a dictionary word jieba tags as a name stays one
+    ("联系人修建军 电话", ["修建军"]),      # after a role cue a name that reads as a verb (修建) is one
+    ("申请人于是撤回申请", []),             # … but not a function word (于是)
+    ("居民修建围墙", []),                   # after a group cue the verb is what they did
 ])
 def test_words_after_a_name_cue_are_not_names(text: str, names: list[str]) -> None:
     found = [text[s.start:s.end] for s in TextScanner().find(text) if s.entity == "PERSON_NAME"]
