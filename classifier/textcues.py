@@ -91,7 +91,7 @@ class ContextFinder:
         self._diagnosis = re.compile(_alt(DIAGNOSES))
         self._dob = DateOfBirthRecognizer()
         self._divisions = frozenset(admin_names())
-        self._ends: dict[tuple[int, str], int] = {}  # name start → end offset (0: no name)
+        self._ends: dict[tuple[bool, int, str], int] = {}  # (group cue, surname length, text) → end offset (0: no name)
         self._starts: dict[str, int | None] = {}  # division run → offset of the first name
         self._kinds = (("name", "PERSON_NAME", _alt(NAME_CUES)), ("cued", "ADDRESS", _alt(ADDRESS_CUES)),
                        ("birth", "DATE_OF_BIRTH", _alt(BIRTH_CUES)),
