@@ -118,9 +118,10 @@ class EventStore(Protocol):
         Durable when it returns: the caller acknowledges only afterwards.
         """
 
-    def iter_events(self, *, since: datetime | None = None,
-                    until: datetime | None = None) -> Iterator[dict[str, Any]]:
-        """Stored events (enriched docs) in arrival order, optionally limited by ``ts``."""
+    def iter_events(self, *, since: datetime | None = None, until: datetime | None = None,
+                    action: str | None = None) -> Iterator[dict[str, Any]]:
+        """Stored events (enriched docs) in arrival order, optionally limited by ``ts`` and to one
+        ``action`` (case-insensitive, as Sigma matches it; indexed, so a rare action is cheap)."""
 
     def last_seq(self) -> int:
         """Arrival number of the newest stored event (0 when none): detection's cursor."""

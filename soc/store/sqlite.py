@@ -190,9 +190,13 @@ class SqliteEventStore:
             self._log.committed(conn, signed)  # type: ignore[union-attr]  # signed implies a log
         return stored
 
-    def iter_events(self, *, since: datetime | None = None,
-                    until: datetime | None = None) -> Iterator[dict[str, Any]]:
-        where, args = [], []
+    def iter_events(self, *, since: datetime | None = None, until: datetime | None = None,
+                    action: str | None = None) -> Iterator[dict[str, Any]]:
+        where: list[str] = []
+        args: list[Any] = []
+        if action is not None:
+            where.append("action = ?")  # the column's NOCASE collation: the events_action index
+            args.append(action)
         if since is not None:
             where.append("ts_epoch >= ?")
             args.append(since.timestamp())

@@ -63,6 +63,10 @@ def test_iter_events_in_arrival_order_with_time_bounds(make_store) -> None:
     window = [e["event_id"] for e in store.iter_events(since=since, until=until)]
     expect = [e["event_id"] for e in shuffled if since <= datetime.fromisoformat(e["ts"]) < until]
     assert window == expect and len(expect) >= 100
+    exports = [e["event_id"] for e in store.iter_events(action="EXPORT")]
+    assert exports == [e["event_id"] for e in shuffled if e["action"] == "export"] and exports
+    windowed = [e["event_id"] for e in store.iter_events(since=since, until=until, action="export")]
+    assert windowed == [i for i in exports if i in set(expect)]
 
 
 def test_retention_deletes_by_event_time(make_store, es_prefix: str) -> None:

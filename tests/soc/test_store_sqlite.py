@@ -74,6 +74,19 @@ def test_iter_events_time_window_in_arrival_order(data_dir):
     store.close()
 
 
+def test_iter_events_of_one_action_case_insensitive_with_time_bounds(data_dir):
+    store = SqliteEventStore.in_dir(data_dir)
+    store.append([event(3, action="Export"), event(1, action="export"), event(2), event(4, action="export")])
+    assert [e["event_id"] for e in store.iter_events(action="EXPORT")] == ["t-000003", "t-000001", "t-000004"]
+    since = datetime(2026, 3, 2, 2, 2, tzinfo=timezone.utc)  # 10:02 +08:00
+    assert [e["event_id"] for e in store.iter_events(since=since, action="export")] == ["t-000003", "t-000004"]
+    assert list(store.iter_events(action="decrypt")) == []
+    plan = store._conn.execute("EXPLAIN QUERY PLAN SELECT doc FROM events WHERE action = ? ORDER BY seq",
+                               ["export"]).fetchall()
+    assert any("events_action" in str(row) for row in plan)  # read through the index, not a scan
+    store.close()
+
+
 WRITER = textwrap.dedent("""
     import sys
     from classifier.settings import get_settings

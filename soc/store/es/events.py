@@ -296,15 +296,18 @@ class EsEventStore:
                 except queue.Empty:
                     worker.join(0.1)
 
-    def iter_events(self, *, since: datetime | None = None,
-                    until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    def iter_events(self, *, since: datetime | None = None, until: datetime | None = None,
+                    action: str | None = None) -> Iterator[dict[str, Any]]:
         self.refresh()
         rng: dict[str, str] = {}
         if since is not None:
             rng["gte"] = since.isoformat()
         if until is not None:
             rng["lt"] = until.isoformat()
-        query = {"range": {"ts": rng}} if rng else {"match_all": {}}
+        filters: list[dict[str, Any]] = [{"range": {"ts": rng}}] if rng else []
+        if action is not None:
+            filters.append({"term": {"action": action}})  # a keyword with the lowercase normalizer
+        query: dict[str, Any] = {"bool": {"filter": filters}} if filters else {"match_all": {}}
         for hits in self.search_pages(query):
             for hit in hits:
                 doc = hit["_source"]

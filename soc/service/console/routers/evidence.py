@@ -29,9 +29,10 @@ PERMISSION = "evidence:export"  # the API twin's: POST /v1/evidence/export
 
 
 def past_packs(request: Request) -> list[dict[str, Any]]:
-    """Every recorded export, newest first, from the audit trail (``export`` of ``shuwei_evidence``)."""
+    """Every recorded export, newest first, from the audit trail (``export`` of ``shuwei_evidence``):
+    the store's ``action`` index reads only the exports, not the whole event history."""
     store = get_state(request).backends.pipeline().store
-    found = [e for e in store.iter_events() if e.get("source") == "shuwei" and e.get("action") == "export"
+    found = [e for e in store.iter_events(action="export") if e.get("source") == "shuwei"
              and (e.get("extra") or {}).get("operation") == "evidence_pack"]
     return sorted(found, key=lambda e: str(e.get("ts", "")), reverse=True)
 
