@@ -110,6 +110,21 @@ def test_hash_is_keyed_stable_and_not_reversible(keys: ManagedKeys) -> None:
         h("")
 
 
+def test_hash_is_hmac_sm3_of_the_value_under_the_managed_key(keys: ManagedKeys) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.hmac import HMAC
+
+    def oracle(data: bytes) -> str:
+        mac = HMAC(keys.hmac_key("hash"), hashes.SM3())
+        mac.update(data)
+        return mac.finalize().hex()
+
+    h, short = make("hash", keys=keys), make("hash", keys=keys, length=16)
+    values = ["110105194912310021", "张三", "13812345678", "110105194912310021"]
+    assert [h(v) for v in values] == [oracle(v.encode()) for v in values]  # no state kept between values
+    assert short("张三") == oracle("张三".encode())[:16] and h(42) == oracle(b"42")
+
+
 @pytest.mark.parametrize("cipher", ["AES", "SM4"])
 def test_tokenize_fpe_keeps_format_and_detokenizes(keys: ManagedKeys, cipher: str) -> None:
     t = make("tokenize_fpe", keys=keys, cipher=cipher)
