@@ -135,8 +135,14 @@ class SqliteEventStore:
         return found
 
     def append(self, events: list[dict[str, Any]]) -> list[bool]:
+        return [doc is not None for doc in self.append_docs(events)[0]]
+
+    def append_docs(self, events: list[dict[str, Any]]) -> tuple[list[bytes | None], int]:
+        """:meth:`append`, returning each event's stored JSON (None: a duplicate) and the
+        ``seq`` of the last one stored: what detection in another process is given
+        (soc/ingest_split.py), the very text a restart would read back."""
         if not events:
-            return []
+            return [], self.last_seq()
         day = datetime.now(self._tz).date().isoformat()
         with self._lock:
             try:
@@ -146,7 +152,8 @@ class SqliteEventStore:
             except sqlite3.IntegrityError:
                 return self._append(events, day, check=True)
 
-    def _append(self, events: list[dict[str, Any]], day: str, *, check: bool) -> list[bool]:
+    def _append(self, events: list[dict[str, Any]], day: str, *,
+                check: bool) -> tuple[list[bytes | None], int]:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -154,13 +161,13 @@ class SqliteEventStore:
             seq, prev = head if head else (0, chain.GENESIS)
             first_seq = seq + 1
             seen = self._existing([e["event_id"] for e in events]) if check else set()
-            stored: list[bool] = []
+            stored: list[bytes | None] = []
             rows = []
             link = chain.link_utf8
             for event in events:
                 eid = event["event_id"]
                 if eid in seen:
-                    stored.append(False)
+                    stored.append(None)
                     continue
                 seen.add(eid)
                 seq += 1
@@ -171,7 +178,7 @@ class SqliteEventStore:
                 row += _column_list(event)
                 row += (doc.decode(), prev)
                 rows.append(row)
-                stored.append(True)
+                stored.append(doc)
             if rows:
                 conn.executemany(_INSERT, rows)
                 conn.execute("INSERT INTO chain_head (id, last_seq, head_hash) VALUES (1, ?, ?) "
@@ -188,7 +195,7 @@ class SqliteEventStore:
             raise
         if signed is not None:
             self._log.committed(conn, signed)  # type: ignore[union-attr]  # signed implies a log
-        return stored
+        return stored, seq
 
     def iter_events(self, *, since: datetime | None = None,
                     until: datetime | None = None) -> Iterator[dict[str, Any]]:
