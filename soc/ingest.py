@@ -267,9 +267,10 @@ class IngestPipeline:
         if self.anomaly is not None and self.state is None:
             self.anomaly.flush()  # baselines move with the stored events (else at the checkpoint)
 
-    def _resume(self, alerts: dict[str, dict[str, Any]]) -> None:
+    def _resume(self, alerts: dict[str, dict[str, Any]], upto: int | None = None) -> None:
         """Before new events (soc/detection_state.py): windows refilled from the store after a
-        restart or another worker's ingest, then the stored events no run has detected yet."""
+        restart or another worker's ingest, then the stored events no run has detected yet (up
+        to arrival ``upto``, by default the store's end)."""
         if self.state is None:
             return
         state, ctx = self.state, self._context
@@ -286,7 +287,7 @@ class IngestPipeline:
             recovered = IngestResult()
             chunk: list[tuple[dict[str, Any], float, int | None]] = []
             last = 0
-            for last, event in state.resume(remember):
+            for last, event in state.resume(remember, upto=upto):
                 chunk.append((event, parse_ts(event["ts"]), None))
                 if len(chunk) >= self.batch_size:
                     self._detect([True] * len(chunk), chunk, recovered, alerts, once=True)

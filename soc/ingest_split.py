@@ -21,8 +21,10 @@ from __future__ import annotations
 import gc
 import os
 import socket
+import queue
 import subprocess
 import sys
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from classifier.gcpause import gc_paused
 from classifier.settings import Settings
 from soc import logsetup
 from soc.ingest import IngestPipeline, IngestResult
+from soc.playbooks import load_playbooks
 
 
 def wanted(settings: Settings) -> bool:
@@ -42,6 +45,7 @@ def wanted(settings: Settings) -> bool:
     return soc_config(settings).store == "sqlite" and cores >= 2
 
 _ROOT = str(Path(__file__).resolve().parents[1])
+_AHEAD = 2  # stored batches queued for the detector (≈ 9 MB each at 20,000 events)
 
 
 class DetectionStopped(RuntimeError):
@@ -60,24 +64,47 @@ def ingest_file(settings: Settings, path: Path) -> IngestResult:
     theirs.close()
     conn = Connection(ours.detach())
     pipe: IngestPipeline | None = None
+    outbox: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
+    failed: list[BaseException] = []
+
+    def sender() -> None:  # pickles and writes while the ingest goes on (the write frees the GIL)
+        while True:
+            msg = outbox.get()
+            if not failed:  # after a failure the queue is drained, never written
+                try:
+                    conn.send(msg)  # the closing None too: everything before it was delivered
+                except OSError as exc:
+                    failed.append(exc)
+            if msg is None:
+                return
+
+    thread = threading.Thread(target=sender, name="ingest-detect-send", daemon=True)
     try:
-        conn.send((settings, logsetup.current()))
+        load_playbooks(settings.playbook_dir)  # a bad playbook fails here, before any event is stored
         pipe = IngestPipeline.from_settings(settings, detection=False, playbooks=False)
+        # Detection resumes up to the store's end before this ingest; the rest it is sent.
+        conn.send((settings, logsetup.current(), pipe.store.last_seq()))
         gc.freeze()  # see soc_cmd.ingest: start-up objects out of every collection
-        _expect(conn, proc, "ready")
+        thread.start()
 
         def forward(items: list[tuple[bytes, float, int | None]], last: int, latest: float) -> None:
-            try:
-                conn.send((last, latest, items))
-            except OSError:
-                raise _stopped(proc) from None
+            if failed:
+                raise _stopped(conn, proc)
+            outbox.put((last, latest, items))
 
         pipe.forward = forward
         result = pipe.ingest_file(path)
-        conn.send(None)
+        outbox.put(None)
+        thread.join()
+        if failed:
+            raise _stopped(conn, proc)
         result.alerts = _expect(conn, proc, "done")
         return result
     finally:
+        if thread.is_alive():  # an error on this side: let the sender finish, the detector stop
+            failed.append(RuntimeError("stopped"))
+            outbox.put(None)
+            thread.join(timeout=60)
         if pipe is not None:
             pipe.close()
         conn.close()
@@ -92,20 +119,27 @@ def _expect(conn: Connection, proc: subprocess.Popen[bytes], what: str) -> Any:
     try:
         msg = conn.recv()
     except (EOFError, OSError):
-        raise _stopped(proc) from None
+        raise _stopped(conn, proc) from None
     if msg[0] == "error":
         raise DetectionStopped(msg[1])
     assert msg[0] == what, msg[0]
     return msg[1]
 
 
-def _stopped(proc: subprocess.Popen[bytes]) -> DetectionStopped:
+def _stopped(conn: Connection, proc: subprocess.Popen[bytes]) -> DetectionStopped:
+    why = None
+    try:  # the detector's last word, if it said why
+        if conn.poll(0):
+            msg = conn.recv()
+            why = msg[1] if msg[0] == "error" else None
+    except (EOFError, OSError):
+        pass
     try:
         code: int | None = proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         code = None
-    return DetectionStopped(f"the detection process stopped (exit code {code}); the events "
-                            "stored so far are detected by the next ingest")
+    return DetectionStopped(f"{why or f'the detection process stopped (exit code {code})'}; the "
+                            "events stored so far are detected by the next ingest")
 
 
 def _detector(conn: Connection) -> None:
@@ -114,7 +148,7 @@ def _detector(conn: Connection) -> None:
     from soc.playbooks import PlaybookError
 
     try:
-        settings, log_setup = conn.recv()
+        settings, log_setup, upto = conn.recv()
     except (EOFError, KeyboardInterrupt):
         return
     logsetup.configure(*log_setup)
@@ -128,8 +162,7 @@ def _detector(conn: Connection) -> None:
     alerts: dict[str, dict[str, Any]] = {}
     try:
         with pipe._lock, gc_paused():
-            pipe._resume(alerts)  # before the other side stores anything new
-            conn.send(("ready", None))
+            pipe._resume(alerts, upto)  # what the other side stores from now on comes below
             while (msg := conn.recv()) is not None:
                 last, latest, items = msg
                 batch = [(jsonl.loads(doc), ts, line) for doc, ts, line in items]
@@ -145,5 +178,21 @@ def _detector(conn: Connection) -> None:
         pipe.close()
 
 
+def _main(fd: int) -> int:
+    """The child's entry: bad news reaches the other side as one line, never a traceback."""
+    conn = Connection(fd)
+    try:
+        _detector(conn)
+    except KeyboardInterrupt:  # Ctrl-C reaches both processes: the durable side reports it
+        return 1
+    except Exception as exc:  # noqa: BLE001 - reported by the durable side in one line
+        try:
+            conn.send(("error", f"detection failed: {type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
+        return 1
+    return 0
+
+
 if __name__ == "__main__":  # python -m soc.ingest_split FD: the detection side
-    _detector(Connection(int(sys.argv[1])))
+    sys.exit(_main(int(sys.argv[1])))
