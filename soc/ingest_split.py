@@ -45,7 +45,7 @@ def wanted(settings: Settings) -> bool:
     return soc_config(settings).store == "sqlite" and cores >= 2
 
 _ROOT = str(Path(__file__).resolve().parents[1])
-_AHEAD = 2  # stored batches queued for the detector (≈ 9 MB each at 20,000 events)
+_AHEAD = 1  # stored batches queued for the detector besides the one being sent (≈ 10 MB each)
 
 
 class DetectionStopped(RuntimeError):
