@@ -12,16 +12,17 @@ store, so the results are the same as in-line detection), its line and its ``ts`
 rules of in-line ingest hold: an event is detected only once it is durable; the detection
 checkpoint names the last event detected, so a crash or Ctrl-C of either process leaves stored
 but undetected events that the next ingest detects (soc/detection_state.py); alerts are written
-by the detector only. Before the first event is stored the detector has caught up with the
-store (its start-up recovery reads the store to its end), so no event is detected twice.
+by the detector only. The detector's start-up recovery (what earlier runs left undetected)
+stops at the store's end when this ingest began; every later event reaches it through the
+socket, so none is detected twice, and the durable side need not wait for that start-up.
 """
 
 from __future__ import annotations
 
 import gc
 import os
-import socket
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -36,16 +37,16 @@ from soc import logsetup
 from soc.ingest import IngestPipeline, IngestResult
 from soc.playbooks import load_playbooks
 
+_ROOT = str(Path(__file__).resolve().parents[1])
+_AHEAD = 1  # stored batches queued for the detector besides the one being sent (≈ 10 MB each)
+
 
 def wanted(settings: Settings) -> bool:
-    """Worth it: the SQLite store (the detector reads the seq of what it stores) and a second core."""
+    """Worth it: the SQLite store (its append hands over the stored text and seq) and a second core."""
     from soc.config import soc_config
 
     cores = getattr(os, "process_cpu_count", os.cpu_count)() or 1
     return soc_config(settings).store == "sqlite" and cores >= 2
-
-_ROOT = str(Path(__file__).resolve().parents[1])
-_AHEAD = 1  # stored batches queued for the detector besides the one being sent (≈ 10 MB each)
 
 
 class DetectionStopped(RuntimeError):
