@@ -191,6 +191,7 @@ class IngestPipeline:
 
         enrich, batch_size = self.enricher.enrich, self.batch_size
         with self._lock, gc_paused():
+            self._batches = 0  # counted per ingest (a service's small batches: no full collections)
             self._resume(alerts)
             pos = -1
             for item in events:
@@ -230,10 +231,10 @@ class IngestPipeline:
 
     def batch_done(self, latest: float, seq: Callable[[], int] | None) -> None:
         """After a batch went through detection: its checkpoint (events up to arrival ``seq()``
-        detected, ``latest`` the batch's newest ``ts``), then the cyclic garbage it left. The collector is paused for an ingest
-        (gcpause: a batch builds ~10 objects per event and frees them by reference counting);
-        the young generations are collected here, the whole heap every few batches, so memory
-        stays bounded."""
+        detected, ``latest`` the batch's newest ``ts``), then the cyclic garbage it left. The
+        collector is paused for an ingest (gcpause: a batch builds ~10 objects per event and
+        frees them by reference counting); the young generations are collected here, the whole
+        heap every few batches of one ingest, so memory stays bounded."""
         if self.state is not None and seq is not None:
             self.state.checkpoint(seq(), latest)
         self._batches += 1
