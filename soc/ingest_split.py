@@ -60,9 +60,14 @@ def ingest_file(settings: Settings, path: Path) -> IngestResult:
     ours, theirs = socket.socketpair()
     env = dict(os.environ)  # this very code: the directory holding this process's soc package
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (_ROOT, env.get("PYTHONPATH"))))
-    proc = subprocess.Popen([sys.executable, "-m", "soc.ingest_split", str(theirs.fileno())],
-                            pass_fds=[theirs.fileno()], env=env)
-    theirs.close()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "soc.ingest_split", str(theirs.fileno())],
+                                pass_fds=[theirs.fileno()], env=env)
+    except OSError as exc:
+        ours.close()
+        raise DetectionStopped(f"cannot start the detection process: {exc.strerror or exc}") from None
+    finally:
+        theirs.close()
     conn = Connection(ours.detach())
     pipe: IngestPipeline | None = None
     outbox: queue.Queue[Any] = queue.Queue(maxsize=_AHEAD)
