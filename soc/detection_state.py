@@ -101,16 +101,18 @@ class DetectionState:
                                     (self.key,)).fetchone()[0])
 
     # -- start, and another process having detected in between ----------------------------------
-    def resume(self, remember: Callable[[dict[str, Any]], None]) -> Iterator[tuple[int, dict[str, Any]]]:
+    def resume(self, remember: Callable[[dict[str, Any]], None], *,
+               upto: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
         """Bring this process's detection up to the store; returns the stored events that never
         went through detection, ``(seq, event)`` in arrival order, for the caller to detect now
         (then :meth:`checkpoint`). ``remember`` is given every event put back into the windows
-        (alerts name the users and datasets of their events)."""
+        (alerts name the users and datasets of their events). ``upto``: the store's end as far
+        as this caller is concerned (soc/ingest_split.py: later events reach it otherwise)."""
         cursor = self._read()
         if cursor is None:
             # A new store, or one filled before this state was kept: what is stored counts as
             # detected (it was, by the version that stored it); the windows start empty.
-            cursor = Cursor(self.store.last_seq(), None, 0)
+            cursor = Cursor(self.store.last_seq() if upto is None else upto, None, 0)
             self._write_cursor(self._db, cursor.seq, None, begin=True)
         known = self._known
         if known == cursor:
@@ -140,10 +142,10 @@ class DetectionState:
         if known is None and (warm.replayed or warm.restored):
             log.info("detection warm-up: %d stored events replayed, %d correlation matches "
                      "restored in %.1f s", warm.replayed, warm.restored, warm.seconds)
-        return self._undetected(cursor.seq)
+        return self._undetected(cursor.seq, upto)
 
-    def _undetected(self, after: int) -> Iterator[tuple[int, dict[str, Any]]]:
-        for seq, event in self.store.iter_arrivals(after):
+    def _undetected(self, after: int, upto: int | None) -> Iterator[tuple[int, dict[str, Any]]]:
+        for seq, event in self.store.iter_arrivals(after, upto=upto):
             self.last_warmup.recovered += 1
             yield seq, event
 

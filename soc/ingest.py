@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -117,6 +117,9 @@ class IngestPipeline:
         self._context: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._lock = threading.RLock()
         self.state: DetectionState | None = None  # detection across restarts (from_settings)
+        # Given each stored batch's (doc, ts, line), last seq and newest ts when detection runs elsewhere.
+        self.forward: Callable[[list[tuple[bytes, float, int | None]], int, float], None] | None = None
+        self._batches = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, *, store: EventStore | None = None,
@@ -172,21 +175,23 @@ class IngestPipeline:
 
         def write(ready: list[tuple[dict[str, Any], float, int | None]]) -> None:
             # Measured: a separate writer thread gains nothing here (the GIL convoys with
-            # SQLite's per-row release), so the batch is written, then detected, in line.
-            stored = self.store.append([e for e, _, _ in ready])  # durable from here on
+            # SQLite's per-row release), so the batch is written, then detected, in line —
+            # or, with ``forward`` set, detected by another process (soc/ingest_split.py).
+            events = [e for e, _, _ in ready]
+            if self.forward is None:
+                stored = self.store.append(events)  # durable from here on
+            else:
+                docs, last = self.store.append_docs(events)  # type: ignore[attr-defined]
+                stored = [doc is not None for doc in docs]
+                self.forward([(doc, ts, line) for doc, (_, ts, line) in zip(docs, ready)
+                              if doc is not None], last, max(ts for _, ts, _ in ready))
             progress.advance("ingest (events)", len(ready))
             self._detect(stored, ready, result, alerts)
-            if self.state is not None:
-                self.state.checkpoint(self.store.last_seq(), max(ts for _, ts, _ in ready))
-            # The collector is paused for the ingest (gcpause: a batch builds ~10 objects per
-            # event and frees them by reference counting); what a batch left in cycles is
-            # collected here, the whole heap every few batches, so memory stays bounded.
-            batches[0] += 1
-            gc.collect(2 if batches[0] % _FULL_GC_EVERY == 0 else 1)
+            self.batch_done(max(ts for _, ts, _ in ready), self.store.last_seq)
 
         enrich, batch_size = self.enricher.enrich, self.batch_size
-        batches = [0]
         with self._lock, gc_paused():
+            self._batches = 0  # counted per ingest (a service's small batches: no full collections)
             self._resume(alerts)
             pos = -1
             for item in events:
@@ -224,6 +229,17 @@ class IngestPipeline:
             log.info("%s: %d event(s) rejected", origin, len(result.rejected))
         return result
 
+    def batch_done(self, latest: float, seq: Callable[[], int] | None) -> None:
+        """After a batch went through detection: its checkpoint (events up to arrival ``seq()``
+        detected, ``latest`` the batch's newest ``ts``), then the cyclic garbage it left. The
+        collector is paused for an ingest (gcpause: a batch builds ~10 objects per event and
+        frees them by reference counting); the young generations are collected here, the whole
+        heap every few batches of one ingest, so memory stays bounded."""
+        if self.state is not None and seq is not None:
+            self.state.checkpoint(seq(), latest)
+        self._batches += 1
+        gc.collect(2 if self._batches % _FULL_GC_EVERY == 0 else 1)
+
     def _detect(self, stored: list[bool], batch: list[tuple[dict[str, Any], float, int | None]],
                 result: IngestResult, alerts: dict[str, dict[str, Any]], *, once: bool = False) -> None:
         fresh = [item for item, ok in zip(batch, stored) if ok]
@@ -252,9 +268,10 @@ class IngestPipeline:
         if self.anomaly is not None and self.state is None:
             self.anomaly.flush()  # baselines move with the stored events (else at the checkpoint)
 
-    def _resume(self, alerts: dict[str, dict[str, Any]]) -> None:
+    def _resume(self, alerts: dict[str, dict[str, Any]], upto: int | None = None) -> None:
         """Before new events (soc/detection_state.py): windows refilled from the store after a
-        restart or another worker's ingest, then the stored events no run has detected yet."""
+        restart or another worker's ingest, then the stored events no run has detected yet (up
+        to arrival ``upto``, by default the store's end)."""
         if self.state is None:
             return
         state, ctx = self.state, self._context
@@ -271,7 +288,7 @@ class IngestPipeline:
             recovered = IngestResult()
             chunk: list[tuple[dict[str, Any], float, int | None]] = []
             last = 0
-            for last, event in state.resume(remember):
+            for last, event in state.resume(remember, upto=upto):
                 chunk.append((event, parse_ts(event["ts"]), None))
                 if len(chunk) >= self.batch_size:
                     self._detect([True] * len(chunk), chunk, recovered, alerts, once=True)

@@ -82,6 +82,19 @@ def ingest(
     from soc.ingest import follow
     from soc.validate import EventError
 
+    from soc import ingest_split
+
+    settings = get_settings()
+    if source not in (None, "-") and not outbox and ingest_split.wanted(settings):
+        # A file: the durable path here, detection in a second process (soc/ingest_split.py).
+        from soc.playbooks import PlaybookError
+
+        try:
+            res = ingest_split.ingest_file(settings, Path(source))
+        except (ingest_split.DetectionStopped, ConfigError, PlaybookError) as exc:
+            fail(str(exc))
+        _ingest_report([(source, res)], res.alerts, fmt)
+        return
     pipe = _pipeline(detection=True)
     # What is loaded by now (modules, the rule pack, catalog, detection state) lives as long as
     # the process: keep it out of every cyclic-GC pass over the ingest's own objects (measured
@@ -107,6 +120,10 @@ def ingest(
         fail(str(exc))
     finally:
         pipe.close()
+    _ingest_report(results, final, fmt)
+
+
+def _ingest_report(results: list[tuple[str, Any]], final: list[dict[str, Any]], fmt: OutputFormat) -> None:
     rejected = [dict(r, source=name) for name, res in results for r in res.rejected]
     summary = {"accepted": sum(r.accepted for _, r in results),
                "duplicates": sum(r.duplicates for _, r in results),

@@ -230,3 +230,29 @@ def test_alert_store_generation_changes_with_every_write_from_any_connection(tmp
     assert [(i, '"acknowledged"' in doc) for i, doc in reader.documents()] == [("alert-1", True)]
     reader.close()
     writer.close()
+
+
+def test_a_writer_that_appends_while_a_batch_is_built_is_chained_after(data_dir, monkeypatch):
+    """Rows are built before the write lock: another connection appending in between moves the
+    head, and the batch is then chained after it (never two events on one seq, never a fork)."""
+    import soc.store.sqlite as sq
+
+    mine, other = SqliteEventStore.in_dir(data_dir), SqliteEventStore.in_dir(data_dir)
+    real_build, calls = sq._build, []
+
+    def build(events, head, seen):
+        calls.append(head)
+        if len(calls) == 1:  # built outside the lock: the other writer slips in now
+            assert other.append([event(100), event(101)]) == [True, True]
+        return real_build(events, head, seen)
+
+    monkeypatch.setattr(sq, "_build", build)
+    docs, last = mine.append_docs([event(1), event(2), event(1)])
+    assert [d is not None for d in docs] == [True, True, False] and last == 4
+    # mine outside the lock, the other writer's, then mine again after the head it left
+    assert [h[0] for h in calls] == [0, 0, 2] and calls[0][1] == GENESIS
+    report = mine.verify()
+    assert report.ok and report.checked == 4, report.problems
+    assert [e["event_id"] for e in mine.iter_events()] == [event(n)["event_id"] for n in (100, 101, 1, 2)]
+    mine.close()
+    other.close()
