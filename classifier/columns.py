@@ -136,7 +136,7 @@ class ColumnScanner:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, self._single_shape.fits(classes))
         self._embedded(tally, values, counts, ~shaped, worded, remember,
-                       self._may_hold_spans(values, ~shaped, classes, lengths, ascii_, worded, remember))
+                       self._may_hold_spans(values, ~shaped, classes, lengths, ascii_, worded, remember), classes)
         self._scientific(tally, values, counts, lengths, self._scientific_shape.fits(classes))
 
     def _may_hold_spans(self, values: pa.Array, rest: np.ndarray, classes: np.ndarray, lengths: np.ndarray,
@@ -160,7 +160,8 @@ class ColumnScanner:
         return possible
 
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
-                  worded: np.ndarray, remember: bool = False, possible: np.ndarray | None = None) -> None:
+                  worded: np.ndarray, remember: bool = False, possible: np.ndarray | None = None,
+                  classes: np.ndarray | None = None) -> None:
         """Text values (not one identifier as a whole): count values holding spans. A value shaped
         like a whole address or name is searched only when an identifier pattern occurs in it (a
         ticket can fit the loose address shape; a column of plain addresses costs nothing).
@@ -169,7 +170,8 @@ class ColumnScanner:
         if idx.size == 0:
             return
         sub = values.take(pa.array(idx))
-        t = self.text.spans_in(sub, worded[idx], remember=remember)
+        t = self.text.spans_in(sub, worded[idx], remember=remember,
+                               classes=None if classes is None else classes[idx])
         if t.row.size == 0:
             return
         # one (value, entity) pair per value holding the entity, in the order spans were found
