@@ -111,7 +111,7 @@ class ColumnScanner:
             idx = np.flatnonzero(pre)
             if idx.size == 0:
                 continue
-            sub = values.take(pa.array(idx))
+            sub = _rows(values, idx)
             matched = rec.fullmatch(sub)
             if not matched.any():
                 continue
@@ -169,7 +169,7 @@ class ColumnScanner:
         idx = np.flatnonzero(rest if possible is None else rest & possible)
         if idx.size == 0:
             return
-        sub = values.take(pa.array(idx))
+        sub = _rows(values, idx)
         t = self.text.spans_in(sub, worded[idx], remember=remember,
                                classes=None if classes is None else classes[idx])
         if t.row.size == 0:
@@ -232,3 +232,9 @@ class ColumnScanner:
         c = counts[idx[ok]]
         tally.lon_hits += int(c[(nums >= LON_RANGE[0]) & (nums <= LON_RANGE[1])].sum())
         tally.lat_hits += int(c[(nums >= LAT_RANGE[0]) & (nums <= LAT_RANGE[1])].sum())
+
+
+def _rows(values: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``values`` at the (increasing) indices ``idx``; all of them: no copy (a take of a column of
+    50,000 texts copies ~3.6 MB, ~4 ms here)."""
+    return values if idx.size == len(values) else values.take(pa.array(idx))

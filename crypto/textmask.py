@@ -40,7 +40,9 @@ class TextMasker:
             return
         if len(self._spans) + len(todo) > _CACHE_MAX:
             self._spans.clear()
-        self._spans.update(zip(todo, self.scanner.find_many(normalize_many(todo))))
+        normal = normalize_many(todo)
+        known = self.scanner.find_shared(normal)  # shared lists: mask only reads them
+        self._spans.update(zip(todo, map(known.__getitem__, normal)))
 
     def mask(self, value: Any, counts: dict[str, int]) -> Any:
         """The text with its sensitive spans masked; ``counts`` gains entity → spans masked."""
