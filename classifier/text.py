@@ -289,7 +289,7 @@ class TextScanner:
             plain = np.ones(len(values), dtype=bool)
             for r in dropped:
                 plain[r] = False
-            self.memo.add(values, plain, table)
+            self.memo.add(values, plain, table, texts.pick(np.arange(len(values))))
             if skip is not None and skip.any():
                 # skipped rows hold context spans only (no identifier): dropping them whole
                 # leaves the other rows as a search without them would have found them
