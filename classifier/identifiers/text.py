@@ -53,6 +53,8 @@ def nfkc_many(values: pa.Array) -> pa.Array:
 
     if values.null_count or not pa.types.is_string(values.type):
         return pc.utf8_normalize(values, "NFKC")
+    if pc.all(pc.string_is_ascii(values)).as_py() is not False:
+        return values  # ASCII is NFKC already (a column of numbers or codes)
     values = _full_width_to_ascii(values)
     unstable = pc.match_substring_regex(values, _NOT_STABLE)
     if not pc.any(unstable).as_py():
