@@ -195,7 +195,8 @@ class TextScanner:
         """Validated, non-overlapping spans of ``values`` as arrays (rows with none left out).
 
         One RE2 pass per pattern (one alternation of all patterns is ~50× slower: RE2's DFA gives
-        up on it), over the rows long enough for it; Python only on the rows a pattern hit.
+        up on it), over the rows long enough for it that hold the character classes its span
+        needs (:mod:`classifier.charclass`); Python only on the rows a pattern hit.
         Context (Chinese cue words) is searched only in non-ASCII rows, and ``worded`` rows (whole
         values shaped like a name or address) only when an identifier is found in them — so a
         column of plain names, addresses, numbers or dates costs no Python. Spans stay numpy
