@@ -61,9 +61,10 @@ class Shape(NamedTuple):
     required: tuple[int, ...]
     digits: int = 0  # ASCII digits every match holds at least
 
-    def holds(self, classes: np.ndarray, digits: np.ndarray) -> np.ndarray:
-        """Per value (class mask, ASCII digit count): could it *contain* a match?"""
-        ok: np.ndarray = digits >= self.digits
+    def holds(self, classes: np.ndarray, digits: np.ndarray | None = None) -> np.ndarray:
+        """Per value (class mask, ASCII digit count): could it *contain* a match? Without
+        ``digits`` only the classes are tested (weaker, still sound)."""
+        ok: np.ndarray = digits >= self.digits if digits is not None else np.ones(classes.size, dtype=bool)
         for mask in self.required:
             ok &= (classes & mask) != 0
         return ok

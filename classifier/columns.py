@@ -111,7 +111,7 @@ class ColumnScanner:
             idx = np.flatnonzero(pre)
             if idx.size == 0:
                 continue
-            sub = values.take(pa.array(idx))
+            sub = _rows(values, idx)
             matched = rec.fullmatch(sub)
             if not matched.any():
                 continue
@@ -136,7 +136,7 @@ class ColumnScanner:
                         et.evidence.append(masked)
         self._degrees(tally, values, counts, self._single_shape.fits(classes))
         self._embedded(tally, values, counts, ~shaped, worded, remember,
-                       self._may_hold_spans(values, ~shaped, classes, lengths, ascii_, worded, remember))
+                       self._may_hold_spans(values, ~shaped, classes, lengths, ascii_, worded, remember), classes)
         self._scientific(tally, values, counts, lengths, self._scientific_shape.fits(classes))
 
     def _may_hold_spans(self, values: pa.Array, rest: np.ndarray, classes: np.ndarray, lengths: np.ndarray,
@@ -160,7 +160,8 @@ class ColumnScanner:
         return possible
 
     def _embedded(self, tally: ColumnTally, values: pa.Array, counts: np.ndarray, rest: np.ndarray,
-                  worded: np.ndarray, remember: bool = False, possible: np.ndarray | None = None) -> None:
+                  worded: np.ndarray, remember: bool = False, possible: np.ndarray | None = None,
+                  classes: np.ndarray | None = None) -> None:
         """Text values (not one identifier as a whole): count values holding spans. A value shaped
         like a whole address or name is searched only when an identifier pattern occurs in it (a
         ticket can fit the loose address shape; a column of plain addresses costs nothing).
@@ -168,8 +169,9 @@ class ColumnScanner:
         idx = np.flatnonzero(rest if possible is None else rest & possible)
         if idx.size == 0:
             return
-        sub = values.take(pa.array(idx))
-        t = self.text.spans_in(sub, worded[idx], remember=remember)
+        sub = _rows(values, idx)
+        t = self.text.spans_in(sub, worded[idx], remember=remember,
+                               classes=None if classes is None else classes[idx])
         if t.row.size == 0:
             return
         # one (value, entity) pair per value holding the entity, in the order spans were found
@@ -230,3 +232,9 @@ class ColumnScanner:
         c = counts[idx[ok]]
         tally.lon_hits += int(c[(nums >= LON_RANGE[0]) & (nums <= LON_RANGE[1])].sum())
         tally.lat_hits += int(c[(nums >= LAT_RANGE[0]) & (nums <= LAT_RANGE[1])].sum())
+
+
+def _rows(values: pa.Array, idx: np.ndarray) -> pa.Array:
+    """``values`` at the (increasing) indices ``idx``; all of them: no copy (a take of a column of
+    50,000 texts copies ~3.6 MB, ~4 ms here)."""
+    return values if idx.size == len(values) else values.take(pa.array(idx))

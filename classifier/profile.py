@@ -13,6 +13,9 @@ _SEPARATORS = re.compile(r"[\s-]")  # compiled once: re.sub per value took 40 ms
 
 
 def _kind(value: str) -> str:
+    c = value[0]
+    if not (c.isdecimal() or c in "+-."):
+        return "string"  # each pattern below starts with a sign, a point or a digit (\d: isdecimal)
     if _INT.match(value):
         return "integer"
     if _DEC.match(value):
@@ -45,8 +48,21 @@ def is_sequential(values: list[Any], rows_total: int) -> bool:
 
     Real mobile or card numbers of N persons spread over billions; counters over about N.
     """
-    nums = sorted({int(d) for d in (_SEPARATORS.sub("", str(v)) for v in values if v is not None)
+    nums = sorted({int(d) for d in (_SEPARATORS.sub("", s) for s in map(str, filter(_not_none, values))
+                                    if _may_be_digits(s))
                    if d.isascii() and d.isdigit()})
     if len(nums) < 10:
         return False
     return nums[-1] - nums[0] <= 100 * max(rows_total, len(nums))
+
+
+def _not_none(value: Any) -> bool:
+    return value is not None
+
+
+def _may_be_digits(text: str) -> bool:
+    """Could ``text`` be ASCII digits once separators are removed: its first character is a digit
+    or a separator (``\\s`` is ``str.isspace``). Free text fails here without the substitution,
+    which cost 26 ms per 50,000 texts."""
+    c = text[:1]
+    return "0" <= c <= "9" or c == "-" or c.isspace()

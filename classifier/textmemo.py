@@ -30,20 +30,22 @@ class SpanMemo:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pending: list[tuple[pa.Array, np.ndarray, SpanTable]] = []
+        self._pending: list[tuple[pa.Array, np.ndarray, SpanTable, list[str] | None]] = []
         self._pending_rows = 0
         self._pending_bytes = 0
         self._spans: dict[str, list[Span]] = {}
 
-    def add(self, values: pa.Array, searched: np.ndarray, table: SpanTable) -> None:
-        """A scan's texts, which of them were fully searched, and the spans found."""
+    def add(self, values: pa.Array, searched: np.ndarray, table: SpanTable,
+            texts: list[str] | None = None) -> None:
+        """A scan's texts, which of them were fully searched, and the spans found; ``texts``:
+        ``values`` as Python strings if the scan has them (saves converting them again)."""
         with self._lock:
             size = values.nbytes
             if (self._pending_rows + len(self._spans) + len(values) > MAX_TEXTS
                     or self._pending_bytes + size > MAX_BYTES):
                 self._pending, self._pending_rows, self._pending_bytes, self._spans = [], 0, 0, {}
             if len(values) <= MAX_TEXTS and size <= MAX_BYTES:
-                self._pending.append((values, searched, table))
+                self._pending.append((values, searched, table, texts))
                 self._pending_rows += len(values)
                 self._pending_bytes += size
 
@@ -51,15 +53,17 @@ class SpanMemo:
         """The known spans of those of ``texts`` a scan searched (shared lists: do not change them)."""
         with self._lock:
             none: list[Span] = []  # one shared list for the texts without spans
-            for values, searched, table in self._pending:
+            for values, searched, table, py in self._pending:
                 found = table.by_row()
                 rows: Iterable[int]
                 if searched.all():
-                    rows, texts = range(len(values)), values.to_pylist()
+                    rows, known = range(len(values)), py if py is not None else values.to_pylist()
                 else:
                     picked = np.flatnonzero(searched)
-                    rows, texts = picked.tolist(), values.take(pa.array(picked)).to_pylist()
-                self._spans.update(zip(texts, map(found.get, rows, repeat(none))))
+                    rows = picked.tolist()
+                    known = ([py[i] for i in rows] if py is not None
+                             else values.take(pa.array(picked)).to_pylist())
+                self._spans.update(zip(known, map(found.get, rows, repeat(none))))
             self._pending, self._pending_rows, self._pending_bytes = [], 0, 0
             spans = self._spans
             return {t: spans[t] for t in texts if t in spans}

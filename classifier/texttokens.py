@@ -23,13 +23,8 @@ import pyarrow as pa
 TOKEN_ENTITIES = frozenset({"CN_RESIDENT_ID", "CN_USCC", "CN_BANK_CARD", "CN_MOBILE", "CN_PASSPORT",
                             "CN_HK_MACAO_PERMIT", "CN_LANDLINE"})
 JOINERS = b" -+()"  # non-alphanumerics those patterns hold inside a span
+OPENERS = b"+("     # joiners a span may start with
 
-_ALNUM = np.zeros(256, dtype=bool)
-_ALNUM[np.frombuffer(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", np.uint8)] = True
-_JOIN = np.zeros(256, dtype=bool)
-_JOIN[np.frombuffer(JOINERS, np.uint8)] = True
-_OPENERS = np.zeros(256, dtype=bool)  # joiners a span may start with
-_OPENERS[np.frombuffer(b"+(", np.uint8)] = True
 
 
 class Tokens(NamedTuple):
@@ -59,7 +54,7 @@ def tokens(values: pa.Array, min_len: int) -> Tokens:
     empty = np.zeros(0, dtype=np.int64)
     if size == 0:
         return Tokens(empty, empty, empty, pa.array([], type=pa.string()), np.zeros(n, dtype=bool))
-    alnum = _ALNUM[data]
+    alnum = _alnum(data)
     first = np.zeros(size, dtype=bool)  # first byte of a row
     starts_of_rows = offsets[:-1][offsets[:-1] < offsets[1:]]
     first[starts_of_rows] = True
@@ -72,25 +67,26 @@ def tokens(values: pa.Array, min_len: int) -> Tokens:
     after[:-1] = alnum[1:]
     after &= ~last
 
-    join = _JOIN[data]
+    # joiners are few: work on their positions, not on byte-sized masks
+    at = np.flatnonzero(_any_of(data, JOINERS))
     dots = np.flatnonzero(data == 46)  # '.' of an extension (ext.123)
     dots = dots[dots >= 3]
     ext = dots[(data[dots - 3] == 101) & (data[dots - 2] == 120) & (data[dots - 1] == 116)]
-    join[ext] = True
+    if ext.size:
+        at = np.union1d(at, ext)
     # A joiner run touching alphanumerics on both sides, or holding + or ( before one, glues.
     glue_at = np.zeros(0, dtype=np.int64)
-    if join.any():
-        jprev = np.zeros(size, dtype=bool)
-        jprev[1:] = join[:-1]
-        jprev &= ~first
-        jnext = np.zeros(size, dtype=bool)
-        jnext[:-1] = join[1:]
-        jnext &= ~last
-        run_start = np.flatnonzero(join & ~jprev)
-        run_end = np.flatnonzero(join & ~jnext)  # inclusive
+    if at.size:
+        cont = np.zeros(at.size, dtype=bool)  # the joiner right before is in the same run
+        cont[1:] = (at[1:] == at[:-1] + 1) & ~first[at[1:]]
+        run_start = at[~cont]
+        ends = np.ones(at.size, dtype=bool)
+        ends[:-1] = ~cont[1:]
+        run_end = at[ends]  # inclusive
         left = before[run_start]
         right = after[run_end]
-        opener = _inside(_OPENERS[data], run_start, run_end)
+        openers = at[_any_of(data[at], OPENERS)]
+        opener = np.searchsorted(openers, run_start) < np.searchsorted(openers, run_end, side="right")
         glue_at = run_start[(left & right) | (opener & right)]
     glued = np.zeros(n, dtype=bool)
     if glue_at.size:
@@ -106,10 +102,7 @@ def tokens(values: pa.Array, min_len: int) -> Tokens:
     tok_start, length, row = tok_start[free], length[free], row[free]
     if tok_start.size == 0:
         return Tokens(empty, empty, empty, pa.array([], type=pa.string()), glued)
-    # character offsets: count UTF-8 lead bytes before the token in its row
-    lead = np.zeros(size + 1, dtype=np.int32)
-    lead[1:] = np.cumsum(((data & 0xC0) != 0x80).view(np.uint8), dtype=np.int32)  # uint8: 7× faster than bool
-    char_start = lead[tok_start] - lead[offsets[row]]
+    char_start = _char_offsets(data, offsets[row], tok_start)
     # gather the token bytes into one buffer
     tok_offsets = np.zeros(tok_start.size + 1, dtype=np.int32)
     np.cumsum(length, out=tok_offsets[1:])
@@ -119,9 +112,38 @@ def tokens(values: pa.Array, min_len: int) -> Tokens:
     return Tokens(row, char_start, length, strings, glued)
 
 
-def _inside(flags: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Per run [start, end] (inclusive): does any byte in it have ``flags``."""
-    count = np.zeros(flags.size + 1, dtype=np.int32)
-    count[1:] = np.cumsum(flags.view(np.uint8), dtype=np.int32)
-    result: np.ndarray = count[end + 1] - count[start] > 0
+def _alnum(data: np.ndarray) -> np.ndarray:
+    """Per byte: ASCII ``[0-9A-Za-z]``. Compares on wrapping uint8 arithmetic: ~4× faster than a
+    256-entry look-up table indexed by the bytes (``table[data]``, 10 ms per 3.6 MB here)."""
+    result: np.ndarray = ((data - 48) < 10) | (((data | 32) - 97) < 26)
+    return result
+
+
+def _any_of(data: np.ndarray, chars: bytes) -> np.ndarray:
+    """Per byte: is it one of ``chars`` (a few compares; no look-up table, see :func:`_alnum`)."""
+    result = np.zeros(data.size, dtype=bool)
+    for c in chars:
+        result |= data == c
+    return result
+
+
+def _char_offsets(data: np.ndarray, row_start: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Characters between each ``row_start`` and ``at`` (byte offsets of tokens in column order):
+    UTF-8 lead bytes counted per segment between consecutive offsets (``reduceat``) — a running
+    count over every byte of the column cost ~40 ms per 50,000 texts, this ~5. The points are
+    each row's start (if no token starts it) followed by its tokens: increasing, as reduceat needs."""
+    first = np.ones(at.size, dtype=bool)  # the first token of its row
+    first[1:] = row_start[1:] != row_start[:-1]
+    own = first & (row_start < at)  # rows that get a point of their own before their first token
+    at_point = np.cumsum(own.astype(np.int64) + 1) - 1  # index of each token's point
+    points = np.empty(at.size + int(own.sum()), dtype=np.int64)
+    points[at_point] = at
+    points[at_point[own] - 1] = row_start[own]
+    lead = ((data & 0xC0) != 0x80).view(np.uint8)
+    seg = np.add.reduceat(lead, points, dtype=np.int64)
+    before = np.zeros(points.size, dtype=np.int64)  # lead bytes from points[0] to each point
+    np.cumsum(seg[:-1], out=before[1:])
+    row_point = np.where(first, at_point - own, 0)  # the row's start point, on its first token
+    np.maximum.accumulate(row_point, out=row_point)  # ... carried to the row's other tokens
+    result: np.ndarray = before[at_point] - before[row_point]
     return result

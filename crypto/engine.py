@@ -287,13 +287,16 @@ class MaskingEngine:
                                                      caller.purpose, today, org=caller.org,
                                                      stored=self._stored_approval(caller, today))
         maskers: dict[str, Masker | None] = {}
+        repeatable: list[str] = []
         for entity in dict.fromkeys(scanner.entities):
             grade, category = grading.entity_grade(entity, dataset)
             d = self.policy.decide(dataset, name, entity, grade, category, caller.role, caller.purpose,
                                    approval, note)
             maskers[entity] = None if d.strategy.id == "keep" else d.strategy.build(
                 entity, dataset, name, self.keys if d.strategy.keyed else None)
-        return TextMasker(scanner, maskers)
+            if d.strategy.repeatable:
+                repeatable.append(entity)
+        return TextMasker(scanner, maskers, repeatable)
 
 
 class _OrgKeys:

@@ -43,6 +43,11 @@ class StrategySpec:
     def keyed(self) -> bool:
         return STRATEGIES[self.id].keyed
 
+    @property
+    def repeatable(self) -> bool:
+        """The same value always gets the same form (encrypt only with ``deterministic: true``)."""
+        return STRATEGIES[self.id].repeatable or getattr(self.params, "deterministic", False) is True
+
     def build(self, entity: str | None, dataset: str, field: str, keys: KeyServices | None) -> Masker:
         return STRATEGIES[self.id].build(self.params, entity, dataset, field, keys)
 

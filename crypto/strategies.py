@@ -55,6 +55,7 @@ class Strategy:
     id: str = ""
     Params: type[Params] = Params
     keyed = False
+    repeatable = True  # the same value always gets the same form (False: random per call)
 
     @classmethod
     def build(cls, p: Any, entity: str | None, dataset: str, field: str,
@@ -418,6 +419,7 @@ class EncryptParams(Params):
 class Encrypt(Strategy):
     """Envelope ciphertext string bound to dataset and field (see :mod:`crypto.envelope`)."""
     id = "encrypt"
+    repeatable = False
     Params = EncryptParams
     keyed = True
 
@@ -459,6 +461,7 @@ FAKERS: dict[str, Callable[[Any], Any]] = {
 class RandomReplace(Strategy):
     """A fake value of the same entity (Faker, random) — for test data; no entity → fallback."""
     id = "random_replace"
+    repeatable = False
     Params = RandomReplaceParams
 
     @classmethod

@@ -23,10 +23,15 @@ _CACHE_MAX = 100_000
 class TextMasker:
     """One text field for one caller: entity → masker (``None``: the span stays in clear)."""
 
-    def __init__(self, scanner: TextScanner, maskers: dict[str, Masker | None]) -> None:
+    def __init__(self, scanner: TextScanner, maskers: dict[str, Masker | None],
+                 repeatable: Iterable[str] = ()) -> None:
+        """``repeatable``: entities whose strategy gives a span the same form every time: their
+        forms are remembered per span (names recur across texts: 27,487 name spans of the bench's
+        50,000 texts are 11,349 names; a masking call spent ~40% of its splice time in strategies)."""
         self.scanner = scanner
         self.maskers = maskers
         self._spans: dict[str, list[Span]] = {}
+        self._forms: dict[str, dict[str, str]] = {e: {} for e in repeatable if maskers.get(e) is not None}
 
     def prepare(self, values: Iterable[Any]) -> None:
         """Find the spans of many values at once (one vectorised prefilter for the batch)."""
@@ -35,7 +40,9 @@ class TextMasker:
             return
         if len(self._spans) + len(todo) > _CACHE_MAX:
             self._spans.clear()
-        self._spans.update(zip(todo, self.scanner.find_many(normalize_many(todo))))
+        normal = normalize_many(todo)
+        known = self.scanner.find_shared(normal)  # shared lists: mask only reads them
+        self._spans.update(zip(todo, map(known.__getitem__, normal)))
 
     def mask(self, value: Any, counts: dict[str, int]) -> Any:
         """The text with its sensitive spans masked; ``counts`` gains entity → spans masked."""
@@ -48,13 +55,23 @@ class TextMasker:
             return value
         out: list[str] = []
         pos = 0
-        maskers = self.maskers
+        maskers, forms = self.maskers, self._forms
         for entity, start, end in spans:  # unpacked: NamedTuple attributes cost a call each
             masker = maskers.get(entity, _full)
             if masker is None:
                 continue
             out.append(value[pos:start])
-            out.append(_apply(masker, value[start:end]))
+            span = value[start:end]
+            known = forms.get(entity)
+            if known is None:
+                out.append(_apply(masker, span))
+            else:
+                form = known.get(span)
+                if form is None:
+                    if len(known) >= _CACHE_MAX:
+                        known.clear()
+                    form = known[span] = _apply(masker, span)
+                out.append(form)
             pos = end
             counts[entity] = counts.get(entity, 0) + 1
         out.append(value[pos:])

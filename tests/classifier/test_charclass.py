@@ -118,3 +118,20 @@ def test_one_id_in_a_numeric_column_still_grades_it(tmp_path: Path, settings: Se
     address = cols["地址"]
     assert address["entity"] == "ADDRESS"
     assert any(e["entity"] == "CN_MOBILE" and e["values"] == 1 for e in address["embedded"])
+
+
+def test_text_scan_pattern_skip_finds_the_same() -> None:
+    """Texts that lack what a pattern's span holds skip that pattern's pass: same spans."""
+    from classifier.text import TextScanner, normalize
+
+    rng = random.Random(11)
+    alphabet = "0123456789 -+().,:@/xXEabcfF京A市区路号张李来电人地址电话身份证邮箱"
+    texts = TEXTS + ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(4000)]
+    texts += ["邮箱zhang@example.com", "IP 192.168.1.1 登录", "网卡00:1a:2b:3c:4d:5e", "位置116.3975,39.9087",
+              "车牌京A12345违停", "fe80::1", "通行证C12345678"]
+    texts = [normalize(t) for t in texts]
+    fast, slow = TextScanner(), TextScanner()
+    slow._holds = [Shape(ALL, ())] * len(slow._holds)
+    assert fast.find_many(texts) == slow.find_many(texts)
+    found = {s.entity for spans in fast.find_many(texts) for s in spans}
+    assert {"EMAIL_ADDRESS", "IP_ADDRESS", "MAC_ADDRESS", "GEO_COORDINATE", "CN_LICENSE_PLATE"} <= found

@@ -225,3 +225,46 @@ def test_old_digit_only_passports_need_the_header():
     values = [f"14{i:07d}" for i in range(1000, 1100)]
     assert _classify({"护照号": values})["护照号"]["entity"] == "CN_PASSPORT"
     assert _classify({"c1": values})["c1"]["entity"] is None
+
+
+def test_nfkc_stable_code_points_are_stable() -> None:
+    """Every code point of NFKC_STABLE: no decomposition, combining class 0, never the second of a
+    composition pair (so NFKC leaves any string of them alone) — by unicodedata and by Arrow."""
+    import sys
+    import unicodedata
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from classifier.identifiers.text import NFKC_STABLE
+
+    seconds = set()
+    for cp in range(sys.maxunicode + 1):
+        d = unicodedata.decomposition(chr(cp))
+        if d and not d.startswith("<") and len(d.split()) == 2:
+            seconds.add(int(d.split()[1], 16))
+    chars = [chr(cp) for a, b in NFKC_STABLE for cp in range(a, b + 1)]
+    for ch in chars:
+        assert unicodedata.normalize("NFKC", ch) == ch and unicodedata.combining(ch) == 0, hex(ord(ch))
+        assert ord(ch) not in seconds and not 0x1100 <= ord(ch) <= 0x11FF, hex(ord(ch))  # Hangul jamo
+    arrow = pc.utf8_normalize(pa.array(chars), "NFKC").to_pylist()
+    assert arrow == chars
+
+
+def test_nfkc_many_is_arrow_nfkc() -> None:
+    import random
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from classifier.identifiers.text import nfkc_many
+
+    rng = random.Random(4)
+    alphabet = [chr(c) for c in [*range(0x20, 0x7F), *range(0xFF01, 0xFF5F), 0x3000, 0x301, 0x308, 0x2026,
+                                 0x2126, 0xF900, 0x2460, 0x1100, 0x1161, 0xAC00, 0x2014, 0xB7, 0xA0, 0x3099,
+                                 0x304B, 0xFFE5, 0x2103]] + list("京市区路号，：（）")
+    for _ in range(100):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20))) for _ in range(rng.randint(1, 200))]
+        arr = pa.array(texts)
+        for values in (arr, arr.slice(1), pa.array([*texts, None])):
+            assert nfkc_many(values).equals(pc.utf8_normalize(values, "NFKC")), texts

@@ -55,3 +55,20 @@ def test_flat_columns_is_flatten_record_of_each() -> None:
 @pytest.mark.parametrize("value", [{"x": 1}, [1], '{"tel": "13812345678"}', " [1, 2]", '{"cut'])
 def test_flat_columns_leaves_nesting_to_the_expander(value: Any) -> None:
     assert flat_columns([*RECORDS, {"a": value}]) is None
+
+
+@pytest.mark.parametrize("share", [0, 1, 3])  # no, one, or every text holds a rare kind's cue
+def test_rare_context_kinds_share_a_pass(share: int) -> None:
+    """Cue kinds that share one prefilter pass find what a pass of their own finds."""
+    import pyarrow as pa
+
+    from classifier.textcues import ContextFinder
+
+    rare = ["出生日期1990年1月1日，患高血压", "家住上海市浦东新区世纪大道100号", "生于1985-03-02 糖尿病"]
+    texts = pa.array(normalize_many(rare[:share] + (TEXTS if share < 3 else []) + ["市民王五反映路灯坏了"]))
+    fast, slow = ContextFinder(), ContextFinder()
+    slow._rare = "."  # every text passes the shared prefilter: each kind's own pass decides
+    got, want = fast.find_many(texts), slow.find_many(texts)
+    assert got == want
+    kinds = {e for spans in got.values() for e, *_ in spans}
+    assert share < 3 or {"DATE_OF_BIRTH", "MEDICAL_DIAGNOSIS", "ADDRESS"} <= kinds

@@ -119,3 +119,27 @@ def test_mask_file_formats(tmp_path: Path, engine: MaskingEngine, suffix: str) -
         assert "联系电话138****5678" in body
         assert report["decisions"]["诉求内容"]["strategy"] in ("mask_spans", "keep")
 
+
+
+def test_text_forms_remembered_only_for_repeatable_strategies() -> None:
+    """A span's masked form is reused only where its strategy gives the same form every time:
+    random forms (encrypt, random_replace) are drawn per span."""
+    from itertools import count
+
+    from classifier.text import TextScanner
+    from crypto.policy import StrategySpec
+    from crypto.strategies import STRATEGIES
+    from crypto.textmask import TextMasker
+
+    assert not StrategySpec("encrypt", STRATEGIES["encrypt"].Params(key_id="k")).repeatable
+    assert StrategySpec("encrypt", STRATEGIES["encrypt"].Params(key_id="k", deterministic=True)).repeatable
+    assert not STRATEGIES["random_replace"].repeatable and STRATEGIES["mask_name"].repeatable
+    drawn = count()
+    fresh = lambda span: f"<{next(drawn)}>"  # noqa: E731 - a new form on every call
+    texts = ["市民张三来电，联系电话13812345678", "投诉人张三称联系电话13812345678"]
+    masker = TextMasker(TextScanner(), {"PERSON_NAME": fresh, "CN_MOBILE": fresh}, repeatable=["PERSON_NAME"])
+    masker.prepare(texts)
+    counts: dict[str, int] = {}
+    out = [masker.mask(t, counts) for t in texts]
+    assert out == ["市民<0>来电，联系电话<1>", "投诉人<0>称联系电话<2>"]
+    assert counts == {"PERSON_NAME": 2, "CN_MOBILE": 2}
