@@ -19,6 +19,7 @@ from classifier import audit
 from classifier.errors import InputError
 from classifier.policy import ENTITY_IDS, GRADES, Policy
 from classifier.settings import Settings
+from classifier.sqlitedb import open_db
 
 CATALOG_NAME = "catalog.db"
 
@@ -75,11 +76,8 @@ class Catalog:
         self.policy = policy
         self._data_dir = data_dir
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = open_db(path, schema=_SCHEMA, shared=True)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        self._db.executescript(_SCHEMA)
         have = {r[1] for r in self._db.execute("PRAGMA table_info(reviews)")}
         for column, decl in (("scanned_entity", "TEXT"), ("scanned_grade", "TEXT NOT NULL DEFAULT 'L1'")):
             if column not in have:  # catalogs created by the first schema version

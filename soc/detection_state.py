@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from classifier.sqlitedb import open_db
 from soc.anomaly import AnomalyDetector
 from soc.detection.match import Match
 from soc.detection.streaming import StreamingDetector
@@ -74,9 +75,7 @@ class DetectionState:
 
     def __init__(self, db_path: Path, store_key: str, store: EventStore,
                  detector: StreamingDetector | None, anomaly: AnomalyDetector | None) -> None:
-        self._db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(SCHEMA)
+        self._db = open_db(db_path, schema=SCHEMA, shared=True)
         self.key, self.store, self.detector, self.anomaly = store_key, store, detector, anomaly
         self._known: Cursor | None = None  # what this process's windows reflect
         self._fired: list[Match] = []

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
+from classifier.sqlitedb import open_db
 from crypto.errors import CryptoError
 
 DB_NAME = "share.db"
@@ -56,16 +57,8 @@ def _open(path: Path) -> sqlite3.Connection:
     conns: dict[Path, sqlite3.Connection] = _local.__dict__.setdefault("conns", {})
     conn = conns.get(path)
     if conn is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.executescript(SCHEMA)
-        except sqlite3.Error:
-            conn.close()
-            raise
+        conn = open_db(path, schema=SCHEMA)
+        conn.row_factory = sqlite3.Row
         conns[path] = conn
     return conn
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from classifier import jsonl
+from classifier.sqlitedb import open_db
 from soc.anomaly.config import AnomalyConfig
 from soc.detection.match import Match
 
@@ -35,9 +36,7 @@ class AnomalyDetector:
         grade, not the level of the fields one event happened to touch."""
         self.cfg = cfg
         self._dataset_level = dataset_level
-        self._db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db = open_db(db_path, schema=_SCHEMA, shared=True)
         self._users: dict[str, dict[str, Any]] = {}
         self._dirty: set[str] = set()
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from classifier import audit
+from classifier.sqlitedb import open_db
 
 DB_NAME = "evidence.db"
 SCHEMA = """CREATE TABLE IF NOT EXISTS not_applicable (
@@ -29,10 +30,7 @@ class NotApplicable:
 
 
 def _connect(data_dir: Path) -> sqlite3.Connection:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(data_dir / DB_NAME, timeout=30)
-    conn.execute(SCHEMA)
-    return conn
+    return open_db(data_dir / DB_NAME, schema=SCHEMA)
 
 
 def record(data_dir: Path, item: str, *, reason: str, by: str, applicable: bool = False,

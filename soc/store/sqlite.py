@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from classifier import jsonl
+from classifier.sqlitedb import open_db
 from soc import chain
 from soc.integrity import sqlite_log
 from soc.integrity.checkpoints import Checkpoint, CheckpointPolicy, IdleTimer, Signing
@@ -67,10 +68,7 @@ def ts_epoch(ts: str) -> float:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
+    conn = open_db(path, shared=True)
     # Index pages of event_id/user are touched at random by every batch; a 64 MiB cache keeps
     # them in memory at millions of events (SQLite's default is 2 MiB).
     conn.execute("PRAGMA cache_size=-65536")

@@ -10,6 +10,8 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from classifier.sqlitedb import open_db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id      TEXT PRIMARY KEY,
@@ -38,9 +40,6 @@ class ServiceDB:
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.execute("PRAGMA synchronous=FULL")
+            conn = open_db(self.path, shared=True)
             self._local.conn = conn
         return conn

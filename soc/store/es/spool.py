@@ -8,13 +8,13 @@ during an outage wait here too (latest state per alert), replayed with the event
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from classifier import jsonl
+from classifier.sqlitedb import open_db
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -43,12 +43,8 @@ Row = tuple[int, str, str, str]  # id, event_id, index, source JSON
 
 class Spool:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(_SCHEMA)
+        self._conn = open_db(path, schema=_SCHEMA, shared=True)
         self._lock = threading.Lock()
 
     def add(self, docs: list[tuple[str, str, str]]) -> list[bool]:

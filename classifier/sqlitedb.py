@@ -1,0 +1,37 @@
+"""How Shuwei opens its own SQLite files (catalog, ledger, keys, event store, spool, detection and
+anomaly state, 不适用 records): one definition, because eight copies had drifted apart (busy
+timeouts of 10 s and 30 s, one file without WAL, ``synchronous`` set in some and not others).
+
+- WAL: readers (console, hunts, the detection process) never block the writer.
+- ``synchronous=FULL``: a committed row survives power loss; callers acknowledge only after it.
+  (SQLite 3.40's built-in default is FULL too; it is set so a differently built SQLite cannot
+  quietly weaken it.)
+- A 30 s busy timeout: writers of one file (ingest, playbooks, the service) take turns.
+- Autocommit (``isolation_level=None``): callers say ``BEGIN IMMEDIATE`` where they need a
+  transaction, instead of the sqlite3 module opening one behind their back.
+
+Lives in ``classifier`` because ``classifier`` and ``crypto`` must not import ``soc``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def open_db(path: Path, *, schema: str | None = None, shared: bool = False) -> sqlite3.Connection:
+    """A connection to ``path`` (its directory created), with ``schema`` applied.
+    ``shared``: used from more than one thread (the caller serialises access)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=not shared)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        if schema:
+            conn.executescript(schema)
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
