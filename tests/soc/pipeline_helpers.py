@@ -83,3 +83,17 @@ def grade(settings: Settings, dataset: str, columns: dict[str, tuple[str | None,
 PEOPLE = {"姓名": ("PERSON_NAME", "L3", "个人基本资料"),
           "公民身份号码": ("CN_RESIDENT_ID", "L4", "个人身份信息"),
           "备注": (None, "L1", None)}
+
+
+def traffic_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """catalog.db grading the generated traffic's datasets (enrichment's data levels), for a
+    module-scoped fixture to make once and copy into each test's data dir."""
+    from soc.traffic import seed_catalog
+
+    data_dir = tmp_path_factory.mktemp("catalog")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHUWEI_DATA_DIR", str(data_dir))
+        get_settings.cache_clear()
+        seed_catalog(get_settings(), rows=40)
+    get_settings.cache_clear()
+    return data_dir / "catalog.db"

@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from soc.traffic import generate, seed_catalog
+from soc.traffic import generate
+from tests.soc.pipeline_helpers import traffic_catalog
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIAL_MANY_IPS = "eccb657f-8846-5442-b453-ad88eac3f953"  # One Credential Used From Many Addresses
@@ -32,16 +33,7 @@ IN_FLIGHT = 1500  # events of the batch being detected when the process is kille
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """catalog.db grading the traffic's datasets (enrichment's data levels), made once."""
-    from classifier.settings import get_settings
-
-    data_dir = tmp_path_factory.mktemp("catalog")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHUWEI_DATA_DIR", str(data_dir))
-        get_settings.cache_clear()
-        seed_catalog(get_settings(), rows=40)
-    get_settings.cache_clear()
-    return data_dir / "catalog.db"
+    return traffic_catalog(tmp_path_factory)
 
 
 def _data_dir(path: Path, catalog: Path) -> Path:

@@ -13,20 +13,13 @@ from typing import Any
 
 import pytest
 
-from soc.traffic import generate, seed_catalog
+from soc.traffic import generate
+from tests.soc.pipeline_helpers import traffic_catalog
 
 
 @pytest.fixture(scope="module")
 def catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from classifier.settings import get_settings
-
-    data_dir = tmp_path_factory.mktemp("catalog")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SHUWEI_DATA_DIR", str(data_dir))
-        get_settings.cache_clear()
-        seed_catalog(get_settings(), rows=40)
-    get_settings.cache_clear()
-    return data_dir / "catalog.db"
+    return traffic_catalog(tmp_path_factory)
 
 
 @pytest.fixture()

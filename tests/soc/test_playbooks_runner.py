@@ -89,6 +89,18 @@ def _pipeline(tmp_path, monkeypatch, playbook: str, **soc: str) -> IngestPipelin
     return IngestPipeline.from_settings(s)
 
 
+def _alert_of_one_export(pipe: IngestPipeline) -> dict:
+    """Ingest one bulk export (the alert the playbooks match), wait for its runs, close: the alert."""
+    try:
+        (alert,) = pipe.ingest([event(1, action="export", rows=5000)], origin="api").alerts
+        pipe.playbooks.wait()
+        found = pipe.alerts.get(alert["id"])
+    finally:
+        pipe.close()
+    assert found is not None
+    return found
+
+
 def test_webhook_retried_with_backoff_then_ok_and_run_recorded(settings, tmp_path, monkeypatch, hooks):
     hooks.script["/notify"] = [500, 503, 200]
     pipe = _pipeline(tmp_path, monkeypatch, f"""
@@ -99,14 +111,9 @@ steps:
   - {{type: raise_severity}}
   - {{type: assign, to: duty-officer}}
 """)
-    try:
-        (alert,) = pipe.ingest([event(1, action="export", rows=5000)], origin="api").alerts
-        pipe.playbooks.wait()
-        a = pipe.alerts.get(alert["id"])
-    finally:
-        pipe.close()
+    a = _alert_of_one_export(pipe)
     assert len(hooks.calls) == 3
-    assert hooks.calls[-1][1]["id"] == alert["id"] and hooks.calls[-1][1]["rule_id"] == alert["rule_id"]
+    assert hooks.calls[-1][1]["id"] == a["id"] and hooks.calls[-1][1]["rule_id"] == a["rule_id"]
     (run,) = a["playbook_runs"]
     assert run["playbook"] == "notify-exfil" and run["status"] == "ok" and run["finished"]
     assert [(s["type"], s["status"], s["attempts"]) for s in run["steps"]] == [
@@ -184,17 +191,12 @@ id: mail-soc
 match: {rules: ["11111111-*"]}
 steps: [{type: mail, to: [soc@example.gov.cn]}]
 """, smtp__host="127.0.0.1", smtp__port=str(port))
-    try:
-        (alert,) = pipe.ingest([event(1, action="export", rows=5000)], origin="api").alerts
-        pipe.playbooks.wait()
-        a = pipe.alerts.get(alert["id"])
-    finally:
-        pipe.close()
+    a = _alert_of_one_export(pipe)
     assert a["playbook_runs"][0]["status"] == "ok"
     (msg,) = inbox.messages
     assert msg["To"] == "soc@example.gov.cn"
     assert msg["Subject"] == "[Shuwei] medium alert: Bulk export (test)"
-    assert alert["id"] in msg.get_payload()
+    assert a["id"] in msg.get_payload()
 
 
 def test_bad_playbook_file_names_file_and_field(tmp_path):
@@ -234,12 +236,7 @@ steps: [{type: raise_severity}, {type: assign, to: duty-officer}]
         return real_put(alert, **kw)
 
     monkeypatch.setattr(store, "put", put)
-    try:
-        (alert,) = pipe.ingest([event(1, action="export", rows=5000)], origin="api").alerts
-        pipe.playbooks.wait()
-        a = pipe.alerts.get(alert["id"])
-    finally:
-        pipe.close()
+    a = _alert_of_one_export(pipe)
     (run,) = a["playbook_runs"]
     assert run["status"] == "failed" and run["finished"]
     assert run["error"] == "run stopped: database is locked"
