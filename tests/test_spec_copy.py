@@ -3,6 +3,7 @@ stays the source for changes, and the copy must not drift from it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ def test_the_copy_is_in_the_repository() -> None:
                                                    "masking-and-crypto.md"}
 
 
-@pytest.mark.skipif(not SOURCE.is_dir(), reason=f"{SOURCE} is not beside this checkout")
 def test_docs_spec_matches_shared_spec() -> None:
+    if not SOURCE.is_dir():  # as the SigmaHQ tests: under CI a missing source is a failure, not a pass
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{SOURCE}: the contracts' source is missing under CI (clone beside ../shared)")
+        pytest.skip(f"{SOURCE} is not beside this checkout")
     source = {p.name: p.read_bytes() for p in SOURCE.glob("*.md")}
     copy = {p.name: p.read_bytes() for p in COPY.glob("*.md")}
     assert sorted(copy) == sorted(source), "docs/spec and shared/spec list different files"
