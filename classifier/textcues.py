@@ -185,7 +185,7 @@ class ContextFinder:
         ends: list[int] = []
         # ``finditer`` goes on from a match's end as ``search(blob, m.end())`` would; only a run
         # without a real division name (~3% of matches) restarts one character later. One
-        # iterator instead of a ``search`` call per match: 38 → 25 ms per 21,000 texts here.
+        # iterator instead of a ``search`` call per match: 71 → 66 ms per 21,216 texts here (min of 7).
         pos: int | None = 0
         while pos is not None:
             restart = None
