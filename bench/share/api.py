@@ -68,13 +68,13 @@ def api_overhead(batch: int, calls: int) -> dict[str, Any]:
                 server.start()
                 clients[name] = httpx.Client(base_url=server.url, timeout=60, headers={
                     "Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-            marked_header = None
+            marked_sample = None
             for name, client in clients.items():  # warm: engine, plan, keys, memos
                 for body in bodies[:20]:
                     resp = client.post("/v1/mask", content=body)
                     resp.raise_for_status()
                 if name == "marked":
-                    marked_header = resp.json()["records"][0]
+                    marked_sample = resp.json()["records"][0]
             wall: dict[str, list[float]] = {"plain": [], "marked": []}
             cpu0 = {name: _server_cpu(server) for name, (server, _) in servers.items()}
             for i in range(calls):
@@ -90,4 +90,4 @@ def api_overhead(batch: int, calls: int) -> dict[str, Any]:
             for server, _ in servers.values():
                 server.stop()
     return {"latency": {n: statistics.median(v) for n, v in wall.items()}, "cpu": cpu, "calls": calls,
-            "sample": marked_header}
+            "sample": marked_sample}
