@@ -16,9 +16,19 @@ Lives in ``classifier`` because ``classifier`` and ``crypto`` must not import ``
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 BUSY_TIMEOUT_S = 30.0
+
+# None binds as NULL either way; but the sqlite3 module (CPython 3.11) binds ints, floats and
+# text directly and sends every other value, None included, through its adapter protocol, whose
+# failed look-ups (the adapter registry, ``__adapt__``, ``__conform__``) cost ≈ 0.35 µs per None.
+# A registered adapter is found at the first look-up; ``{}.get`` is a C callable giving None back.
+# Measured: an ingested event's row (28 values, 8 of them NULL) 8.3 → 5.6 µs per
+# ``executemany`` row. Process-wide, like every sqlite3 adapter; nothing stored changes.
+sqlite3.register_adapter(type(None), cast("Callable[[None], None]", {}.get))
 
 
 def open_db(path: Path, *, schema: str | None = None, shared: bool = False) -> sqlite3.Connection:

