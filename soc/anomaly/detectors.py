@@ -79,15 +79,21 @@ class AnomalyDetector:
                      first_seen=event["ts"], last_seen=event["ts"])
 
     def process(self, event: dict[str, Any], ts: float) -> list[Match]:
+        # Called for every stored event: the cached state and the config read once each.
         user = event["user"]
-        st = self._state(user)
+        st = self._users.get(user)
+        if st is None:
+            st = self._state(user)
         self._dirty.add(user)
         out: list[Match] = []
         cfg = self.cfg
         last = st["last"]
-        if cfg.dormant_account.enabled and last is not None and ts - last >= cfg.dormant_account.dormant_days * DAY:
-            out.append(self._match("dormant_account", cfg.dormant_account, event, {"user": user}))
-        if st["first"] is None or ts < st["first"]:
+        if last is not None:
+            dormant = cfg.dormant_account
+            if dormant.enabled and ts - last >= dormant.dormant_days * DAY:
+                out.append(self._match("dormant_account", dormant, event, {"user": user}))
+        first = st["first"]
+        if first is None or ts < first:
             st["first"] = ts
         if last is None or ts > last:
             st["last"] = ts
@@ -107,24 +113,28 @@ class AnomalyDetector:
     def _volume(self, st: dict[str, Any], event: dict[str, Any], ts: float, out: list[Match]) -> None:
         vol = self.cfg.volume
         hour = int(ts // 3600)
-        if st["hour"] != hour:
-            if st["hour"] is not None and hour < st["hour"]:
+        was = st["hour"]
+        if was != hour:
+            if was is not None and hour < was:
                 return  # a late event of an hour already folded into the baseline
-            if st["hour"] is not None and st["cur"]:
+            if was is not None and st["cur"]:
                 st["n"] += 1
+                sums = st["sum"]
                 for m, v in st["cur"].items():
-                    st["sum"][m] = st["sum"].get(m, 0) + v
+                    sums[m] = sums.get(m, 0) + v
             st["hour"], st["cur"] = hour, {}
+        cur, n = st["cur"], st["n"]
+        judged = n >= vol.min_baseline_hours and st["alerted_hour"] != hour  # fixed for the event
         fired = False
         for m in vol.metrics:
             value = event.get(m)
             if not isinstance(value, int):
                 continue
-            total = st["cur"].get(m, 0) + value
-            st["cur"][m] = total
-            if st["n"] < vol.min_baseline_hours or st["alerted_hour"] == hour or fired:
+            total = cur.get(m, 0) + value
+            cur[m] = total
+            if not judged or fired:
                 continue
-            mean = st["sum"].get(m, 0) / st["n"]
+            mean = st["sum"].get(m, 0) / n
             if total >= vol.floor.get(m, 0) and total > vol.factor * mean:
                 fired = True
         if fired:

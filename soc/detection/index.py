@@ -243,9 +243,37 @@ class RuleIndex:
                 fx.automaton.make_automaton()
             self._fields.append((name, getter(name), fx))
         self._merged: dict[tuple[int, ...], tuple[int, ...]] = {}
+        # The answer for events whose indexed fields are all top-level strings (or absent), by
+        # those values: the exchange traffic has a few hundred combinations of action, result,
+        # data_level and dataset, so the look-ups below run once per combination (measured on
+        # the 100k day: ≈ 4.3 -> 1.5 µs per event). Bounded like _merged; other events, and
+        # packs with dotted or keyword atoms, take the look-ups every time.
+        self._names: tuple[str, ...] | None = None
+        if self._keywords is None and all("." not in name for name, _, _ in self._fields):
+            self._names = tuple(name for name, _, _ in self._fields)
+        self._by_values: dict[tuple[str | None, ...], tuple[int, ...]] = {}
 
     def candidates(self, event: dict[str, Any]) -> tuple[int, ...]:
         """Sorted ids of the rules that may match ``event``."""
+        names = self._names
+        if names is None:
+            return self._candidates(event)
+        get = event.get
+        values = tuple([get(name) for name in names])
+        try:
+            found = self._by_values.get(values)
+        except TypeError:  # a list or object value: not a key
+            return self._candidates(event)
+        if found is not None:
+            return found
+        found = self._candidates(event)
+        # None stands for absent and for null alike: neither hits an atom. Other scalars are
+        # not keys (True == 1 as a key, yet 1 may hit a number atom and True never does).
+        if len(self._by_values) < 65536 and all(type(v) is str or v is None for v in values):
+            self._by_values[values] = found
+        return found
+
+    def _candidates(self, event: dict[str, Any]) -> tuple[int, ...]:
         hits: list[tuple[int, ...]] = []
         for name, get, fx in self._fields:
             v = event.get(name, MISSING) if "." not in name else get(event)

@@ -45,3 +45,23 @@ def test_or_unions_and_negation_is_always_tested() -> None:
 def test_a_list_value_hits_through_any_element() -> None:
     index = _index(EXPORT_OK, LOGIN)
     assert index.candidates({"action": ["query", "download"], "result": ["success"]}) == (0,)
+
+
+def test_the_memo_by_field_values_answers_as_the_look_ups() -> None:
+    # candidates() keeps its answer by the values of the indexed fields; whatever the event,
+    # the answer must be the look-ups' own, asked twice so the second comes from the memo.
+    numbered = {"sel": {"code": 1}, "condition": "sel"}
+    sub = {"sel": {"dataset|contains": "honey_"}, "condition": "sel"}
+    index = _index(EXPORT_OK, LOGIN, numbered, sub)
+    events: list[dict[str, Any]] = [
+        {"action": "export", "result": "success"}, {"action": "Export", "result": "success"},
+        {"action": "login"}, {"action": None, "result": "success"}, {},
+        {"action": ["login", "query"]}, {"action": {"x": 1}}, {"code": 1}, {"code": True},
+        {"code": 1.0}, {"code": "1"}, {"dataset": "HONEY_rates"}, {"dataset": "rates"},
+        {"action": "export", "result": "success", "dataset": "honey_x", "code": 1},
+    ]
+    for event in events * 2:
+        assert index.candidates(event) == index._candidates(event), event
+    assert index.candidates({"code": True}) == ()  # True is not the number 1
+    assert index.candidates({"code": 1}) == (2,)
+    assert index.candidates({"action": ["login", "query"]}) == (1,)
