@@ -257,33 +257,44 @@ class IngestPipeline:
         self._batches += 1
         gc.collect(2 if self._batches % _FULL_GC_EVERY == 0 else 1)
 
-    def _detect(self, stored: list[bool], batch: list[tuple[dict[str, Any], float, int | None]],
+    def _detect(self, stored: list[bool] | None, batch: list[tuple[dict[str, Any], float, int | None]],
                 result: IngestResult, alerts: dict[str, dict[str, Any]], *, once: bool = False) -> None:
-        fresh = [item for item, ok in zip(batch, stored) if ok]
+        """Detection of a written batch: the events ``stored`` marks as new (None: all of them,
+        as the split detector gets them). The per-event look-ups are hoisted out of the loop
+        (the detector child's hot path: soc/ingest_split.py)."""
+        fresh = batch if stored is None else [item for item, ok in zip(batch, stored) if ok]
         result.accepted += len(fresh)
         result.duplicates += len(batch) - len(fresh)
-        if self.detector is None and self.anomaly is None and self.share_watch is None:
+        detector, anomaly, share_watch = self.detector, self.anomaly, self.share_watch
+        if detector is None and anomaly is None and share_watch is None:
             return
         ctx = self._context
         for event, _, _ in fresh:
             ctx[event["event_id"]] = _alert_context(event)
         while len(ctx) > _CONTEXT_LIMIT:
             ctx.popitem(last=False)
+        record, playbooks = self.alerts.record, self.playbooks
+        sigma = detector.process if detector is not None else None
+        behaviour = anomaly.process if anomaly is not None else None
+        shares = share_watch.process if share_watch is not None else None
         for event, ts, line in fresh:
-            matches: list[Match] = []
-            if self.detector is not None:
-                matches.extend(self.detector.process(event, line, epoch=ts))  # ts: parsed by validation
-            if self.anomaly is not None:
-                matches.extend(self.anomaly.process(event, ts))
-            if self.share_watch is not None:
-                matches.extend(self.share_watch.process(event))
+            # ts: parsed by validation
+            matches: list[Match] = sigma(event, line, epoch=ts) if sigma is not None else []
+            if behaviour is not None:
+                found = behaviour(event, ts)
+                if found:
+                    matches = [*matches, *found]
+            if shares is not None:
+                found = shares(event)
+                if found:
+                    matches = [*matches, *found]
             for match in matches:
-                alert, is_new = self.alerts.record(match, ctx, once=once)
+                alert, is_new = record(match, ctx, once=once)
                 alerts[alert["id"]] = alert
-                if is_new and self.playbooks is not None:
-                    self.playbooks.submit(alert)
-        if self.anomaly is not None and self.state is None:
-            self.anomaly.flush()  # baselines move with the stored events (else at the checkpoint)
+                if is_new and playbooks is not None:
+                    playbooks.submit(alert)
+        if anomaly is not None and self.state is None:
+            anomaly.flush()  # baselines move with the stored events (else at the checkpoint)
 
     def _resume(self, alerts: dict[str, dict[str, Any]], upto: int | None = None) -> None:
         """Before new events (soc/detection_state.py): windows refilled from the store after a

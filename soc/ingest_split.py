@@ -37,8 +37,7 @@ from classifier.gcpause import gc_paused
 from classifier.jsonl import _RUN, _SHAPE
 from classifier.settings import Settings
 from soc import logsetup
-from soc.detection.match import Match
-from soc.ingest import _CONTEXT_LIMIT, IngestPipeline, IngestResult, _alert_context
+from soc.ingest import IngestPipeline, IngestResult
 from soc.playbooks import load_playbooks
 
 _ROOT = str(Path(__file__).resolve().parents[1])
@@ -168,48 +167,11 @@ def detect_batch(pipe: IngestPipeline, items: list[tuple[bytes, float, int | Non
     """Detection of one stored batch (the documents, each with its ``ts`` epoch and line), then
     the checkpoint naming arrival ``last`` and the batch's newest time ``latest``."""
     batch = [(_loads(doc), ts, line) for doc, ts, line in items]
-    _detect_stored(pipe, batch, result, alerts)
+    pipe._detect(None, batch, result, alerts)
     # Released before batch_done's collection of the young generations, which otherwise walks
     # every event of the batch (measured on the 100k day: 5.1 → 0.4 µs per event).
     del batch
     pipe.batch_done(latest, lambda: last)
-
-
-def _detect_stored(pipe: IngestPipeline, batch: list[tuple[dict[str, Any], float, int | None]],
-                   result: IngestResult, alerts: dict[str, dict[str, Any]]) -> None:
-    """:meth:`IngestPipeline._detect` for a batch whose events were all stored (the only kind
-    the durable side sends), with the per-event calls hoisted out of the loop: same matches,
-    same order, same alerts (tests/soc/test_ingest_split.py compares it with in-line ingest)."""
-    result.accepted += len(batch)
-    detector, anomaly, share_watch = pipe.detector, pipe.anomaly, pipe.share_watch
-    if detector is None and anomaly is None and share_watch is None:
-        return
-    ctx = pipe._context
-    for event, _, _ in batch:
-        ctx[event["event_id"]] = _alert_context(event)
-    while len(ctx) > _CONTEXT_LIMIT:
-        ctx.popitem(last=False)
-    record, playbooks = pipe.alerts.record, pipe.playbooks
-    sigma = detector.process if detector is not None else None
-    behaviour = anomaly.process if anomaly is not None else None
-    shares = share_watch.process if share_watch is not None else None
-    for event, ts, line in batch:
-        matches: list[Match] = sigma(event, line, epoch=ts) if sigma is not None else []
-        if behaviour is not None:
-            found = behaviour(event, ts)
-            if found:
-                matches = [*matches, *found]
-        if shares is not None:
-            found = shares(event)
-            if found:
-                matches = [*matches, *found]
-        for match in matches:
-            alert, is_new = record(match, ctx)
-            alerts[alert["id"]] = alert
-            if is_new and playbooks is not None:
-                playbooks.submit(alert)
-    if anomaly is not None and pipe.state is None:
-        anomaly.flush()  # as _detect: baselines move with the stored events (else at the checkpoint)
 
 
 def _detector(conn: Connection) -> None:

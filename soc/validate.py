@@ -139,29 +139,39 @@ _ACTION_SET = frozenset(ACTIONS)
 _RESULT_SET = frozenset(RESULTS)
 
 
-def _plainly_valid(obj: dict[str, Any]) -> bool:
-    """True only for events AuditEvent accepts (exact types, as strict mode demands; no lone
-    surrogates, which pydantic cannot read as text); False means "ask pydantic", never
+def _plain_texts(obj: dict[str, Any]) -> list[str | None] | None:
+    """The event's strings (its text fields, then ``fields``) when every field of the contract
+    but ``extra`` has AuditEvent's exact type and range; None means "ask pydantic", never
     "invalid". Loops run in C (map/set), not per field in Python."""
     get = obj.get
     texts = list(map(get, _STR_FIELDS))
     if not _STR_OR_NONE.issuperset(map(type, texts)) or not all(texts[:4]):
-        return False  # a non-string, or a required string missing or empty
+        return None  # a non-string, or a required string missing or empty
     action, result = get("action"), get("result")
     if type(action) is not str or action not in _ACTION_SET:
-        return False
+        return None
     if type(result) is not str or result not in _RESULT_SET:
-        return False
+        return None
     for name in ("rows", "bytes"):
         v = get(name)
         if v is not None and (type(v) is not int or not 0 <= v <= INT64_MAX):
-            return False
+            return None
     fields = get("fields")
     if fields is not None:
         if type(fields) is not list or not _STR_ONLY.issuperset(map(type, fields)):
-            return False
+            return None
         texts.extend(fields)
-    extra = get("extra")
+    return texts
+
+
+def _plainly_valid(obj: dict[str, Any]) -> bool:
+    """True only for events AuditEvent accepts (exact types, as strict mode demands; no lone
+    surrogates, which pydantic cannot read as text); False means "ask pydantic", never
+    "invalid"."""
+    texts = _plain_texts(obj)
+    if texts is None:
+        return False
+    extra = obj.get("extra")
     if extra is not None and (type(extra) is not dict or not _STR_ONLY.issuperset(map(type, extra))):
         return False
     joined = "".join(filter(None, texts))
@@ -196,23 +206,7 @@ def decoded_valid(line: bytes) -> tuple[dict[str, Any], float] | None:
         return None
     if type(obj) is not dict or not _FAST_KEYS.issuperset(obj):
         return None
-    get = obj.get
-    texts = list(map(get, _STR_FIELDS))
-    if not _STR_OR_NONE.issuperset(map(type, texts)) or not all(texts[:4]):
-        return None
-    action, result = get("action"), get("result")
-    if type(action) is not str or action not in _ACTION_SET:
-        return None
-    if type(result) is not str or result not in _RESULT_SET:
-        return None
-    v = get("rows")
-    if v is not None and (type(v) is not int or not 0 <= v <= INT64_MAX):
-        return None
-    v = get("bytes")
-    if v is not None and (type(v) is not int or not 0 <= v <= INT64_MAX):
-        return None
-    fields = get("fields")
-    if fields is not None and (type(fields) is not list or not _STR_ONLY.issuperset(map(type, fields))):
+    if _plain_texts(obj) is None:  # the checks of the full path's fast lane, less extra's
         return None
     stamp: str = obj["ts"]  # a non-empty string, checked above
     ts = _TS_CACHE.get(stamp)
