@@ -537,7 +537,8 @@ class Marker:
                     texts = self._numeric_text(name, rule, tags[0], places, rows, values)
                 column = None if texts is not None and texts.done else _column(name, rule, values)
                 todo.append((name, rule, tags, places, rows, column, texts))
-        flip = self._flips([(t[2], t[5]) for t in todo if t[5] is not None])
+        columns = [(t[2], t[5]) for t in todo if t[5] is not None]
+        flip = self._flips(columns) if columns else None  # none: every column recalled or marked already
         at = 0
         for name, rule, tags, places, rows, column, texts in todo:
             if texts is not None and texts.done:  # marked from the memo already
@@ -549,6 +550,7 @@ class Marker:
                 self._one_by_one(name, rule, tags, places, rows, utility)
                 continue
             level, q, write_back = column
+            assert flip is not None  # a column for numpy: flipped above
             f = flip[at:at + q.size].reshape(q.shape)
             at += q.size
             single = len(f) == 1
