@@ -715,10 +715,12 @@ def _tag_column(prf: Prf, values: list[Any]) -> list[str] | None:
     if ascii_.translate(None, b"0123456789abcdef"):
         return None
     text = np.frombuffer(ascii_, dtype=np.uint8).reshape(n, size)
-    blocks = np.empty((n, 16), dtype=np.uint8)
-    blocks[:, :15] = np.frombuffer(binascii.unhexlify(text[:, :30].tobytes()), dtype=np.uint8).reshape(n, 15)
-    blocks[:, 15] = size - TAG_HEX
+    # Each block: the first 15 bytes of the pseudonym and its body's length, written over the 16th
+    # byte of the decoded column in place (5 numpy calls instead of 8: their fixed cost is what a
+    # batch pays, about doubled after the masking pass).
+    raw = np.frombuffer(bytearray(binascii.unhexlify(ascii_)), dtype=np.uint8).reshape(n, size // 2)
+    raw[:, 15] = size - TAG_HEX
     out = text.astype(np.uint32)
-    out[:, size - TAG_HEX:] = np.frombuffer(prf.tag_ascii(blocks.tobytes()), dtype=np.uint8).reshape(n, TAG_HEX)
+    out[:, size - TAG_HEX:] = np.frombuffer(prf.tag_ascii(raw[:, :16].tobytes()), dtype=np.uint8).reshape(n, TAG_HEX)
     tagged: list[str] = out.view(f"<U{size}").ravel().tolist()  # code points → str, no slicing
     return tagged
