@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from crypto.share.watermark import (_RECALL, TAG_HEX, Marker, Prf, Tagger, Utility, ValueRule, _Recall, _tag_column,
@@ -107,6 +108,8 @@ NUMERIC = st.one_of(
                      "9007199254740993.5", "0x10", "", "abc", "1,2", 7, 2.5, True, None, 1e12, ["x"]]))
 
 
+# "nan" in a column of numeric text: numpy's path casts it to int64 with this warning (as before)
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 @given(st.lists(st.lists(NUMERIC, min_size=1, max_size=30), min_size=1, max_size=6), st.sampled_from([0.01, 0.5, 1.0]))
 @settings(max_examples=150, deadline=None)
 def test_numeric_text_the_memo_dropped_is_marked_as_the_numpy_path_marks_it(calls: list[list[object]], step: float) -> None:
