@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from crypto.share.watermark import TAG_HEX, Marker, Prf, Tagger, Utility, ValueRule, _tag_column, tag_block
+from crypto.share.watermark import (_RECALL, TAG_HEX, Marker, Prf, Tagger, Utility, ValueRule, _Recall, _tag_column,
+                                    step_places, tag_block)
 
 PRF = Prf(os.urandom(16))
 HEX = "0123456789abcdef"
@@ -97,3 +99,33 @@ def test_columns_marked_from_the_memo_are_marked_as_the_numpy_path_marks_them(ca
         Marker(Prf(key), RULES).apply(cold, u_cold)  # a fresh Marker: an empty memo, the numpy path
         assert batch == cold
         assert [(k, u.to_dict()) for k, u in u_warm.items()] == [(k, u.to_dict()) for k, u in u_cold.items()]
+
+
+# -- numeric text the memo does not hold (Marker._numeric_text) -------------------------------------
+NUMERIC = st.one_of(
+    st.builds(lambda x, p: f"{x:.{p}f}", st.floats(-1e6, 1e6), st.integers(0, 4)),
+    st.sampled_from([" 1.5 ", "1e3", "nan", "inf", "-inf", "1_000.25", "-0.00", "+3.14",
+                     "9007199254740993.5", "0x10", "", "abc", "1,2", 7, 2.5, True, None, 1e12, ["x"]]))
+
+
+# "nan" in a column of numeric text: numpy's path casts it to int64 with this warning (as before)
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@given(st.lists(st.lists(NUMERIC, min_size=1, max_size=30), min_size=1, max_size=6), st.sampled_from([0.01, 0.5, 1.0]))
+@settings(max_examples=150, deadline=None)
+def test_numeric_text_the_memo_dropped_is_marked_as_the_numpy_path_marks_it(calls: list[list[object]], step: float) -> None:
+    key = os.urandom(16)
+    rules = [("amt", ValueRule(step=step))]
+    dropped = Marker(Prf(key), rules)  # its memo outgrown, as amounts outgrow it: the int path
+    for d in range(5):  # one memo per decimals
+        dropped.apply([{"amt": f"{i / 10 ** d:.{d}f}"} for i in range(_Recall.FIELD_MAX + 1)], {})
+    for p in {max(step_places(step), d) for d in range(5)}:
+        assert _RECALL.memos[(dropped.id, "amt", 0, p)] is None
+    for column in calls:
+        batch = [{"amt": v} for v in column]
+        fresh = [dict(r) for r in batch]
+        u_dropped: dict[str, Utility] = {}
+        u_fresh: dict[str, Utility] = {}
+        dropped.apply(batch, u_dropped)
+        Marker(Prf(key), rules).apply(fresh, u_fresh)  # an empty memo: numpy marks the column
+        assert batch == fresh
+        assert {k: u.to_dict() for k, u in u_dropped.items()} == {k: u.to_dict() for k, u in u_fresh.items()}
