@@ -144,6 +144,20 @@ def split_pseudonym(value: Any) -> tuple[str, int] | None:
 
 
 # -- reading and writing values on their grid ------------------------------------------------------
+# A cell beyond ±2^53 steps carries no mark: neither the int64 PRF block nor a float written back
+# holds it exactly, and NaN, infinities and 1e300 in an amount column are data to keep, not to move.
+GRID_LIMIT = 1 << 53
+
+
+def _grid(value: float | str, step: float) -> int | None:
+    """The grid index of a number (or its text), None when it is no finite number within the grid."""
+    try:
+        q = round(float(value) / step)
+    except (ValueError, OverflowError):
+        return None
+    return q if -GRID_LIMIT < q < GRID_LIMIT else None
+
+
 def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
     """(level, grid indices of each component) of a value, or None when it carries no mark.
 
@@ -151,19 +165,16 @@ def read(rule: ValueRule, value: Any) -> tuple[int, list[int]] | None:
     forms (``parse_date``), or the date/datetime objects an xlsx reader gives."""
     if rule.kind == "number":
         step = rule.step
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return None
-        if isinstance(value, (int, float)):
-            return NUMBER, [round(value / step)]
-        if not isinstance(value, str):
+        q = _grid(value, step)
+        if q is not None:
+            return NUMBER, [q]
+        m = _PAIR.fullmatch(value) if isinstance(value, str) else None
+        if m is None:
             return None
-        try:
-            return NUMBER, [round(float(value) / step)]
-        except ValueError:
-            m = _PAIR.fullmatch(value)
-            return (NUMBER, [round(float(m.group(1)) / step), round(float(m.group(3)) / step)]) if m else None
-        except OverflowError:
-            return None
+        a, b = _grid(m.group(1), step), _grid(m.group(3), step)
+        return (NUMBER, [a, b]) if a is not None and b is not None else None
     if isinstance(value, datetime):
         return DAY, [value.date().toordinal()]
     if isinstance(value, date):
@@ -205,25 +216,23 @@ def embed_form(rule: ValueRule, value: Any, places: int) -> tuple[int, list[int]
     """Like :func:`read`, for released values: only the forms :func:`write` reproduces exactly."""
     if rule.kind == "number":
         step = rule.step
-        if isinstance(value, bool):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             return None
-        if isinstance(value, (int, float)):
-            return NUMBER, [round(value / step)], ("int" if isinstance(value, int) else "float",)
         if not isinstance(value, str):
-            return None
+            q = _grid(value, step)
+            return None if q is None else (NUMBER, [q], ("int" if isinstance(value, int) else "float",))
         text = value.strip()
-        try:
-            return NUMBER, [round(float(text) / step)], ("text", max(places, _places(text)))
-        except ValueError:
-            pass
-        except OverflowError:
-            return None
+        q = _grid(text, step)
+        if q is not None:
+            return NUMBER, [q], ("text", max(places, _places(text)))
         m = _PAIR.fullmatch(text)
         if m is None:
             return None
         a, sep, b = m.groups()
-        form = ("pair", max(places, _places(a), _places(b)), sep)
-        return NUMBER, [round(float(a) / step), round(float(b) / step)], form
+        qa, qb = _grid(a, step), _grid(b, step)
+        if qa is None or qb is None:
+            return None
+        return NUMBER, [qa, qb], ("pair", max(places, _places(a), _places(b)), sep)
     if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
         return YEAR, [value], ("year_int",)
     if not isinstance(value, str):
@@ -298,19 +307,30 @@ def _column(name: str, rule: ValueRule, values: list[Any]) -> tuple[int, np.ndar
         if isinstance(first, str):
             if "," not in first:
                 numbers = np.fromiter(map(float, values), dtype=np.float64, count=len(values))
-                return NUMBER, np.rint(numbers / step).astype(np.int64).reshape(1, -1), _text_writer(name, first, step)
+                q = _on_grid(numbers, step)
+                return None if q is None else (NUMBER, q.reshape(1, -1), _text_writer(name, first, step))
             parts = ",".join(values).split(",")
             if len(parts) != 2 * len(values):
                 return None
             numbers = np.fromiter(map(float, parts), dtype=np.float64, count=len(parts)).reshape(-1, 2).T
-            return NUMBER, np.rint(numbers / step).astype(np.int64), _pair_writer(name, parts, step)
+            q = _on_grid(numbers, step)
+            return None if q is None else (NUMBER, q, _pair_writer(name, parts, step))
         if all(type(v) is float for v in values) or all(type(v) is int for v in values):
-            numbers = np.array(values, dtype=np.float64)
-            integral = type(first) is int
-            return NUMBER, np.rint(numbers / step).astype(np.int64).reshape(1, -1), _number_writer(step, integral)
+            q = _on_grid(np.array(values, dtype=np.float64), step)
+            return None if q is None else (NUMBER, q.reshape(1, -1), _number_writer(step, type(first) is int))
     except (ValueError, TypeError, OverflowError):  # one value of another form: the slow path
         return None
     return None
+
+
+def _on_grid(numbers: np.ndarray, step: float) -> np.ndarray | None:
+    """The grid indices of a column, None (value by value: :func:`embed_form` leaves such values as
+    they are) when one is NaN, infinite or beyond the grid, which the int64 cast would turn into
+    INT64_MIN and a moved value into -92233720368547760.00."""
+    scaled = numbers / step
+    if not np.abs(scaled).max() < GRID_LIMIT:  # NaN compares False
+        return None
+    return np.rint(scaled).astype(np.int64)
 
 
 class _Texts:
@@ -582,7 +602,7 @@ class Marker:
             q = list(map(round, map(truediv, map(float, values), repeat(step))))
         except (ValueError, TypeError, OverflowError):
             return None
-        if max(map(abs, q)) >= 1 << 53:
+        if max(map(abs, q)) >= GRID_LIMIT:
             return None
         bits = self.prf.first_bytes(b"".join(map(_BLOCK.pack, repeat(tag), repeat(NUMBER), map(rshift, q, repeat(1)))))
         flips = list(map(and_, map(xor, bits, q), repeat(1)))  # the bit differs from q's parity: move

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from crypto.share.watermark import (_RECALL, TAG_HEX, Marker, Prf, Tagger, Utility, ValueRule, _Recall, _tag_column,
-                                    step_places, tag_block)
+                                    embed_form, read, step_places, tag_block)
 
 PRF = Prf(os.urandom(16))
 HEX = "0123456789abcdef"
@@ -129,3 +129,26 @@ def test_numeric_text_the_memo_dropped_is_marked_as_the_numpy_path_marks_it(call
         Marker(Prf(key), rules).apply(fresh, u_fresh)  # an empty memo: numpy marks the column
         assert batch == fresh
         assert {k: u.to_dict() for k, u in u_dropped.items()} == {k: u.to_dict() for k, u in u_fresh.items()}
+
+
+# -- values no cell can hold: NaN, infinities, numbers beyond the grid ------------------------------
+OFF_GRID: list[object] = ["nan", "NaN", "inf", "-inf", "1e300", " 1e300 ", "1e300,2", float("nan"),
+                          float("inf"), 1e300, 10 ** 400, 2 ** 62]
+
+
+@pytest.mark.filterwarnings("error")  # numpy's "invalid value encountered in cast" was the old symptom
+@pytest.mark.parametrize("form", ["text", "float", "int", "pair"])
+@pytest.mark.parametrize("odd", OFF_GRID)
+def test_a_value_off_the_grid_is_kept_and_the_rest_marked_as_without_it(form: str, odd: object) -> None:
+    write = {"text": lambda i: f"{i / 4:.2f}", "float": lambda i: i / 4, "int": lambda i: i,
+             "pair": lambda i: f"{116 + i / 100:.2f},{40 + i / 100:.2f}"}[form]
+    plain: list[object] = [write(i) for i in range(1, 60)]
+    key = os.urandom(16)
+    rules = [("amt", ValueRule(step=0.01))]
+    alone = [{"amt": v} for v in plain]
+    Marker(Prf(key), rules).apply(alone, {})
+    mixed = [{"amt": v} for v in [*plain[:30], odd, *plain[30:]]]
+    Marker(Prf(key), rules).apply(mixed, {})
+    assert mixed[30]["amt"] is odd  # kept as it came, not -92233720368547760.00 nor a crash
+    assert [r["amt"] for r in mixed[:30] + mixed[31:]] == [r["amt"] for r in alone]
+    assert read(rules[0][1], odd) is None and embed_form(rules[0][1], odd, 2) is None  # trace reads no bit there
