@@ -30,11 +30,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from classifier import jsonl
 from classifier.gcpause import gc_paused
-from classifier.jsonl import _RUN, _SHAPE
 from classifier.settings import Settings
 from soc import logsetup
 from soc.ingest import IngestPipeline, IngestResult
@@ -151,22 +148,11 @@ def _stopped(conn: Connection, proc: subprocess.Popen[bytes]) -> DetectionStoppe
                             "events stored so far are detected by the next ingest")
 
 
-def _loads(doc: bytes) -> Any:
-    """A stored document decoded: what :func:`classifier.jsonl.loads` gives for it, without its
-    checks that cannot fail here. The store wrote the text (``jsonl.dumps``) of a value this suite
-    decoded and validated, so it is valid UTF-8 JSON nested no deeper than ``MAX_DEPTH``; an
-    integer past 64 bits is still possible, so a run of 19 digits sends the text through
-    ``jsonl.loads`` and its exact reader. Measured on the 100k day: ≈ 5.8 → 3.6 µs per event."""
-    if _RUN in doc.translate(_SHAPE):
-        return jsonl.loads(doc)
-    return orjson.loads(doc)
-
-
 def detect_batch(pipe: IngestPipeline, items: list[tuple[bytes, float, int | None]], last: int,
                  latest: float, result: IngestResult, alerts: dict[str, dict[str, Any]]) -> None:
     """Detection of one stored batch (the documents, each with its ``ts`` epoch and line), then
     the checkpoint naming arrival ``last`` and the batch's newest time ``latest``."""
-    batch = [(_loads(doc), ts, line) for doc, ts, line in items]
+    batch = [(jsonl.loads_dumped(doc), ts, line) for doc, ts, line in items]
     pipe._detect(None, batch, result, alerts)
     # Released before batch_done's collection of the young generations, which otherwise walks
     # every event of the batch (measured on the 100k day: 5.1 → 0.4 µs per event).

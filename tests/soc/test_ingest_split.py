@@ -158,7 +158,7 @@ def test_a_dead_detector_is_one_error_and_the_next_ingest_catches_up(tmp_path, c
 def test_the_detector_decodes_stored_documents_as_the_json_lines_reader() -> None:
     # The child skips jsonl.loads' checks its input cannot fail, not the exact big integers.
     from classifier import jsonl
-    from soc.ingest_split import _loads
+    _loads = jsonl.loads_dumped
 
     for value in ({"a": 1, "b": "x" * 30, "c": [1.5, None, True]}, {"n": 12345678901234567890123},
                   {"n": -9223372036854775809, "s": "1234567890123456789012"}, {"u": "数据 ✓"}):
