@@ -51,7 +51,6 @@ def prep(root: Path, events: int, seed: int) -> None:
     pipe = IngestPipeline.from_settings(settings, playbooks=False)
     pipe.ingest(traffic.history, origin="history")
     pipe.close()
-    upto = None
     batches: list[Any] = []
     pipe = IngestPipeline.from_settings(settings, detection=False, playbooks=False)
     upto = pipe.store.last_seq()
@@ -92,23 +91,6 @@ def _deterministic_ids() -> None:
     uuid.uuid4 = lambda: uuid.UUID(int=(next(counter) + 1) << 64)
 
 
-def _child_loop(pipe: Any, batches: list[Any], result: Any, alerts: dict[str, Any]) -> None:
-    """What the child does per message: this build's function if it has one, else main's loop."""
-    from soc import ingest_split
-
-    detect = getattr(ingest_split, "detect_batch", None)
-    if detect is not None:
-        for last, latest, items in batches:
-            detect(pipe, items, last, latest, result, alerts)
-        return
-    from classifier import jsonl
-
-    for last, latest, items in batches:
-        batch = [(jsonl.loads(doc), ts, line) for doc, ts, line in items]
-        pipe._detect([True] * len(batch), batch, result, alerts)
-        pipe.batch_done(latest, lambda: last)
-
-
 def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[str, float]:
     from classifier import jsonl
     from classifier.gcpause import gc_paused
@@ -129,8 +111,7 @@ def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[st
     clock = _Clock()
     if stages:
         assert pipe.detector is not None
-        clock.wrap(ingest_split, "_loads", "decode") if hasattr(ingest_split, "_loads") else \
-            clock.wrap(jsonl, "loads", "decode")
+        clock.wrap(jsonl, "loads_dumped", "decode")
         clock.wrap(pipe.detector, "process", "sigma+correlation")
         clock.wrap(pipe.detector.assembler.engine, "feed", "correlation")
         clock.wrap(pipe.anomaly, "process", "anomaly")
@@ -151,7 +132,8 @@ def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[st
         resume = time.thread_time() - r
         if prof is not None:
             prof.enable()
-        _child_loop(pipe, batches, result, alerts)
+        for last, latest, items in batches:  # what the child does per message
+            ingest_split.detect_batch(pipe, items, last, latest, result, alerts)
         if prof is not None:
             prof.disable()
     total = time.thread_time() - t
