@@ -154,8 +154,8 @@ def main() -> None:
             stock_rates.append(len(sub) / (time.perf_counter() - start))
             ratios.append(scan_rates[-1] / stock_rates[-1])
             start = time.perf_counter()
-            for t in sub:
-                ours.analyze(t, language=LANGUAGE)
+            for text in sub:
+                ours.analyze(text, language=LANGUAGE)
             ours_rates.append(len(sub) / (time.perf_counter() - start))
             engine._plans.clear()
             start = time.perf_counter()
