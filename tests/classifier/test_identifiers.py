@@ -63,6 +63,21 @@ def test_resident_id_agrees_with_stdnum_except_documented(seed):
             assert year < 1800, v
 
 
+def test_residence_permit_numbers_of_hk_macao_taiwan_residents():
+    """港澳台居民居住证 numbers (810000 / 820000 / 830000 + birth date + sequence + check char); Faker's
+    zh_CN provider issues the Taiwan form too. stdnum rejects all three (no 830000 code, and the
+    SAR codes start in 1997/1999)."""
+    from faker import Faker
+
+    for number in ("810000197709306078", "82000019770930607X", "830000197709306071"):
+        assert resident_id.is_valid(number) and not _ric_ok(number), number
+    assert not resident_id.is_valid("830000197709306072")  # the check char still decides
+    fake = Faker("zh_CN")
+    fake.seed_instance(7)
+    taiwan = [n for n in (fake.ssn() for _ in range(20_000)) if n.startswith("830000")]
+    assert taiwan and resident_id.valid_many(pa.array(taiwan)).all()
+
+
 def test_gb11643_example_and_spaced_forms():
     assert resident_id.is_valid("440524188001010014")
     assert not _ric_ok("440524188001010014")  # the reason for the documented difference
