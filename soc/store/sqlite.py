@@ -26,7 +26,11 @@ from soc.validate import cached_epoch
 
 DB_NAME = "soc.db"
 _ROW_FIELDS = CONTRACT_COLUMNS + ENRICHMENT_COLUMNS + ("extra",)
-_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+# ``doc`` is bound as the UTF-8 bytes the chain hashed and stored as TEXT by the CAST (a BLOB cast
+# to TEXT is read as text in the database's encoding, UTF-8: the very bytes a str would bind), so
+# the row never holds a decoded copy that the sqlite3 module encodes back to UTF-8.
+_INSERT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * (len(EVENT_COLUMNS) - 2))}, CAST(? AS TEXT), ?)")
 _CHUNK = 500  # SQLite host-parameter headroom for IN (...) look-ups
 
 
@@ -307,12 +311,12 @@ def _build(events: list[dict[str, Any]], head: tuple[int, str], seen: set[str],
             continue
         seen.add(eid)
         seq += 1
-        doc = _dumps_utf8(event)  # serialised once: hashed as bytes, stored as text
+        doc = _dumps_utf8(event)  # serialised once: hashed and stored as these bytes (_INSERT)
         prev = link(prev, doc)
         ts = event["ts"]
         row = [seq, eid, ts, ts_epoch(ts)]  # one list per row: fewer objects for the GC
         row += _column_list(event)
-        row += (doc.decode(), prev)
+        row += (doc, prev)
         rows.append(row)
         stored.append(doc)
     return head, rows, stored, seq, prev
