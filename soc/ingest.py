@@ -185,7 +185,8 @@ class IngestPipeline:
                 progress.advance("ingest (events)", len(ready))
                 self._detect(stored, ready, result, alerts)
             else:  # nothing to detect here: only the counts of _detect
-                docs, last = self.store.append_docs(events)  # type: ignore[attr-defined]
+                docs, last = self.store.append_docs(  # type: ignore[attr-defined]
+                    events, [ts for _, ts, _ in ready])
                 items = [(doc, ts, line) for doc, (_, ts, line) in zip(docs, ready) if doc is not None]
                 result.accepted += len(items)
                 result.duplicates += len(ready) - len(items)
