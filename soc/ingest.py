@@ -179,16 +179,19 @@ class IngestPipeline:
             # SQLite's per-row release), so the batch is written, then detected, in line —
             # or, with ``forward`` set, detected by another process (soc/ingest_split.py).
             events = [e for e, _, _ in ready]
+            latest = max(ts for _, ts, _ in ready)
             if self.forward is None:
                 stored = self.store.append(events)  # durable from here on
-            else:
-                docs, last = self.store.append_docs(events)  # type: ignore[attr-defined]
-                stored = [doc is not None for doc in docs]
-                self.forward([(doc, ts, line) for doc, (_, ts, line) in zip(docs, ready)
-                              if doc is not None], last, max(ts for _, ts, _ in ready))
-            progress.advance("ingest (events)", len(ready))
-            self._detect(stored, ready, result, alerts)
-            latest = max(ts for _, ts, _ in ready)
+                progress.advance("ingest (events)", len(ready))
+                self._detect(stored, ready, result, alerts)
+            else:  # nothing to detect here: only the counts of _detect
+                docs, last = self.store.append_docs(  # type: ignore[attr-defined]
+                    events, [ts for _, ts, _ in ready])
+                items = [(doc, ts, line) for doc, (_, ts, line) in zip(docs, ready) if doc is not None]
+                result.accepted += len(items)
+                result.duplicates += len(ready) - len(items)
+                self.forward(items, last, latest)
+                progress.advance("ingest (events)", len(ready))
             # Dropped before the collection below, which would otherwise walk the whole batch
             # (the caller starts a new list: this one is no longer anyone's).
             del events

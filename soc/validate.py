@@ -11,7 +11,7 @@ contract allows new optional fields) are kept untouched.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 import orjson
@@ -101,11 +101,35 @@ _TS_CACHE: dict[str, float] = {}
 _TS_CACHE_MAX = 200_000
 
 
+# The shape emitters send, ``YYYY-MM-DDTHH:MM:SS.fff±HH:MM``: its minute (the text less the
+# seconds and milliseconds) -> that minute's UTC epoch in whole microseconds, so a stamp of a seen
+# minute is the integer sum, not a regex match and a datetime (measured on 100,029 of the 1M
+# day's stamps, nearly all distinct, load ≈ 2: 2.9 -> 1.6 µs). timestamp() divides the exact
+# microseconds since the epoch by 10**6 and so does this: the same float (checked against
+# fromisoformat on the day and on 300,000 random stamps, bad digits and second 60 included).
+_MINUTES: dict[str, int] = {}
+_MINUTES_MAX = 100_000
+_UNIX = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_US = timedelta(microseconds=1)
+
+
 def parse_ts(value: str) -> float:
     """UTC epoch seconds of an RFC 3339 timestamp; raises EventError naming ``ts``."""
     hit = _TS_CACHE.get(value)
     if hit is not None:
         return hit
+    minute_key, ms = None, 0  # of the emitters' shape: the minute, seconds * 1000 + milliseconds
+    if len(value) == 29 and value[19] == ".":
+        digits = value[17:19] + value[20:23]
+        if digits.isascii() and digits.isdigit() and (ms := int(digits)) < 60_000:
+            minute_key = value[:17] + value[23:]
+            minute = _MINUTES.get(minute_key)
+            if minute is not None:
+                epoch_ms = (minute + ms * 1000) / 1_000_000
+                if len(_TS_CACHE) >= _TS_CACHE_MAX:
+                    _TS_CACHE.clear()
+                _TS_CACHE[value] = epoch_ms
+                return epoch_ms
     if not RFC3339.match(value):
         raise EventError("ts", f"not an RFC 3339 date-time with offset (got {shape(value)})")
     # classifier.dates.parse_rfc3339 less its conversion to a UTC datetime, which an aware
@@ -118,6 +142,12 @@ def parse_ts(value: str) -> float:
     if epoch is None or not _EPOCH_MIN <= epoch <= _EPOCH_MAX:
         raise EventError("ts", "not a calendar date-time between " + TS_MIN.isoformat()[:10] + " and "
                          + TS_MAX.isoformat()[:10] + " UTC" + f" (got {shape(value)})")
+    if minute_key is not None:  # its minute, when every instant of it is in range
+        minute = (datetime.fromisoformat(value) - _UNIX) // _US - ms * 1000
+        if _EPOCH_MIN <= minute / 1_000_000 and (minute + 59_999_000) / 1_000_000 <= _EPOCH_MAX:
+            if len(_MINUTES) >= _MINUTES_MAX:
+                _MINUTES.clear()
+            _MINUTES[minute_key] = minute
     if len(_TS_CACHE) >= _TS_CACHE_MAX:
         _TS_CACHE.clear()
     _TS_CACHE[value] = epoch

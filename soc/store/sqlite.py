@@ -26,7 +26,11 @@ from soc.validate import cached_epoch
 
 DB_NAME = "soc.db"
 _ROW_FIELDS = CONTRACT_COLUMNS + ENRICHMENT_COLUMNS + ("extra",)
-_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+# ``doc`` is bound as the UTF-8 bytes the chain hashed and stored as TEXT by the CAST (a BLOB cast
+# to TEXT is read as text in the database's encoding, UTF-8: the very bytes a str would bind), so
+# the row never holds a decoded copy that the sqlite3 module encodes back to UTF-8.
+_INSERT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+           f"VALUES ({', '.join('?' * (len(EVENT_COLUMNS) - 2))}, CAST(? AS TEXT), ?)")
 _CHUNK = 500  # SQLite host-parameter headroom for IN (...) look-ups
 
 
@@ -135,22 +139,26 @@ class SqliteEventStore:
     def append(self, events: list[dict[str, Any]]) -> list[bool]:
         return [doc is not None for doc in self.append_docs(events)[0]]
 
-    def append_docs(self, events: list[dict[str, Any]]) -> tuple[list[bytes | None], int]:
+    def append_docs(self, events: list[dict[str, Any]],
+                    epochs: list[float] | None = None) -> tuple[list[bytes | None], int]:
         """:meth:`append`, returning each event's stored JSON (None: a duplicate) and the
         ``seq`` of the last one stored: what detection in another process is given
-        (soc/ingest_split.py), the very text a restart would read back."""
+        (soc/ingest_split.py), the very text a restart would read back. ``epochs``: each
+        event's ``ts`` as validation parsed it (else read again from ``ts``)."""
         if not events:
             return [], self.last_seq()
         day = datetime.now(self._tz).date().isoformat()
+        if epochs is None:
+            epochs = [ts_epoch(e["ts"]) for e in events]
         with self._lock:
             try:
                 # Resent events are rare: insert straight away and let the UNIQUE index object,
                 # rather than looking every event_id up first.
-                return self._append(events, day, check=False)
+                return self._append(events, epochs, day, check=False)
             except sqlite3.IntegrityError:
-                return self._append(events, day, check=True)
+                return self._append(events, epochs, day, check=True)
 
-    def _append(self, events: list[dict[str, Any]], day: str, *,
+    def _append(self, events: list[dict[str, Any]], epochs: list[float], day: str, *,
                 check: bool) -> tuple[list[bytes | None], int]:
         conn = self._conn
         built = None
@@ -160,13 +168,13 @@ class SqliteEventStore:
             # worker) wait for the insert and commit only. Measured on the 100k day with
             # detection in a second process: its busy-handler sleeps 11.5 -> 0.14 s (strace).
             # Linked to the head as it was; if another writer moved it meanwhile, linked again.
-            built = _build(events, _head(conn), set())
+            built = _build(events, epochs, _head(conn), set())
         conn.execute("BEGIN IMMEDIATE")
         try:
             head = _head(conn)
             if built is None or built[0] != head:
                 seen = self._existing([e["event_id"] for e in events]) if check else set()
-                built = _build(events, head, seen)
+                built = _build(events, epochs, head, seen)
             _, rows, stored, seq, prev = built
             first_seq = head[0] + 1
             if rows:
@@ -292,27 +300,27 @@ def _head(conn: sqlite3.Connection) -> tuple[int, str]:
     return (int(head[0]), str(head[1])) if head else (0, chain.GENESIS)
 
 
-def _build(events: list[dict[str, Any]], head: tuple[int, str], seen: set[str],
+def _build(events: list[dict[str, Any]], epochs: list[float], head: tuple[int, str], seen: set[str],
            ) -> tuple[tuple[int, str], list[list[Any]], list[bytes | None], int, str]:
-    """The rows of ``events`` chained after ``head`` (events whose id is in ``seen`` skipped):
-    ``(head, rows, stored JSON or None per event, last seq, last hash)``."""
+    """The rows of ``events`` (their ``ts`` epochs in ``epochs``) chained after ``head`` (events
+    whose id is in ``seen`` skipped): ``(head, rows, stored JSON or None per event, last seq,
+    last hash)``."""
     seq, prev = head
     stored: list[bytes | None] = []
     rows = []
     link = chain.link_utf8
-    for event in events:
+    for event, epoch in zip(events, epochs):
         eid = event["event_id"]
         if eid in seen:
             stored.append(None)
             continue
         seen.add(eid)
         seq += 1
-        doc = _dumps_utf8(event)  # serialised once: hashed as bytes, stored as text
+        doc = _dumps_utf8(event)  # serialised once: hashed and stored as these bytes (_INSERT)
         prev = link(prev, doc)
-        ts = event["ts"]
-        row = [seq, eid, ts, ts_epoch(ts)]  # one list per row: fewer objects for the GC
+        row = [seq, eid, event["ts"], epoch]  # one list per row: fewer objects for the GC
         row += _column_list(event)
-        row += (doc.decode(), prev)
+        row += (doc, prev)
         rows.append(row)
         stored.append(doc)
     return head, rows, stored, seq, prev

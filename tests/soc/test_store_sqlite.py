@@ -240,11 +240,11 @@ def test_a_writer_that_appends_while_a_batch_is_built_is_chained_after(data_dir,
     mine, other = SqliteEventStore.in_dir(data_dir), SqliteEventStore.in_dir(data_dir)
     real_build, calls = sq._build, []
 
-    def build(events, head, seen):
+    def build(events, epochs, head, seen):
         calls.append(head)
         if len(calls) == 1:  # built outside the lock: the other writer slips in now
             assert other.append([event(100), event(101)]) == [True, True]
-        return real_build(events, head, seen)
+        return real_build(events, epochs, head, seen)
 
     monkeypatch.setattr(sq, "_build", build)
     docs, last = mine.append_docs([event(1), event(2), event(1)])

@@ -49,3 +49,38 @@ def test_anything_unusual_is_left_to_the_full_path(change: dict[str, object]) ->
                                   b'"text"'])
 def test_bad_lines_are_left_to_the_full_path(line: bytes) -> None:
     assert decoded_valid(line) is None
+
+
+@pytest.mark.parametrize("stamp", [
+    "2026-03-02T09:00:00.000+08:00", "2026-03-02T09:00:59.999+08:00", "2026-03-02t09:00:07.042-05:30",
+    "0001-01-02T00:00:00.000+00:00", "9999-12-30T23:59:59.999+00:00", "1969-12-31T23:59:59.999+00:00",
+])
+def test_a_stamp_of_a_seen_minute_gives_the_datetime_float(stamp: str) -> None:
+    """parse_ts' minute table (stamps of the emitters' ``…:SS.fff±HH:MM`` shape) gives the float
+    fromisoformat gives, once the minute is known from another stamp of it."""
+    from datetime import datetime
+
+    from soc import validate
+
+    other = stamp[:17] + ("31.500" if stamp[17:23] != "31.500" else "02.001") + stamp[23:]
+    validate._TS_CACHE.clear()
+    validate.parse_ts(other)  # the minute, learnt from another stamp
+    validate._TS_CACHE.clear()
+    assert validate.parse_ts(stamp) == datetime.fromisoformat(stamp).timestamp()
+
+
+@pytest.mark.parametrize("stamp", ["2026-03-02T09:00:60.000+08:00", "2026-03-02T09:00:٣5.000+08:00",
+                                   "2026-03-02T09:00:+5.000+08:00", "2026-03-02T09:00: 5.000+08:00",
+                                   "0001-01-01T23:59:59.999+00:00"])
+def test_a_bad_stamp_of_a_seen_minute_is_still_refused(stamp: str) -> None:
+    from soc import validate
+
+    validate._TS_CACHE.clear()
+    try:
+        validate.parse_ts(stamp[:17] + "00.000" + stamp[23:])
+    except EventError:
+        pass  # the minute itself is out of range
+    validate._TS_CACHE.clear()
+    with pytest.raises(EventError) as exc:
+        validate.parse_ts(stamp)
+    assert exc.value.field == "ts"
