@@ -114,7 +114,7 @@ def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[st
         clock.wrap(jsonl, "loads_dumped", "decode")
         clock.wrap(pipe.detector, "process", "sigma+correlation")
         clock.wrap(pipe.detector.assembler.engine, "feed", "correlation")
-        clock.wrap(pipe.anomaly, "process", "anomaly")
+        clock.wrap(pipe.anomaly, "process_batch", "anomaly")
         clock.wrap(pipe.share_watch, "process", "share watch")
         clock.wrap(pipe.alerts, "record", "alerts")
         clock.wrap(pipe.state, "checkpoint", "checkpoint")
