@@ -132,8 +132,10 @@ def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[st
         resume = time.thread_time() - r
         if prof is not None:
             prof.enable()
+        detect = ingest_split.BatchDetector(pipe, result, alerts)
         for last, latest, items in batches:  # what the child does per message
-            ingest_split.detect_batch(pipe, items, last, latest, result, alerts)
+            detect.batch(items, last, latest)
+        detect.finish()
         if prof is not None:
             prof.disable()
     total = time.thread_time() - t
