@@ -263,3 +263,45 @@ def test_hunt_pruning_bounds_for_avg_and_ordered(tmp_path: Path) -> None:
         (tmp_path / "r.yml").write_text(yaml.safe_dump_all([*BASE, corr]), encoding="utf-8")
         engine = MatchAssembler(RulePack.load(tmp_path / "r.yml")).engine
         assert live_rows(conn, jsonl_layout("t"), engine.correlations[0], rows) == live
+
+
+def test_sweep_forgets_exactly_the_stale_groups(tmp_path: Path, monkeypatch: Any) -> None:
+    # The sweep tests only the groups due by now (a heap of lower bounds): after every sweep the
+    # groups left must be those a test of every group leaves, and the matches the same, with
+    # late events (which a forgotten group accepts and a kept one may refuse) in the stream.
+    import random
+
+    from soc.detection import correlation
+
+    monkeypatch.setattr(correlation, "SWEEP_EVERY", 7)
+    corr = {"title": "corr", "id": CORR_ID, "level": "high",
+            "correlation": {"type": "event_count", "rules": ["denied"], "group-by": ["user"],
+                            "timespan": "30s", "condition": {"gte": 3}}}
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump_all([*BASE, corr]), encoding="utf-8")
+    rng = random.Random(7)
+    clock, events = 0.0, []
+    for _ in range(3000):
+        clock += rng.expovariate(1.0)
+        at = clock - (rng.uniform(0, 120) if rng.random() < 0.1 else 0.0)  # one in ten late
+        events.append(ev(at, "login", user=f"u{rng.randrange(40)}", result="denied"))
+
+    def every_group(self: Any, now: float) -> None:
+        stale = [k for k, g in self.groups.items()
+                 if g.latest < now - self.span
+                 and (g.fired_at is None or g.fired_at + self.span < now - self.span)]
+        for k in stale:
+            del self.groups[k]
+
+    def stream() -> tuple[list[Any], list[list[Any]]]:
+        det = StreamingDetector(RulePack.load(tmp_path / "rules.yml"))
+        (c,) = det.assembler.engine.correlations
+        found, kept = [], []
+        for i, e in enumerate(events, 1):
+            found += [m.to_hunt_json() for m in det.process(e, i)]
+            kept.append(sorted(c.groups))
+        return found, kept
+
+    due = stream()
+    monkeypatch.setattr(correlation._Correlation, "sweep", every_group)
+    assert due == stream()
+    assert due[0]  # the stream does make matches
