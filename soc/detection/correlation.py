@@ -20,7 +20,7 @@ import statistics
 from collections import deque
 from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any
+from typing import Any, Final
 
 from sigma.correlations import (
     CorrelationConditionAND,
@@ -82,7 +82,14 @@ def _check_acyclic(rule: SigmaCorrelationRule, path: list[str]) -> None:
 # ≈ 85% of the objects each batch's young collection walked.
 _Entry = tuple[float, int, tuple[str, ...], Any, "int | None", "str | None",
                "tuple[tuple[int, ...], tuple[str, ...]] | None", str]
-_TS, _SEQ, _RULES, _VALUE, _LINE, _ID, _MADE, _TEXT = range(8)
+_TS: Final = 0
+_SEQ: Final = 1
+_RULES: Final = 2
+_VALUE: Final = 3
+_LINE: Final = 4
+_ID: Final = 5
+_MADE: Final = 6
+_TEXT: Final = 7
 
 
 def _entry_lines(e: _Entry) -> tuple[int, ...]:
