@@ -278,13 +278,14 @@ class IngestPipeline:
             ctx.popitem(last=False)
         record, playbooks = self.alerts.record, self.playbooks
         sigma = detector.process if detector is not None else None
-        behaviour = anomaly.process if anomaly is not None else None
+        # per user over the batch (soc/anomaly/detectors.py); merged below in event order
+        behaviour = anomaly.process_batch(fresh).get if anomaly is not None else None
         shares = share_watch.process if share_watch is not None else None
-        for event, ts, line in fresh:
+        for i, (event, ts, line) in enumerate(fresh):
             # ts: parsed by validation
             matches: list[Match] = sigma(event, line, epoch=ts) if sigma is not None else []
             if behaviour is not None:
-                found = behaviour(event, ts)
+                found = behaviour(i)
                 if found:
                     matches = [*matches, *found]
             if shares is not None:

@@ -114,7 +114,7 @@ def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[st
         clock.wrap(jsonl, "loads_dumped", "decode")
         clock.wrap(pipe.detector, "process", "sigma+correlation")
         clock.wrap(pipe.detector.assembler.engine, "feed", "correlation")
-        clock.wrap(pipe.anomaly, "process", "anomaly")
+        clock.wrap(pipe.anomaly, "process_batch", "anomaly")
         clock.wrap(pipe.share_watch, "process", "share watch")
         clock.wrap(pipe.alerts, "record", "alerts")
         clock.wrap(pipe.state, "checkpoint", "checkpoint")
@@ -132,8 +132,10 @@ def run(root: Path, work: Path, *, stages: bool, profile: str | None) -> dict[st
         resume = time.thread_time() - r
         if prof is not None:
             prof.enable()
+        detect = ingest_split.BatchDetector(pipe, result, alerts)
         for last, latest, items in batches:  # what the child does per message
-            ingest_split.detect_batch(pipe, items, last, latest, result, alerts)
+            detect.batch(items, last, latest)
+        detect.finish()
         if prof is not None:
             prof.disable()
     total = time.thread_time() - t

@@ -9,7 +9,7 @@ and ``anomaly.dormant_account``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,65 +78,84 @@ class AnomalyDetector:
                      ts=event["ts"], group=group, event_ids=[event["event_id"]],
                      first_seen=event["ts"], last_seen=event["ts"])
 
-    def process(self, event: dict[str, Any], ts: float) -> list[Match]:
-        # Called for every stored event: the cached state and the config read once each.
-        user = event["user"]
-        st = self._users.get(user)
-        if st is None:
-            st = self._state(user)
-        self._dirty.add(user)
-        out: list[Match] = []
-        cfg = self.cfg
-        last = st["last"]
-        if last is not None:
-            dormant = cfg.dormant_account
-            if dormant.enabled and ts - last >= dormant.dormant_days * DAY:
-                out.append(self._match("dormant_account", dormant, event, {"user": user}))
-        first = st["first"]
-        if first is None or ts < first:
-            st["first"] = ts
-        if last is None or ts > last:
-            st["last"] = ts
-        if event.get("result") != "success":
-            return out
-        dataset = event.get("dataset")
-        level = self._dataset_level(dataset) if dataset and self._dataset_level else event.get("data_level")
-        if dataset and level == "L4" and dataset not in st["l4"]:
-            st["l4"].append(dataset)
-            f = cfg.first_l4_access
-            if f.enabled and ts - st["first"] >= f.min_history_days * DAY:
-                out.append(self._match("first_l4_access", f, event, {"user": user, "dataset": dataset}))
-        if cfg.volume.enabled:
-            self._volume(st, event, ts, out)
-        return out
+    def process_batch(self, batch: Sequence[tuple[dict[str, Any], float, Any]]) -> dict[int, list[Match]]:
+        """The findings of a stored batch of ``(event, ts_epoch, _)``, by position in it.
 
-    def _volume(self, st: dict[str, Any], event: dict[str, Any], ts: float, out: list[Match]) -> None:
-        vol = self.cfg.volume
-        hour = int(ts // 3600)
-        was = st["hour"]
-        if was != hour:
-            if was is not None and hour < was:
-                return  # a late event of an hour already folded into the baseline
-            if was is not None and st["cur"]:
-                st["n"] += 1
-                sums = st["sum"]
-                for m, v in st["cur"].items():
-                    sums[m] = sums.get(m, 0) + v
-            st["hour"], st["cur"] = hour, {}
-        cur, n = st["cur"], st["n"]
-        judged = n >= vol.min_baseline_hours and st["alerted_hour"] != hour  # fixed for the event
-        fired = False
-        for m in vol.metrics:
-            value = event.get(m)
-            if not isinstance(value, int):
-                continue
-            total = cur.get(m, 0) + value
-            cur[m] = total
-            if not judged or fired:
-                continue
-            mean = st["sum"].get(m, 0) / n
-            if total >= vol.floor.get(m, 0) and total > vol.factor * mean:
-                fired = True
-        if fired:
-            st["alerted_hour"] = hour
-            out.append(self._match("volume", vol, event, {"user": event["user"]}))
+        A user's state depends on that user's events alone, in order, so each user's events are
+        taken together: the state is looked up, marked dirty and read into locals once per user
+        and batch rather than once per event (a batch of the 1M day holds ≈ 8,500 users for
+        20,000 events)."""
+        by_user: dict[str, list[int]] = {}
+        for i, item in enumerate(batch):
+            user = item[0]["user"]
+            mine = by_user.get(user)
+            if mine is None:
+                by_user[user] = [i]
+            else:
+                mine.append(i)
+        found: dict[int, list[Match]] = {}
+        cached, dirty = self._users, self._dirty
+        for user, positions in by_user.items():
+            st = cached.get(user)
+            if st is None:
+                st = self._state(user)
+            dirty.add(user)
+            self._user_events(user, st, [(i, *batch[i][:2]) for i in positions], found)
+        return found
+
+    def _user_events(self, user: str, st: dict[str, Any], events: list[tuple[int, dict[str, Any], float]],
+                     found: dict[int, list[Match]]) -> None:
+        """One user's events of a batch, in order, against (and moving) their state ``st``."""
+        cfg = self.cfg
+        dormant, first_l4, vol = cfg.dormant_account, cfg.first_l4_access, cfg.volume
+        dormant_for = dormant.dormant_days * DAY if dormant.enabled else None
+        l4_after = first_l4.min_history_days * DAY if first_l4.enabled else None
+        dataset_level = self._dataset_level
+        first, last, l4 = st["first"], st["last"], st["l4"]
+        hour_was, cur, n, alerted = st["hour"], st["cur"], st["n"], st["alerted_hour"]
+        sums, metrics = st["sum"], vol.metrics
+        for i, event, ts in events:
+            out: list[Match] = []
+            if last is not None and dormant_for is not None and ts - last >= dormant_for:
+                out.append(self._match("dormant_account", dormant, event, {"user": user}))
+            if first is None or ts < first:
+                first = ts
+            if last is None or ts > last:
+                last = ts
+            if event.get("result") == "success":
+                dataset = event.get("dataset")
+                level = dataset_level(dataset) if dataset and dataset_level else event.get("data_level")
+                if dataset and level == "L4" and dataset not in l4:
+                    l4.append(dataset)
+                    if l4_after is not None and ts - first >= l4_after:
+                        out.append(self._match("first_l4_access", first_l4, event,
+                                               {"user": user, "dataset": dataset}))
+                hour = int(ts // 3600)
+                # the volume baseline: not for a late event of an hour already folded into it
+                if vol.enabled and (hour_was == hour or hour_was is None or hour >= hour_was):
+                    if hour_was != hour:
+                        if hour_was is not None and cur:
+                            n += 1
+                            for m, v in cur.items():
+                                sums[m] = sums.get(m, 0) + v
+                        hour_was, cur = hour, {}
+                    judged = n >= vol.min_baseline_hours and alerted != hour  # fixed for the event
+                    fired = False
+                    for m in metrics:
+                        value = event.get(m)
+                        if not isinstance(value, int):
+                            continue
+                        total = cur.get(m, 0) + value
+                        cur[m] = total
+                        if not judged or fired:
+                            continue
+                        mean = sums.get(m, 0) / n
+                        if total >= vol.floor.get(m, 0) and total > vol.factor * mean:
+                            fired = True
+                    if fired:
+                        alerted = hour
+                        out.append(self._match("volume", vol, event, {"user": event["user"]}))
+            if out:
+                found[i] = out
+        st["first"], st["last"] = first, last
+        st["hour"], st["cur"], st["n"], st["alerted_hour"] = hour_was, cur, n, alerted

@@ -468,6 +468,23 @@ def parsed_conditions(rule: SigmaRule) -> list[Any]:
         raise UnsupportedConstruct("condition nested too deeply to parse") from None
 
 
+def condition_fields(trees: list[Any]) -> frozenset[str] | None:
+    """The event fields a rule's predicate reads (names as the rule writes them), or None when
+    it may read others: a keyword searches every value, a field reference a second field."""
+    out: set[str] = set()
+    stack = list(trees)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ConditionAND, ConditionOR, ConditionNOT)):
+            stack.extend(node.args)
+        elif (isinstance(node, ConditionFieldEqualsValueExpression)
+              and not isinstance(node.value, SigmaFieldReference)):
+            out.add(node.field)
+        else:
+            return None
+    return frozenset(out)
+
+
 def compile_rule(rule: SigmaRule, placeholders: Placeholders | None = None,
                  parsed: list[Any] | None = None) -> Predicate:
     """One predicate for the rule; several ``condition`` entries are OR-ed, as Sigma defines."""

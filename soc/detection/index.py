@@ -253,6 +253,11 @@ class RuleIndex:
             self._names = tuple(name for name, _, _ in self._fields)
         self._by_values: dict[tuple[str | None, ...], tuple[int, ...]] = {}
 
+    @property
+    def names(self) -> tuple[str, ...] | None:
+        """The indexed fields whose values key :meth:`candidates`' answers (None: not keyed)."""
+        return self._names
+
     def candidates(self, event: dict[str, Any]) -> tuple[int, ...]:
         """Sorted ids of the rules that may match ``event``."""
         names = self._names

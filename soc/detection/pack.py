@@ -28,6 +28,7 @@ from soc.detection.compiler import (
     Predicate,
     UnsupportedConstruct,
     compile_rule,
+    condition_fields,
     parsed_conditions,
 )
 from soc.detection.doccache import MIN_FILES, DocCache, digest
@@ -96,6 +97,7 @@ class RulePack:
     pipeline: ProcessingPipeline | None = None
     with_placeholders: set[str] = field(default_factory=set)  # keys of rules using %name%
     anchors: dict[str, Anchor] = field(default_factory=dict)  # see index.py
+    reads: dict[str, frozenset[str] | None] = field(default_factory=dict)  # compiler.condition_fields
 
     @property
     def collection(self) -> SigmaCollection:
@@ -214,6 +216,7 @@ class RulePack:
                 parsed = parsed_conditions(rule)
                 pred = compile_rule(rule, placeholders, parsed)
                 self.anchors[rule_key(rule)] = rule_anchor(parsed)
+                self.reads[rule_key(rule)] = condition_fields(parsed)
             except (UnsupportedConstruct, SigmaError) as exc:
                 self.errors.append(RuleLoadError(str(file), rule_key(rule), str(exc)))
                 continue

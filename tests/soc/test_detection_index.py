@@ -65,3 +65,40 @@ def test_the_memo_by_field_values_answers_as_the_look_ups() -> None:
     assert index.candidates({"code": True}) == ()  # True is not the number 1
     assert index.candidates({"code": 1}) == (2,)
     assert index.candidates({"action": ["login", "query"]}) == (1,)
+
+
+def test_verdicts_kept_by_index_values_match_every_predicate(tmp_path) -> None:
+    # StreamingDetector keeps, per combination of the indexed fields' values, the verdict of the
+    # rules reading nothing else; rules reading other fields, null/absent/list values and
+    # keywords still run their predicates. Each answer must be what testing every rule gives.
+    import itertools
+
+    import yaml
+
+    from soc.detection import RulePack, StreamingDetector
+
+    def rule(n: int, detection: dict[str, Any]) -> dict[str, Any]:
+        return {"title": f"r{n}", "id": f"00000000-0000-4000-8000-{n:012d}",
+                "logsource": {"product": "shuwei"}, "detection": detection}
+
+    rules = [rule(1, EXPORT_OK),  # reads action and result only
+             rule(2, {"sel": {"action": "export", "rows|gt": 5}, "condition": "sel"}),
+             rule(3, {"sel": {"action": "login"}, "ok": {"result": "success"},
+                      "condition": "sel and not ok"}),
+             rule(4, {"sel": {"action": "export", "result": None}, "condition": "sel"}),
+             rule(5, {"sel": {"action": "login", "dataset|exists": True}, "condition": "sel"})]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump_all(rules), encoding="utf-8")
+    pack = RulePack.load(tmp_path / "rules.yml")
+    assert pack.errors == []
+    det = StreamingDetector(pack)
+    preds = dict(zip(det._keys, det._preds))
+    values = {"action": ["export", "EXPORT", "login", ["login"], None, 3],
+              "result": ["success", "denied", None, "absent"],
+              "rows": [10, 1, "absent"], "dataset": ["d1", None, "absent"]}
+    for _ in range(2):  # learnt the first time round, kept the second
+        for combo in itertools.product(*values.values()):
+            event = {k: v for k, v in zip(values, combo) if v != "absent"}
+            want = [k for k in det._keys if preds[k](event)]
+            assert det.matching_rules(event) == want, event
+    assert any(known for plans in det._plans.values() for plan in plans.values()
+               for _, known in plan)  # some verdicts were kept
