@@ -283,3 +283,24 @@ def test_nfkc_many_is_arrow_nfkc() -> None:
         arr = pa.array(texts)
         for values in (arr, arr.slice(1), pa.array([*texts, None])):
             assert nfkc_many(values).equals(pc.utf8_normalize(values, "NFKC")), texts
+
+
+# Characters around the byte boundaries the lead-byte test of nfkc_many works on (2/3/4-byte
+# UTF-8, the stable ranges' edges, full-width forms), plus any code point.
+_EDGES = [0x7F, 0x80, 0xB6, 0xB7, 0xB8, 0xD7, 0xE9, 0x301, 0x7FF, 0x800, 0x2012, 0x2013, 0x2016, 0x2017,
+          0x2022, 0x2023, 0x2026, 0x3000, 0x3001, 0x3003, 0x3004, 0x3008, 0x3011, 0x3012, 0x301B, 0x301C,
+          0x3099, 0x33FF, 0x3400, 0x4DBF, 0x4DC0, 0x4DFF, 0x4E00, 0x4FFF, 0x5000, 0x9FFF, 0xA000, 0xF900,
+          0xFF00, 0xFF01, 0xFF5E, 0xFF5F, 0xFFE5, 0x10000, 0x1F600, 0x2F800, 0x10FFFF]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.one_of(st.sampled_from([chr(c) for c in _EDGES]), st.characters(exclude_categories=["Cs"])),
+                        max_size=12), min_size=1, max_size=20), st.integers(0, 3))
+def test_nfkc_many_is_arrow_nfkc_on_any_text(texts: list[str], cut: int) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from classifier.identifiers.text import nfkc_many
+
+    values = pa.array(texts).slice(min(cut, len(texts) - 1))
+    assert nfkc_many(values).equals(pc.utf8_normalize(values, "NFKC"))
