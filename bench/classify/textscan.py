@@ -16,7 +16,7 @@ import pickle
 import time
 
 
-def speed_texts(n: int = 50_000) -> tuple[list[str], list[str]]:
+def speed_texts(n: int = 50_000, cut: int | None = None) -> tuple[list[str], list[str]]:
     """(labelled corpus texts, speed texts) drawn exactly as ``bench.classify.text`` draws them."""
     from bench.classify.textcorpus import Corpus
 
@@ -24,14 +24,16 @@ def speed_texts(n: int = 50_000) -> tuple[list[str], list[str]]:
     texts = [corpus.ticket() for _ in range(3000)] + [corpus.remark() for _ in range(3000)]
     for i in range(3000):
         corpus.banjian(i)
-    short = [corpus.remark().text[:40] for _ in range(n // 2)] + \
-            [corpus.ticket().text[:40] for _ in range(n - n // 2)]
+    short = [corpus.remark().text[:cut] for _ in range(n // 2)] + \
+            [corpus.ticket().text[:cut] for _ in range(n - n // 2)]
     return [t.text for t in texts], short
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=12, help="scans timed (min of)")
+    parser.add_argument("--cut", type=int, default=0, help="characters kept per text, as bench.classify.text "
+                        "(0: whole texts, ≈ 40 characters on average)")
     parser.add_argument("--dump", help="pickle the spans of the corpus and speed texts here")
     parser.add_argument("--profile", choices=("tottime", "cumulative"), help="cProfile 3 scans, print the top")
     args = parser.parse_args()
@@ -43,7 +45,7 @@ def main() -> None:
     from classifier.recognizers import all_recognizers
     from classifier.text import TextScanner, normalize
 
-    labelled, short = speed_texts()
+    labelled, short = speed_texts(cut=args.cut or None)
     column = pa.array(short)
     scanner = ColumnScanner(all_recognizers(), {})
     scanner.update(ColumnTally(), column)  # warm: jieba, compiled patterns
