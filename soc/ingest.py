@@ -53,6 +53,11 @@ class IngestResult:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)  # created or updated, latest state
 
+    def count(self, stored: int, batch: int) -> None:
+        """A written batch of ``batch`` events, ``stored`` of them new (the rest resent)."""
+        self.accepted += stored
+        self.duplicates += batch - stored
+
     def as_dict(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "duplicates": self.duplicates,
                 "rejected": self.rejected, "alerts": self.alerts}
@@ -188,8 +193,7 @@ class IngestPipeline:
                 docs, last = self.store.append_docs(  # type: ignore[attr-defined]
                     events, [ts for _, ts, _ in ready])
                 items = [(doc, ts, line) for doc, (_, ts, line) in zip(docs, ready) if doc is not None]
-                result.accepted += len(items)
-                result.duplicates += len(ready) - len(items)
+                result.count(len(items), len(ready))
                 self.forward(items, last, latest)
                 progress.advance("ingest (events)", len(ready))
             # Dropped before the collection below, which would otherwise walk the whole batch
@@ -266,8 +270,7 @@ class IngestPipeline:
         as the split detector gets them). The per-event look-ups are hoisted out of the loop
         (the detector child's hot path: soc/ingest_split.py)."""
         fresh = batch if stored is None else [item for item, ok in zip(batch, stored) if ok]
-        result.accepted += len(fresh)
-        result.duplicates += len(batch) - len(fresh)
+        result.count(len(fresh), len(batch))
         detector, anomaly, share_watch = self.detector, self.anomaly, self.share_watch
         if detector is None and anomaly is None and share_watch is None:
             return

@@ -64,7 +64,7 @@ def main() -> None:
 
     import pyarrow as pa
 
-    from bench.classify.textcorpus import EXPECTED_BANJIAN, IDENTIFIERS, Corpus
+    from bench.classify.textcorpus import EXPECTED_BANJIAN, IDENTIFIERS, bench_draws
     from classifier.analyzer import build_analyzer
     from classifier.classify import Classifier
     from classifier.columns import ColumnTally
@@ -73,8 +73,7 @@ def main() -> None:
 
     logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
     print(f"load: {os.getloadavg()[0]:.1f} (1-min average; 2 cores)")
-    corpus = Corpus()
-    texts = [corpus.ticket() for _ in range(3000)] + [corpus.remark() for _ in range(3000)]
+    texts, records, short = bench_draws(args.texts, args.cut or None)
     scanner = TextScanner()
     found = scanner.find_many([normalize(t.text) for t in texts])
 
@@ -89,7 +88,6 @@ def main() -> None:
     from classifier.scan import scan_sources
     from classifier.settings import Settings
 
-    records = [corpus.banjian(i) for i in range(3000)]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "banjian.jsonl"
         import json
@@ -134,9 +132,6 @@ def main() -> None:
         print(f"  example: {masked[0]['诉求内容']}")
 
         # -- speed ----------------------------------------------------------------------------
-        cut = args.cut or None
-        short = [corpus.remark().text[:cut] for _ in range(args.texts // 2)] + \
-                [corpus.ticket().text[:cut] for _ in range(args.texts - args.texts // 2)]
         chars = sum(map(len, short)) / len(short)
         column = pa.array(short)
         clf = Classifier.from_settings(settings)

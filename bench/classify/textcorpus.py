@@ -172,6 +172,20 @@ class Corpus:
         return rec, secrets
 
 
+
+def bench_draws(n: int, cut: int | None = None
+                ) -> tuple[list[Text], list[tuple[dict[str, Any], dict[str, list[str]]]], list[str]]:
+    """What ``bench.classify.text`` measures, drawn in its order from one seeded corpus (so
+    ``bench/classify/textscan.py`` times the very same texts): 3,000 tickets + 3,000 remarks
+    (labelled), 3,000 nested 办件 records, then ``n`` speed texts — half remarks, half tickets,
+    each cut to ``cut`` characters (None: whole)."""
+    corpus = Corpus()
+    texts = [corpus.ticket() for _ in range(3000)] + [corpus.remark() for _ in range(3000)]
+    records = [corpus.banjian(i) for i in range(3000)]
+    short = [corpus.remark().text[:cut] for _ in range(n // 2)] + \
+            [corpus.ticket().text[:cut] for _ in range(n - n // 2)]
+    return texts, records, short
+
 # Expected column grades of the corpus datasets (what a reviewer would file them under).
 EXPECTED_BANJIAN = {"case_no": "L1", "item": "L1", "applicant": "L4", "applicant.name": "L3",
                     "applicant.id_no": "L4", "applicant.mobile": "L3", "materials": "L4",

@@ -16,19 +16,6 @@ import pickle
 import time
 
 
-def speed_texts(n: int = 50_000, cut: int | None = None) -> tuple[list[str], list[str]]:
-    """(labelled corpus texts, speed texts) drawn exactly as ``bench.classify.text`` draws them."""
-    from bench.classify.textcorpus import Corpus
-
-    corpus = Corpus()
-    texts = [corpus.ticket() for _ in range(3000)] + [corpus.remark() for _ in range(3000)]
-    for i in range(3000):
-        corpus.banjian(i)
-    short = [corpus.remark().text[:cut] for _ in range(n // 2)] + \
-            [corpus.ticket().text[:cut] for _ in range(n - n // 2)]
-    return [t.text for t in texts], short
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=12, help="scans timed (min of)")
@@ -45,7 +32,10 @@ def main() -> None:
     from classifier.recognizers import all_recognizers
     from classifier.text import TextScanner, normalize
 
-    labelled, short = speed_texts(cut=args.cut or None)
+    from bench.classify.textcorpus import bench_draws
+
+    texts, _, short = bench_draws(50_000, args.cut or None)
+    labelled = [t.text for t in texts]
     column = pa.array(short)
     scanner = ColumnScanner(all_recognizers(), {})
     scanner.update(ColumnTally(), column)  # warm: jieba, compiled patterns
