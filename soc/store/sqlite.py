@@ -356,11 +356,15 @@ class SqliteAlertStore:
     def close(self) -> None:
         self._conn.close()
 
+    # The connection is shared by the ingest, playbook and service threads (open_db(shared=True):
+    # the caller serialises access), so reads take the lock as writes do: a statement of one
+    # thread stepping while another writes on the same connection holds its read snapshot open.
     def find_open(self, rule_id: str, group_key: str, not_before: float) -> dict[str, Any] | None:
-        row = self._conn.execute(
-            "SELECT doc FROM alerts WHERE rule_id = ? AND group_key = ? AND last_epoch >= ? "
-            "AND status NOT IN ('resolved', 'false_positive') ORDER BY last_epoch DESC LIMIT 1",
-            (rule_id, group_key, not_before)).fetchone()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT doc FROM alerts WHERE rule_id = ? AND group_key = ? AND last_epoch >= ? "
+                "AND status NOT IN ('resolved', 'false_positive') ORDER BY last_epoch DESC LIMIT 1",
+                (rule_id, group_key, not_before)).fetchone()
         return json.loads(row[0]) if row else None
 
     def generation(self) -> tuple[int, int]:
@@ -373,7 +377,8 @@ class SqliteAlertStore:
     def documents(self) -> list[tuple[str, str]]:
         """``(id, JSON text)`` of every alert, newest first: a reader keeping decoded copies decodes
         only the documents whose text changed."""
-        return self._conn.execute("SELECT id, doc FROM alerts ORDER BY last_epoch DESC, id").fetchall()
+        with self._lock:
+            return self._conn.execute("SELECT id, doc FROM alerts ORDER BY last_epoch DESC, id").fetchall()
 
     def put(self, alert: dict[str, Any], *, rule_id: str, group_key: str, last_epoch: float) -> None:
         with self._lock:
@@ -387,7 +392,8 @@ class SqliteAlertStore:
                  alert["first_seen"], alert["last_seen"], last_epoch, _dumps(alert)))
 
     def get(self, alert_id: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT doc FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+        with self._lock:
+            row = self._conn.execute("SELECT doc FROM alerts WHERE id = ?", (alert_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def list(self, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
@@ -400,5 +406,7 @@ class SqliteAlertStore:
             q += " LIMIT ?"
             args.append(limit)
         # orjson: the console lists every alert per page view (10,000 docs: ~4x faster than json).
-        return [orjson.loads(r[0]) for r in self._conn.execute(q, args)]
+        with self._lock:
+            rows = self._conn.execute(q, args).fetchall()
+        return [orjson.loads(r[0]) for r in rows]
 
